@@ -1,0 +1,118 @@
+# keyward: build, test, run.  GNU make + pkg-config.
+#
+#   make            build keyward-server and keyward-admin into build/
+#   make check      install missing packages (as root), build, run every test
+#   make run        install missing packages (as root), build, start a local node
+#   make sanitize   ASan+UBSan build of the unit tests, and run them
+#   make bench      wrk against a local node (see test/bench/)
+#   make install    into $(DESTDIR)$(PREFIX)
+
+VERSION		:= 0.1.0
+PREFIX		?= /usr/local
+SYSCONFDIR	?= /etc
+CC		?= cc
+CFLAGS		?= -O2 -g
+PYTHON		?= /usr/bin/python3
+BUILD		?= build
+
+PKGS		:= libmicrohttpd jansson libpq openssl gnutls inih
+WARN		:= -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+		   -Wmissing-prototypes -Wvla -Wpointer-arith -Wwrite-strings \
+		   -Wundef -Wold-style-definition -Wmissing-declarations \
+		   -Wnull-dereference -Wimplicit-fallthrough
+ifeq ($(WERROR),1)
+WARN		+= -Werror
+endif
+KW_CPPFLAGS	:= -D_GNU_SOURCE -DKW_VERSION=\"$(VERSION)\" -I. \
+		   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+KW_LIBS		:= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+CHECK_LIBS	:= $(shell pkg-config --libs check 2>/dev/null)
+HARDEN		:= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+HARDEN_LD	:= -pie -Wl,-z,relro,-z,now
+
+ALL_CFLAGS	= $(WARN) $(KW_CPPFLAGS) $(CPPFLAGS) $(HARDEN) $(CFLAGS)
+ALL_LDFLAGS	= $(HARDEN_LD) $(LDFLAGS)
+
+LIB_SRC		:= $(wildcard lib/*.c)
+DB_SRC		:= $(wildcard db/*.c)
+SQL		:= $(sort $(wildcard db/[0-9]*.sql))
+SERVER_SRC	:= $(wildcard server/*.c)
+ADMIN_SRC	:= $(wildcard admin/*.c)
+UNIT_SRC	:= $(wildcard test/unit/check_*.c)
+
+LIB_OBJ		:= $(LIB_SRC:%.c=$(BUILD)/%.o)
+DB_OBJ		:= $(DB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/db/migrations.o
+SERVER_OBJ	:= $(SERVER_SRC:%.c=$(BUILD)/%.o)
+ADMIN_OBJ	:= $(ADMIN_SRC:%.c=$(BUILD)/%.o)
+# server objects the unit tests link (everything but main and the MHD glue)
+SERVER_TESTABLE	:= $(filter-out $(BUILD)/server/main.o $(BUILD)/server/http.o,$(SERVER_OBJ))
+UNIT_BIN	:= $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
+
+BINS		:= $(BUILD)/keyward-server $(BUILD)/keyward-admin
+
+.PHONY: all deps check unit integration run sanitize bench install clean
+.DELETE_ON_ERROR:
+
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/db/migrations.c: db/embed-sql.sh $(SQL)
+	@mkdir -p $(dir $@)
+	sh db/embed-sql.sh $(SQL) > $@
+
+$(BUILD)/db/migrations.o: $(BUILD)/db/migrations.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/keyward-server: $(SERVER_OBJ) $(DB_OBJ) $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(KW_LIBS)
+
+$(BUILD)/keyward-admin: $(ADMIN_OBJ) $(DB_OBJ) $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(KW_LIBS)
+
+$(BUILD)/test/%: test/unit/%.c $(LIB_OBJ) $(DB_OBJ) $(SERVER_TESTABLE)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(shell pkg-config --cflags check) \
+	    -o $@ $^ $(KW_LIBS) $(CHECK_LIBS)
+
+deps:
+	@sh scripts/keyward-deps
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: all
+	@sh test/integration/run
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+run: deps
+	$(MAKE) all
+	sh scripts/keyward-run
+
+sanitize: deps
+	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" unit
+
+bench: deps
+	$(MAKE) all
+	sh test/bench/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(BUILD)/keyward-server $(DESTDIR)$(PREFIX)/sbin/keyward-server
+	install -m 0755 $(BUILD)/keyward-admin $(DESTDIR)$(PREFIX)/sbin/keyward-admin
+	install -d $(DESTDIR)$(PREFIX)/share/doc/keyward $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0644 packaging/keyward.conf.example $(DESTDIR)$(PREFIX)/share/doc/keyward/
+	install -m 0644 packaging/man/keyward-server.8 packaging/man/keyward-admin.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 packaging/man/keyward.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,99 @@
+/*
+ * db.h: the libpq data-access layer; the only place that holds SQL.
+ *
+ * A struct db owns a pool of connections to the node's local database and
+ * (optionally) a pool to the peer's.  Each call borrows a connection,
+ * runs prepared statements with the key name always a parameter, and
+ * returns it.  Reads go to the local database and fail over to the peer
+ * when the local one does not answer; writes go to whichever answers as
+ * primary.  Thread-safe.  Key material only crosses this layer wrapped.
+ */
+#ifndef KW_DB_H
+#define KW_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../lib/kwerr.h"
+
+struct db;
+
+struct db_key_meta {
+	char	*name;
+	char	*cipher;
+	int	 length;		/* bits */
+	char	*description;		/* NULL when none */
+	char	*attributes;		/* JSON object text, NULL when none */
+	int64_t	 created_ms;
+	uint32_t versions;		/* number of versions */
+};
+
+struct db_key_version {
+	uint32_t	 version;
+	char		 kek_id[17];
+	unsigned char	*wrapped;	/* malloc'd */
+	size_t		 wrapped_len;
+};
+
+/*
+ * Called by db_key_create/db_key_roll inside the write transaction, once
+ * the version number is known: wrap the material for (name, version) into
+ * a malloc'd buffer.  0 or -1.
+ */
+typedef int (*db_wrap_fn)(void *arg, const char *name, uint32_t version,
+    unsigned char **wrapped, size_t *wrapped_len, char kek_id[17]);
+
+/*
+ * New layer over the local conninfo and an optional peer conninfo (NULL
+ * or ""), each pool holding pool_size connections opened lazily.
+ * password may be NULL.  Never NULL except on allocation failure.
+ */
+struct db *db_new(const char *local, const char *peer, const char *password,
+	    int pool_size, int connect_timeout_s, int commit_deadline_ms);
+void	db_free(struct db *db);
+
+/* Apply pending migrations (db/NNN_*.sql, embedded) to the primary. */
+enum kw_err db_migrate(struct db *db, char *err, size_t errlen) WUR;
+/* Schema version of the local database, or -1. */
+int	db_schema_version(struct db *db);
+
+/*
+ * Master-key check: if the database holds no check value, store this one
+ * (when store is set); otherwise compare.  KW_OK on match (or stored),
+ * KW_ECRYPTO on mismatch, KW_ENOTFOUND when absent and !store, KW_EDB.
+ */
+enum kw_err db_kek_check(struct db *db, const char *kek_id,
+	    const unsigned char *check, size_t checklen, int store) WUR;
+
+/* Is the local database answering?  1 or 0 (cheap; for health). */
+int	db_local_alive(struct db *db);
+
+/* Create a key with version 0.  KW_EEXIST when the name is taken. */
+enum kw_err db_key_create(struct db *db, const struct db_key_meta *meta,
+	    db_wrap_fn wrap, void *arg) WUR;
+/* Append a version; *new_version receives its number.  KW_ENOTFOUND. */
+enum kw_err db_key_roll(struct db *db, const char *name, db_wrap_fn wrap,
+	    void *arg, uint32_t *new_version) WUR;
+/* Delete a key and all its versions.  KW_ENOTFOUND. */
+enum kw_err db_key_delete(struct db *db, const char *name) WUR;
+
+/* Metadata of one key; free with db_key_meta_clear.  KW_ENOTFOUND. */
+enum kw_err db_key_meta_get(struct db *db, const char *name,
+	    struct db_key_meta *out) WUR;
+void	db_key_meta_clear(struct db_key_meta *m);
+/* All key names, sorted; *names is a malloc'd array of malloc'd strings. */
+enum kw_err db_key_names(struct db *db, char ***names, size_t *n) WUR;
+void	db_names_free(char **names, size_t n);
+/* One version; free with db_key_version_clear.  KW_ENOTFOUND. */
+enum kw_err db_key_version_get(struct db *db, const char *name,
+	    uint32_t version, struct db_key_version *out) WUR;
+/* The current (highest) version in one indexed query.  KW_ENOTFOUND. */
+enum kw_err db_key_current(struct db *db, const char *name,
+	    struct db_key_version *out) WUR;
+/* All versions oldest first; *out malloc'd array (n may be 0 when the
+ * key is missing: then KW_ENOTFOUND). */
+enum kw_err db_key_versions(struct db *db, const char *name,
+	    struct db_key_version **out, size_t *n) WUR;
+void	db_key_version_clear(struct db_key_version *v);
+void	db_key_versions_free(struct db_key_version *v, size_t n);
+
+#endif

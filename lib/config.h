@@ -1,0 +1,71 @@
+/*
+ * config.h: keyward.conf, an INI file described by one settings table.
+ *
+ * The table (config.c) gives every setting its section, name, type,
+ * default, bounds, whether SIGHUP may change it, and its help text; the
+ * same table drives parsing, `keyward-server -n` and the documentation.
+ * Relative paths are resolved against the directory of the config file.
+ * Unknown sections or keys, bad values and out-of-bounds numbers are
+ * errors reported with file and line.
+ */
+#ifndef KW_CONFIG_H
+#define KW_CONFIG_H
+
+#include <stdio.h>
+#include <stddef.h>
+#include "kwerr.h"
+
+enum auth_mode { AUTH_MTLS = 0, AUTH_PSEUDO };
+
+struct kw_config {
+	/* [node] */
+	char	*node_name;
+	char	*listen;		/* "ADDR:PORT" */
+	char	*peer_url;		/* may be empty */
+	/* [tls] */
+	char	*tls_cert_file;
+	char	*tls_key_file;
+	char	*tls_client_ca_file;	/* may be empty unless auth = mtls */
+	char	*tls_priorities;
+	/* [auth] */
+	int	 auth_mode;		/* enum auth_mode */
+	/* [db] */
+	char	*db_local;		/* libpq conninfo */
+	char	*db_peer;		/* libpq conninfo, may be empty */
+	char	*db_password_file;	/* may be empty */
+	int	 db_pool_size;
+	int	 db_connect_timeout_s;
+	int	 commit_deadline_ms;
+	int	 monitor_interval_ms;
+	/* [keys] */
+	char	*master_key_file;
+	int	 cache_ttl_ms;		/* current-version cache lifetime */
+	/* [limits] */
+	int	 max_body_bytes;
+	int	 max_num_keys;		/* generate num_keys bound */
+	int	 max_batch;		/* reencrypt batch bound */
+	int	 request_timeout_s;
+	int	 max_connections;
+	/* [log] */
+	char	*log_level;
+
+	char	*path;			/* the file this came from */
+	char	*dir;			/* its directory */
+};
+
+/*
+ * Parse path into a new config with defaults for what the file leaves
+ * out.  On error returns NULL and writes a message ("FILE:LINE: ...") to
+ * err.  Free with config_free.
+ */
+struct kw_config *config_load(const char *path, char *err, size_t errlen);
+void	config_free(struct kw_config *cfg);
+/* Parse "HOST:PORT" (or "[V6]:PORT") from cfg->listen; 0 or -1. */
+int	config_listen_addr(const struct kw_config *cfg, char *host,
+	    size_t hostlen, int *port) WUR;
+/* Print every setting with its effective value (as `-n -v` shows it). */
+void	config_dump(FILE *fp, const struct kw_config *cfg);
+/* Print the settings table: section, name, type, default, bounds, help. */
+void	config_help(FILE *fp);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * request.h: one HTTP request and its response as the API layer sees
+ * them, free of libmicrohttpd types.  The glue (http.c) fills a
+ * kw_request, calls the handler, and sends the kw_response.
+ */
+#ifndef KW_REQUEST_H
+#define KW_REQUEST_H
+
+#include <stddef.h>
+
+struct kw_request {
+	const char	*method;	/* "GET", "POST", ... */
+	const char	*path;		/* percent-decoded path, no query */
+	const char	*body;		/* NUL-terminated copy, may be "" */
+	size_t		 body_len;
+	const char	*identity;	/* authenticated principal */
+	const char	*peer_addr;	/* client address, text */
+	char		 request_id[17];
+	/* query lookup, provided by the glue */
+	const char	*(*query)(const struct kw_request *, const char *name);
+	size_t		 (*query_all)(const struct kw_request *,
+			    const char *name, const char **vals, size_t max);
+	void		*glue;
+};
+
+struct kw_response {
+	int		 status;
+	char		*body;		/* malloc'd, NULL for an empty body */
+	size_t		 len;
+	char		*location;	/* malloc'd Location header or NULL */
+};
+
+/* First value of query parameter name, or NULL. */
+static inline const char *
+req_query(const struct kw_request *r, const char *name)
+{
+	return r->query(r, name);
+}
+
+typedef void (*kw_handler_fn)(void *ctx, const struct kw_request *req,
+    struct kw_response *resp);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * admin.h: keyward-admin's command table and what its commands share.
+ * Each command is one table entry (admin/main.c) plus one exec function
+ * in its own file, tmux style.
+ */
+#ifndef KW_ADMIN_H
+#define KW_ADMIN_H
+
+#include <stddef.h>
+#include "../lib/config.h"
+
+#define ADMIN_DEFAULT_CONFIG	"/etc/keyward/keyward.conf"
+
+/* Exit codes of every command. */
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+
+struct admin_cmd {
+	const char	*name;		/* "init", "db migrate", ... */
+	const char	*usage;		/* arguments after the name */
+	const char	*help;		/* one line */
+	int		(*exec)(int argc, char **argv);
+};
+
+/* cmd_init.c */
+int	cmd_init(int argc, char **argv);
+/* cmd_db.c */
+int	cmd_db_migrate(int argc, char **argv);
+/* cmd_config.c */
+int	cmd_config_show(int argc, char **argv);
+
+/* Print the usage of the command named name to stderr (main.c). */
+void	admin_usage(const char *name);
+
+/*
+ * tlsgen.c: a self-signed EC P-256 server certificate valid for days,
+ * subject CN=cn, subjectAltName san (e.g. "DNS:localhost,IP:127.0.0.1").
+ * Writes the key with mode 0600 and the certificate with mode 0644.
+ * 0, or -1 with a message in err.
+ */
+int	tlsgen_self_signed(const char *cn, const char *san, int days,
+	    const char *cert_path, const char *key_path, char *err,
+	    size_t errlen);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * cmd_db.c: `keyward-admin db migrate`: bring the node's database schema
+ * up to date and bind the database to this node's master key by storing
+ * its check value (or verifying the one already there).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "admin.h"
+#include "../db/db.h"
+#include "../lib/crypto.h"
+#include "../lib/secfile.h"
+
+/* The database password from the config's password file, or NULL. */
+static struct secbuf *
+read_password(const struct kw_config *cfg, int *failed)
+{
+	struct secbuf *pw;
+	char err[512];
+	size_t n;
+
+	*failed = 0;
+	if (cfg->db_password_file[0] == '\0')
+		return NULL;
+	if ((pw = secfile_read(cfg->db_password_file, 4096, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "keyward-admin: database password: %s\n", err);
+		*failed = 1;
+		return NULL;
+	}
+	n = pw->len;
+	while (n > 0 && (pw->data[n - 1] == '\n' || pw->data[n - 1] == '\r'))
+		pw->data[--n] = '\0';
+	pw->len = n;
+	return pw;
+}
+
+int
+cmd_db_migrate(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = ADMIN_DEFAULT_CONFIG;
+	struct kw_config *cfg = NULL;
+	struct secbuf *kek = NULL, *pw = NULL;
+	struct db *db = NULL;
+	unsigned char check[KW_CHECK_LEN];
+	char err[512], kek_id[KW_KEK_ID_LEN + 1];
+	int ch, failed, rc = EXIT_FAIL;
+	enum kw_err e;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			admin_usage("db migrate");
+			return EXIT_OK;
+		default:
+			admin_usage("db migrate");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		admin_usage("db migrate");
+		return EXIT_USAGE;
+	}
+	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "keyward-admin: %s\n", err);
+		goto out;
+	}
+	if ((kek = secfile_read(cfg->master_key_file, 4096, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "keyward-admin: master key: %s\n", err);
+		goto out;
+	}
+	if (kek->len != KW_KEK_LEN) {
+		fprintf(stderr, "keyward-admin: master key file \"%s\" holds %zu "
+		    "bytes, expected %d\n", cfg->master_key_file, kek->len,
+		    KW_KEK_LEN);
+		goto out;
+	}
+	pw = read_password(cfg, &failed);
+	if (failed)
+		goto out;
+	db = db_new(cfg->db_local, NULL, pw != NULL ? (const char *)pw->data : NULL,
+	    1, cfg->db_connect_timeout_s, cfg->commit_deadline_ms);
+	if (db == NULL) {
+		fprintf(stderr, "keyward-admin: out of memory\n");
+		goto out;
+	}
+	if (db_migrate(db, err, sizeof(err)) != KW_OK) {
+		fprintf(stderr, "keyward-admin: migration failed: %s\n", err);
+		goto out;
+	}
+	printf("database schema at version %d\n", db_schema_version(db));
+	if (crypto_kek_check(kek, check, kek_id) != 0) {
+		fprintf(stderr, "keyward-admin: could not compute the master key "
+		    "check value\n");
+		goto out;
+	}
+	e = db_kek_check(db, kek_id, check, sizeof(check), 1);
+	if (e == KW_ECRYPTO) {
+		fprintf(stderr, "keyward-admin: master key \"%s\" does not match "
+		    "the database: it was initialised with another master key\n",
+		    cfg->master_key_file);
+		goto out;
+	}
+	if (e != KW_OK) {
+		fprintf(stderr, "keyward-admin: could not store or verify the "
+		    "master key check value\n");
+		goto out;
+	}
+	printf("master key %s matches the database\n", kek_id);
+	rc = EXIT_OK;
+out:
+	secure_wipe(check, sizeof(check));
+	db_free(db);
+	secbuf_free(pw);
+	secbuf_free(kek);
+	config_free(cfg);
+	return rc;
+}

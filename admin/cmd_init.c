@@ -1,0 +1,283 @@
+/*
+ * cmd_init.c: `keyward-admin init`: create a node's config directory.
+ *
+ * Writes keyward.conf (commented), master.key (32 random bytes, mode
+ * 0600) and, unless certificates are given, a self-signed TLS certificate
+ * and key.  Refuses to touch an initialised directory without --force,
+ * and even with --force never replaces an existing master key: that
+ * would make every stored key unreadable.
+ */
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "../lib/crypto.h"
+#include "../lib/secfile.h"
+
+struct init_opts {
+	const char	*confdir;
+	const char	*node;
+	const char	*listen;
+	const char	*db_local;
+	const char	*db_password_file;
+	const char	*auth;
+	const char	*tls_cert;
+	const char	*tls_key;
+	const char	*client_ca;
+	int		 force;
+};
+
+/* Absolute form of a path given on the command line (must exist). */
+static int
+abs_path(const char *in, char *out, size_t len, const char *what)
+{
+	char buf[PATH_MAX];
+
+	if (realpath(in, buf) == NULL) {
+		fprintf(stderr, "keyward-admin: %s \"%s\": %s\n", what, in,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(out, len, "%s", buf);
+	return 0;
+}
+
+static int
+write_config(const struct init_opts *o, const char *path, const char *cert,
+    const char *key, const char *ca, const char *pwfile)
+{
+	FILE *fp;
+	char tmp[PATH_MAX];
+	time_t now = time(NULL);
+	char date[32];
+
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fp = fopen(tmp, "we")) == NULL) {
+		fprintf(stderr, "keyward-admin: could not create \"%s\": %s\n",
+		    tmp, strerror(errno));
+		return -1;
+	}
+	fprintf(fp,
+	    "; keyward.conf for node %s, written by keyward-admin init on %s.\n"
+	    "; Every setting and its default: keyward.conf(5) and\n"
+	    "; keyward.conf.example.  Relative paths are relative to this file.\n"
+	    "\n[node]\n"
+	    "; the node's name in health, logs and audit\n"
+	    "name = %s\n"
+	    "; address and port of the HTTPS listener\n"
+	    "listen = %s\n"
+	    "\n[tls]\n"
+	    "cert_file = %s\n"
+	    "; the private key: mode 0600, owned by the service user\n"
+	    "key_file = %s\n"
+	    "; CA that signs client certificates (auth = mtls)\n"
+	    "client_ca_file = %s\n"
+	    "\n[auth]\n"
+	    "; mtls: client certificate CN; pseudo: ?user.name= (development only)\n"
+	    "mode = %s\n"
+	    "\n[db]\n"
+	    "; libpq connection string of this node's PostgreSQL\n"
+	    "local = %s\n"
+	    "password_file = %s\n"
+	    "\n[keys]\n"
+	    "; 32 bytes, mode 0600; the same file on both nodes of a pair\n"
+	    "master_key_file = master.key\n",
+	    o->node, date, o->node, o->listen, cert, key, ca, o->auth,
+	    o->db_local, pwfile);
+	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || ferror(fp)) {
+		fprintf(stderr, "keyward-admin: could not write \"%s\"\n", tmp);
+		fclose(fp);
+		unlink(tmp);
+		return -1;
+	}
+	fclose(fp);
+	if (rename(tmp, path) != 0) {
+		fprintf(stderr, "keyward-admin: could not rename \"%s\": %s\n",
+		    tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* The subjectAltName for a self-signed certificate of this node. */
+static void
+san_for(const struct init_opts *o, char *out, size_t len)
+{
+	char host[256];
+	const char *colon = strrchr(o->listen, ':');
+	size_t n = colon != NULL ? (size_t)(colon - o->listen) : strlen(o->listen);
+	unsigned char addr[16];
+
+	if (n >= sizeof(host))
+		n = sizeof(host) - 1;
+	memcpy(host, o->listen, n);
+	host[n] = '\0';
+	snprintf(out, len, "DNS:localhost,IP:127.0.0.1,DNS:%s", o->node);
+	if (inet_pton(AF_INET, host, addr) == 1 && strcmp(host, "127.0.0.1") != 0 &&
+	    strcmp(host, "0.0.0.0") != 0)
+		snprintf(out + strlen(out), len - strlen(out), ",IP:%s", host);
+}
+
+static int
+make_master_key(const char *path, int *kept)
+{
+	unsigned char k[KW_KEK_LEN];
+	char err[512];
+	int rc;
+
+	*kept = 0;
+	if (access(path, F_OK) == 0) {
+		*kept = 1;
+		return 0;
+	}
+	if (crypto_random(k, sizeof(k)) != 0) {
+		fprintf(stderr, "keyward-admin: no random bytes for the master key\n");
+		return -1;
+	}
+	rc = secfile_write(path, k, sizeof(k), 0, err, sizeof(err));
+	secure_wipe(k, sizeof(k));
+	if (rc != 0)
+		fprintf(stderr, "keyward-admin: master key: %s\n", err);
+	return rc;
+}
+
+static int
+parse_init(int argc, char **argv, struct init_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "confdir", required_argument, NULL, 'd' },
+		{ "node-name", required_argument, NULL, 'N' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "db-local", required_argument, NULL, 'D' },
+		{ "db-password-file", required_argument, NULL, 'P' },
+		{ "auth", required_argument, NULL, 'a' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
+		{ "client-ca", required_argument, NULL, 'A' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->node = "keyward";
+	o->listen = "127.0.0.1:9600";
+	o->db_local = "host=127.0.0.1 port=11381 dbname=keyward user=keyward";
+	o->auth = "mtls";
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "d:fh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': o->confdir = optarg; break;
+		case 'N': o->node = optarg; break;
+		case 'l': o->listen = optarg; break;
+		case 'D': o->db_local = optarg; break;
+		case 'P': o->db_password_file = optarg; break;
+		case 'a': o->auth = optarg; break;
+		case 'C': o->tls_cert = optarg; break;
+		case 'K': o->tls_key = optarg; break;
+		case 'A': o->client_ca = optarg; break;
+		case 'f': o->force = 1; break;
+		case 'h': return 1;
+		default: return -1;
+		}
+	}
+	if (optind != argc || o->confdir == NULL) {
+		fprintf(stderr, "keyward-admin: init needs --confdir\n");
+		return -1;
+	}
+	if (strcmp(o->auth, "mtls") != 0 && strcmp(o->auth, "pseudo") != 0) {
+		fprintf(stderr, "keyward-admin: --auth must be mtls or pseudo\n");
+		return -1;
+	}
+	if (strcmp(o->auth, "mtls") == 0 && o->client_ca == NULL) {
+		fprintf(stderr, "keyward-admin: --auth mtls needs --client-ca "
+		    "(the CA that signs client certificates)\n");
+		return -1;
+	}
+	if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
+		fprintf(stderr, "keyward-admin: give both --tls-cert and "
+		    "--tls-key, or neither\n");
+		return -1;
+	}
+	return 0;
+}
+
+int
+cmd_init(int argc, char **argv)
+{
+	struct init_opts o;
+	char conf[PATH_MAX], mk[PATH_MAX], tlsdir[PATH_MAX], cert[PATH_MAX],
+	    key[PATH_MAX], ca[PATH_MAX] = "", pw[PATH_MAX] = "", san[512],
+	    err[512];
+	int r, kept;
+
+	if ((r = parse_init(argc, argv, &o)) != 0) {
+		admin_usage("init");
+		return r > 0 ? EXIT_OK : EXIT_USAGE;
+	}
+	if (mkdir(o.confdir, 0750) != 0 && errno != EEXIST) {
+		fprintf(stderr, "keyward-admin: could not create \"%s\": %s\n",
+		    o.confdir, strerror(errno));
+		return EXIT_FAIL;
+	}
+	snprintf(conf, sizeof(conf), "%s/keyward.conf", o.confdir);
+	snprintf(mk, sizeof(mk), "%s/master.key", o.confdir);
+	if (access(conf, F_OK) == 0 && !o.force) {
+		fprintf(stderr, "keyward-admin: \"%s\" exists: this node is "
+		    "already initialised (--force rewrites the config and TLS "
+		    "files but keeps master.key)\n", conf);
+		return EXIT_FAIL;
+	}
+	if (o.client_ca != NULL && abs_path(o.client_ca, ca, sizeof(ca),
+	    "client CA") != 0)
+		return EXIT_FAIL;
+	if (o.db_password_file != NULL && abs_path(o.db_password_file, pw,
+	    sizeof(pw), "database password file") != 0)
+		return EXIT_FAIL;
+	if (o.tls_cert != NULL) {
+		if (abs_path(o.tls_cert, cert, sizeof(cert), "TLS certificate") != 0 ||
+		    abs_path(o.tls_key, key, sizeof(key), "TLS key") != 0)
+			return EXIT_FAIL;
+	} else {
+		snprintf(tlsdir, sizeof(tlsdir), "%s/tls", o.confdir);
+		if (mkdir(tlsdir, 0750) != 0 && errno != EEXIST) {
+			fprintf(stderr, "keyward-admin: could not create \"%s\": "
+			    "%s\n", tlsdir, strerror(errno));
+			return EXIT_FAIL;
+		}
+		snprintf(cert, sizeof(cert), "%s/server.pem", tlsdir);
+		snprintf(key, sizeof(key), "%s/server.key", tlsdir);
+		san_for(&o, san, sizeof(san));
+		if (tlsgen_self_signed(o.node, san, 825, cert, key, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "keyward-admin: %s\n", err);
+			return EXIT_FAIL;
+		}
+		printf("made a self-signed TLS certificate %s (%s) and key %s\n",
+		    cert, san, key);
+		snprintf(cert, sizeof(cert), "tls/server.pem");
+		snprintf(key, sizeof(key), "tls/server.key");
+	}
+	if (make_master_key(mk, &kept) != 0)
+		return EXIT_FAIL;
+	printf(kept ? "kept the existing master key %s\n" :
+	    "made master key %s (32 random bytes, mode 0600): copy it to the "
+	    "passive node and keep a sealed backup\n", mk);
+	if (write_config(&o, conf, cert, key, ca, pw) != 0)
+		return EXIT_FAIL;
+	printf("wrote %s (node %s, listen %s, auth %s)\n"
+	    "next: keyward-admin db migrate -c %s\n", conf, o.node, o.listen,
+	    o.auth, conf);
+	return EXIT_OK;
+}

@@ -1,0 +1,466 @@
+/*
+ * http.c: the HTTPS front end on libmicrohttpd (GnuTLS), the only file
+ * that includes microhttpd.h.
+ *
+ * Owns: the daemon (thread per connection), TLS set-up, client identity
+ * (mTLS verification done here because libmicrohttpd only *asks* for a
+ * client certificate), body accumulation with its size limit, request
+ * ids and the request log line.  Does not own: routing or JSON (api.c).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <microhttpd.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "http.h"
+#include "errors.h"
+#include "../lib/config.h"
+#include "../lib/crypto.h"
+#include "../lib/log.h"
+
+#define IDENTITY_MAX	256
+
+struct http_server {
+	struct MHD_Daemon	*daemon;
+	struct http_opts	 opts;
+	kw_handler_fn		 handler;
+	void			*ctx;
+	char			 id_prefix[9];
+	atomic_ulong		 seq;
+};
+
+/* Per TCP connection: the verified client identity, once known. */
+struct conn_state {
+	int	 checked;		/* certificate looked at */
+	char	 identity[IDENTITY_MAX];/* "" when none or not valid */
+	char	 why[128];		/* why there is no identity */
+};
+
+/* Per request: the body as it arrives. */
+struct req_state {
+	char	*body;
+	size_t	 len;
+	size_t	 cap;
+	int	 too_big;
+	struct timespec start;
+};
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_debug("libmicrohttpd: %s", msg);
+}
+
+static void
+notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	(void)c;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		*socket_context = calloc(1, sizeof(struct conn_state));
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+static void
+request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req_state *rs = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (rs != NULL) {
+		free(rs->body);
+		free(rs);
+		*con_cls = NULL;
+	}
+}
+
+/* Verify the client certificate of a TLS session; fill cs. */
+static void
+verify_client(gnutls_session_t session, struct conn_state *cs)
+{
+	const gnutls_datum_t *peers;
+	unsigned int npeers = 0, status = 0;
+	gnutls_x509_crt_t crt = NULL;
+	size_t len = sizeof(cs->identity);
+	int rc;
+
+	cs->checked = 1;
+	cs->identity[0] = '\0';
+	peers = gnutls_certificate_get_peers(session, &npeers);
+	if (peers == NULL || npeers == 0) {
+		snprintf(cs->why, sizeof(cs->why), "no client certificate");
+		return;
+	}
+	rc = gnutls_certificate_verify_peers2(session, &status);
+	if (rc != GNUTLS_E_SUCCESS || status != 0) {
+		gnutls_datum_t out = { NULL, 0 };
+
+		if (rc == GNUTLS_E_SUCCESS && gnutls_certificate_verification_status_print(
+		    status, GNUTLS_CRT_X509, &out, 0) == 0) {
+			snprintf(cs->why, sizeof(cs->why), "client certificate "
+			    "not valid: %s", (const char *)out.data);
+			gnutls_free(out.data);
+		} else
+			snprintf(cs->why, sizeof(cs->why), "client certificate "
+			    "not valid: %s", gnutls_strerror(rc));
+		return;
+	}
+	if (gnutls_x509_crt_init(&crt) != 0 ||
+	    gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) != 0 ||
+	    gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0,
+	    cs->identity, &len) != 0 || len == 0) {
+		cs->identity[0] = '\0';
+		snprintf(cs->why, sizeof(cs->why), "client certificate has no "
+		    "usable subject CN");
+	}
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+}
+
+/* The identity of this request, or NULL with *why set. */
+static const char *
+identity_of(struct http_server *srv, struct MHD_Connection *c,
+    const char **why)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct conn_state *cs;
+	const char *u;
+
+	if (srv->opts.auth_mode == AUTH_PSEUDO) {
+		u = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+		    "user.name");
+		if (u == NULL || *u == '\0' || strlen(u) >= IDENTITY_MAX) {
+			*why = "missing user.name (pseudo authentication)";
+			return NULL;
+		}
+		return u;
+	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	cs = ci != NULL ? ci->socket_context : NULL;
+	if (cs == NULL) {
+		*why = "no connection state";
+		return NULL;
+	}
+	if (!cs->checked) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		if (ci == NULL || ci->tls_session == NULL) {
+			*why = "not a TLS connection";
+			return NULL;
+		}
+		verify_client((gnutls_session_t)ci->tls_session, cs);
+	}
+	if (cs->identity[0] == '\0') {
+		*why = cs->why;
+		return NULL;
+	}
+	return cs->identity;
+}
+
+static const char *
+glue_query(const struct kw_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->glue, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_iter {
+	const char	*name;
+	const char	**vals;
+	size_t		 max;
+	size_t		 n;
+};
+
+static enum MHD_Result
+query_iter_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct query_iter *qi = cls;
+
+	(void)kind;
+	if (strcmp(key, qi->name) == 0 && value != NULL) {
+		if (qi->n < qi->max)
+			qi->vals[qi->n] = value;
+		qi->n++;
+	}
+	return MHD_YES;
+}
+
+static size_t
+glue_query_all(const struct kw_request *r, const char *name, const char **vals,
+    size_t max)
+{
+	struct query_iter qi = { name, vals, max, 0 };
+
+	MHD_get_connection_values(r->glue, MHD_GET_ARGUMENT_KIND, query_iter_cb,
+	    &qi);
+	return qi.n;
+}
+
+/* Queue resp on c; takes ownership of resp's buffers. */
+static enum MHD_Result
+send_response(struct MHD_Connection *c, struct kw_response *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(resp->len, resp->body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(resp->body);
+		free(resp->location);
+		return MHD_NO;
+	}
+	resp->body = NULL;
+	if (resp->len > 0)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    "application/json");
+	if (resp->location != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION,
+		    resp->location);
+	if (resp->status == 401)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "keyward");
+	free(resp->location);
+	resp->location = NULL;
+	ret = MHD_queue_response(c, (unsigned int)resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void
+peer_text(struct MHD_Connection *c, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	snprintf(buf, len, "?");
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    buf, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    buf, (socklen_t)len);
+}
+
+/* Run the request: authenticate, call the handler, log, send. */
+static enum MHD_Result
+dispatch(struct http_server *srv, struct MHD_Connection *c, const char *url,
+    const char *method, struct req_state *rs)
+{
+	struct kw_request req;
+	struct kw_response resp;
+	struct timespec end;
+	char peer[INET6_ADDRSTRLEN + 1];
+	const char *id, *why = "";
+	long ms;
+
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	peer_text(c, peer, sizeof(peer));
+	snprintf(req.request_id, sizeof(req.request_id), "%s%08lx",
+	    srv->id_prefix, atomic_fetch_add(&srv->seq, 1) & 0xffffffffUL);
+	req.method = method;
+	req.path = url;
+	req.body = rs->body != NULL ? rs->body : "";
+	req.body_len = rs->len;
+	req.peer_addr = peer;
+	req.query = glue_query;
+	req.query_all = glue_query_all;
+	req.glue = c;
+
+	id = identity_of(srv, c, &why);
+	if (rs->too_big) {
+		resp_error(&resp, KW_ETOOBIG, "request body larger than %zu bytes",
+		    srv->opts.max_body);
+	} else if (id == NULL && strcmp(url, "/v1/health") != 0) {
+		resp_error(&resp, KW_EUNAUTH, "authentication required: %s", why);
+	} else {
+		req.identity = id != NULL ? id : "-";
+		srv->handler(srv->ctx, &req, &resp);
+	}
+	if (resp.status == 0)
+		resp_error(&resp, KW_ENOMEM, "internal error: no response");
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	ms = (end.tv_sec - rs->start.tv_sec) * 1000 +
+	    (end.tv_nsec - rs->start.tv_nsec) / 1000000;
+	if (resp.status >= 400)
+		log_info("req=%s peer=%s id=%s %s %s -> %d (%ld ms)%s%s",
+		    req.request_id, peer, id != NULL ? id : "-", method, url,
+		    resp.status, ms, id == NULL ? ": " : "", id == NULL ? why : "");
+	else
+		log_debug("req=%s peer=%s id=%s %s %s -> %d (%ld ms)",
+		    req.request_id, peer, id != NULL ? id : "-", method, url,
+		    resp.status, ms);
+	return send_response(c, &resp);
+}
+
+static enum MHD_Result
+access_handler(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct req_state *rs = *con_cls;
+	const char *cl;
+	size_t need;
+	char *nb;
+
+	(void)version;
+	if (rs == NULL) {
+		if ((rs = calloc(1, sizeof(*rs))) == NULL)
+			return MHD_NO;
+		clock_gettime(CLOCK_MONOTONIC, &rs->start);
+		*con_cls = rs;
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && strtoull(cl, NULL, 10) > srv->opts.max_body) {
+			/* refuse before reading the body */
+			rs->too_big = 1;
+			return dispatch(srv, c, url, method, rs);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!rs->too_big) {
+			need = rs->len + *upload_data_size;
+			if (need > srv->opts.max_body) {
+				rs->too_big = 1;
+				free(rs->body);
+				rs->body = NULL;
+				rs->len = rs->cap = 0;
+			} else {
+				if (need + 1 > rs->cap) {
+					size_t ncap = rs->cap ? rs->cap * 2 : 4096;
+
+					while (ncap < need + 1)
+						ncap *= 2;
+					if ((nb = realloc(rs->body, ncap)) == NULL)
+						return MHD_NO;
+					rs->body = nb;
+					rs->cap = ncap;
+				}
+				memcpy(rs->body + rs->len, upload_data,
+				    *upload_data_size);
+				rs->len = need;
+				rs->body[rs->len] = '\0';
+			}
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(srv, c, url, method, rs);
+}
+
+/* Resolve host:port into a sockaddr for MHD_OPTION_SOCK_ADDR. */
+static int
+listen_addr(const char *host, int port, struct sockaddr_storage *ss, int *v6)
+{
+	struct addrinfo hints, *ai = NULL;
+	char portstr[16];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (getaddrinfo(host, portstr, &hints, &ai) != 0 || ai == NULL)
+		return -1;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*v6 = ai->ai_family == AF_INET6;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+struct http_server *
+http_start(const struct http_opts *opts, kw_handler_fn handler, void *ctx,
+    char *err, size_t errlen)
+{
+	struct http_server *srv;
+	struct sockaddr_storage ss;
+	unsigned char rnd[4];
+	unsigned int flags;
+	int v6 = 0;
+
+	if (listen_addr(opts->host, opts->port, &ss, &v6) != 0) {
+		snprintf(err, errlen, "cannot resolve listen address \"%s\"",
+		    opts->host);
+		return NULL;
+	}
+	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->opts = *opts;
+	srv->handler = handler;
+	srv->ctx = ctx;
+	if (crypto_random(rnd, sizeof(rnd)) != 0)
+		memset(rnd, 0, sizeof(rnd));
+	snprintf(srv->id_prefix, sizeof(srv->id_prefix), "%02x%02x%02x%02x",
+	    rnd[0], rnd[1], rnd[2], rnd[3]);
+
+	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	/* the trust option goes last: MHD_OPTION_END when not mtls */
+	srv->daemon = MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL,
+	    access_handler, srv,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_HTTPS_MEM_CERT, opts->cert_pem,
+	    MHD_OPTION_HTTPS_MEM_KEY, opts->key_pem,
+	    MHD_OPTION_HTTPS_PRIORITIES, opts->priorities,
+	    MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s,
+	    MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    opts->ca_pem != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END,
+	    opts->ca_pem,
+	    MHD_OPTION_END);
+	if (srv->daemon == NULL) {
+		snprintf(err, errlen, "could not start HTTPS on %s:%d (address "
+		    "in use, bad TLS certificate/key, or bad TLS priorities)",
+		    opts->host, opts->port);
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+void
+http_stop(struct http_server *srv)
+{
+	if (srv == NULL)
+		return;
+	MHD_quiesce_daemon(srv->daemon);
+	MHD_stop_daemon(srv->daemon);
+	free(srv);
+}

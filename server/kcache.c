@@ -1,0 +1,239 @@
+/*
+ * kcache.c: a chained hash table of key versions and current-version
+ * numbers behind a read/write lock.  Owns the cached material (secbufs);
+ * knows nothing about the database or crypto.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kcache.h"
+
+#define NBUCKETS	4096
+#define CURRENT		UINT32_MAX	/* version slot of a current entry */
+
+struct kentry {
+	struct kentry	*next;
+	char		*name;
+	uint32_t	 version;	/* CURRENT for current-version entries */
+	uint32_t	 current;	/* the current version number */
+	int64_t		 expires_ms;
+	struct secbuf	*material;
+};
+
+struct kcache {
+	pthread_rwlock_t lock;
+	struct kentry	*buckets[NBUCKETS];
+	size_t		 count;
+	size_t		 max;
+	int		 ttl_ms;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* FNV-1a over the name and version. */
+static size_t
+bucket_of(const char *name, uint32_t version)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	h = (h ^ version) * 1099511628211ULL;
+	return (size_t)(h % NBUCKETS);
+}
+
+static void
+entry_free(struct kentry *e)
+{
+	free(e->name);
+	secbuf_free(e->material);
+	free(e);
+}
+
+struct kcache *
+kcache_new(int ttl_ms, size_t max_entries)
+{
+	struct kcache *kc;
+
+	if ((kc = calloc(1, sizeof(*kc))) == NULL)
+		return NULL;
+	if (pthread_rwlock_init(&kc->lock, NULL) != 0) {
+		free(kc);
+		return NULL;
+	}
+	kc->ttl_ms = ttl_ms;
+	kc->max = max_entries;
+	return kc;
+}
+
+/* Empty the table; caller holds the write lock. */
+static void
+clear_locked(struct kcache *kc)
+{
+	struct kentry *e, *next;
+	size_t i;
+
+	for (i = 0; i < NBUCKETS; i++) {
+		for (e = kc->buckets[i]; e != NULL; e = next) {
+			next = e->next;
+			entry_free(e);
+		}
+		kc->buckets[i] = NULL;
+	}
+	kc->count = 0;
+}
+
+void
+kcache_free(struct kcache *kc)
+{
+	if (kc == NULL)
+		return;
+	clear_locked(kc);
+	pthread_rwlock_destroy(&kc->lock);
+	free(kc);
+}
+
+/* Find an entry; caller holds a lock. */
+static struct kentry *
+find_locked(struct kcache *kc, const char *name, uint32_t version)
+{
+	struct kentry *e;
+
+	for (e = kc->buckets[bucket_of(name, version)]; e != NULL; e = e->next)
+		if (e->version == version && strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+/* Remove one entry if present; caller holds the write lock. */
+static void
+remove_locked(struct kcache *kc, const char *name, uint32_t version)
+{
+	struct kentry **pp, *e;
+
+	for (pp = &kc->buckets[bucket_of(name, version)]; *pp != NULL;
+	    pp = &(*pp)->next) {
+		e = *pp;
+		if (e->version == version && strcmp(e->name, name) == 0) {
+			*pp = e->next;
+			entry_free(e);
+			kc->count--;
+			return;
+		}
+	}
+}
+
+/* Insert a new entry (replacing any old one); caller holds the write lock. */
+static void
+insert_locked(struct kcache *kc, struct kentry *e)
+{
+	size_t b;
+
+	remove_locked(kc, e->name, e->version);
+	if (kc->count >= kc->max)
+		clear_locked(kc);
+	b = bucket_of(e->name, e->version);
+	e->next = kc->buckets[b];
+	kc->buckets[b] = e;
+	kc->count++;
+}
+
+struct secbuf *
+kcache_get_version(struct kcache *kc, const char *name, uint32_t version)
+{
+	struct kentry *e;
+	struct secbuf *copy = NULL;
+
+	pthread_rwlock_rdlock(&kc->lock);
+	if ((e = find_locked(kc, name, version)) != NULL)
+		copy = secbuf_dup(e->material->data, e->material->len);
+	pthread_rwlock_unlock(&kc->lock);
+	return copy;
+}
+
+void
+kcache_put_version(struct kcache *kc, const char *name, uint32_t version,
+    const struct secbuf *material)
+{
+	struct kentry *e;
+
+	if (kc->max == 0 || (e = calloc(1, sizeof(*e))) == NULL)
+		return;
+	e->name = strdup(name);
+	e->version = version;
+	e->material = secbuf_dup(material->data, material->len);
+	if (e->name == NULL || e->material == NULL) {
+		entry_free(e);
+		return;
+	}
+	pthread_rwlock_wrlock(&kc->lock);
+	insert_locked(kc, e);
+	pthread_rwlock_unlock(&kc->lock);
+}
+
+int
+kcache_get_current(struct kcache *kc, const char *name, uint32_t *version)
+{
+	struct kentry *e;
+	int found = 0;
+
+	pthread_rwlock_rdlock(&kc->lock);
+	if ((e = find_locked(kc, name, CURRENT)) != NULL &&
+	    e->expires_ms > now_ms()) {
+		*version = e->current;
+		found = 1;
+	}
+	pthread_rwlock_unlock(&kc->lock);
+	return found;
+}
+
+void
+kcache_put_current(struct kcache *kc, const char *name, uint32_t version)
+{
+	struct kentry *e;
+
+	if (kc->max == 0 || kc->ttl_ms <= 0 ||
+	    (e = calloc(1, sizeof(*e))) == NULL)
+		return;
+	if ((e->name = strdup(name)) == NULL) {
+		free(e);
+		return;
+	}
+	e->version = CURRENT;
+	e->current = version;
+	e->expires_ms = now_ms() + kc->ttl_ms;
+	pthread_rwlock_wrlock(&kc->lock);
+	insert_locked(kc, e);
+	pthread_rwlock_unlock(&kc->lock);
+}
+
+void
+kcache_drop(struct kcache *kc, const char *name)
+{
+	struct kentry **pp, *e;
+	size_t i;
+
+	pthread_rwlock_wrlock(&kc->lock);
+	for (i = 0; i < NBUCKETS; i++) {
+		pp = &kc->buckets[i];
+		while ((e = *pp) != NULL) {
+			if (strcmp(e->name, name) == 0) {
+				*pp = e->next;
+				entry_free(e);
+				kc->count--;
+			} else
+				pp = &e->next;
+		}
+	}
+	pthread_rwlock_unlock(&kc->lock);
+}

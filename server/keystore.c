@@ -1,0 +1,447 @@
+/*
+ * keystore.c: key operations over the database and the master key.
+ *
+ * Owns: wrapping new material, unwrapping and caching stored versions,
+ * the EEK operations.  Does not own: SQL (db/), HTTP or JSON (api_*).
+ * Material exists in clear only in secbufs.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+#include "keystore.h"
+#include "kcache.h"
+#include "../lib/log.h"
+
+#define DEFAULT_CIPHER		"AES/CTR/NoPadding"
+#define CACHE_MAX_ENTRIES	65536
+
+struct keystore {
+	struct db	*db;
+	struct secbuf	*kek;
+	char		 kek_id[KW_KEK_ID_LEN + 1];
+	struct kcache	*cache;
+};
+
+struct keystore *
+ks_new(struct db *db, struct secbuf *kek, int cache_ttl_ms, char *err,
+    size_t errlen)
+{
+	struct keystore *ks = NULL;
+	unsigned char check[KW_CHECK_LEN];
+	enum kw_err e;
+
+	if (kek->len != KW_KEK_LEN) {
+		snprintf(err, errlen, "master key is %zu bytes, expected %d",
+		    kek->len, KW_KEK_LEN);
+		goto fail;
+	}
+	if ((ks = calloc(1, sizeof(*ks))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	ks->db = db;
+	ks->kek = kek;
+	if (crypto_kek_check(kek, check, ks->kek_id) != 0) {
+		snprintf(err, errlen, "could not compute the master key check value");
+		goto fail;
+	}
+	e = db_kek_check(db, ks->kek_id, check, sizeof(check), 0);
+	secure_wipe(check, sizeof(check));
+	switch (e) {
+	case KW_OK:
+		break;
+	case KW_ECRYPTO:
+		snprintf(err, errlen, "master key does not match the database "
+		    "(its check value differs): this node has the wrong master.key");
+		goto fail_nokek;
+	case KW_ENOTFOUND:
+		snprintf(err, errlen, "the database holds no master key check "
+		    "value: run keyward-admin db migrate first");
+		goto fail_nokek;
+	default:
+		snprintf(err, errlen, "could not read the master key check "
+		    "value from the database");
+		goto fail_nokek;
+	}
+	if ((ks->cache = kcache_new(cache_ttl_ms, CACHE_MAX_ENTRIES)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail_nokek;
+	}
+	return ks;
+fail:
+	secbuf_free(kek);
+	free(ks);
+	return NULL;
+fail_nokek:
+	ks->kek = NULL;
+	secbuf_free(kek);
+	free(ks);
+	return NULL;
+}
+
+void
+ks_free(struct keystore *ks)
+{
+	if (ks == NULL)
+		return;
+	kcache_free(ks->cache);
+	secbuf_free(ks->kek);
+	free(ks);
+}
+
+struct db *
+ks_db(struct keystore *ks)
+{
+	return ks->db;
+}
+
+void
+ks_version_clear(struct ks_version *v)
+{
+	secbuf_free(v->material);
+	v->material = NULL;
+}
+
+void
+ks_versions_free(struct ks_version *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		ks_version_clear(&v[i]);
+	free(v);
+}
+
+/* What the db layer's wrap callback needs. */
+struct wrap_arg {
+	struct keystore		*ks;
+	const struct secbuf	*material;
+	uint32_t		 version;	/* out: the version wrapped */
+};
+
+static int
+wrap_cb(void *arg, const char *name, uint32_t version, unsigned char **wrapped,
+    size_t *wrapped_len, char kek_id[17])
+{
+	struct wrap_arg *wa = arg;
+	size_t len = wa->material->len + KW_WRAP_OVERHEAD;
+	unsigned char *out;
+
+	if ((out = malloc(len)) == NULL)
+		return -1;
+	if (crypto_wrap(wa->ks->kek, wa->ks->kek_id, name, version,
+	    wa->material, out) != 0) {
+		free(out);
+		return -1;
+	}
+	memcpy(kek_id, wa->ks->kek_id, KW_KEK_ID_LEN + 1);
+	wa->version = version;
+	*wrapped = out;
+	*wrapped_len = len;
+	return 0;
+}
+
+/* Material for a new version: the given one (length checked) or random. */
+static enum kw_err
+new_material(const struct secbuf *given, size_t bytes, struct secbuf **out)
+{
+	if (given != NULL) {
+		if (given->len != bytes)
+			return KW_EBADLEN;
+		*out = secbuf_dup(given->data, given->len);
+	} else {
+		*out = secbuf_new(bytes);
+		if (*out != NULL && crypto_random((*out)->data, bytes) != 0) {
+			secbuf_free(*out);
+			return KW_ECRYPTO;
+		}
+	}
+	return *out != NULL ? KW_OK : KW_ENOMEM;
+}
+
+enum kw_err
+ks_create(struct keystore *ks, const struct ks_new_key *nk,
+    struct ks_version *out)
+{
+	struct db_key_meta meta;
+	struct wrap_arg wa;
+	struct secbuf *mat = NULL;
+	enum kw_err e;
+
+	memset(out, 0, sizeof(*out));
+	if (nk->length != 128 && nk->length != 256)
+		return KW_EINVAL;
+	if ((e = new_material(nk->material, (size_t)nk->length / 8, &mat)) != KW_OK)
+		return e;
+	memset(&meta, 0, sizeof(meta));
+	meta.name = (char *)(uintptr_t)nk->name;
+	meta.cipher = (char *)(uintptr_t)(nk->cipher ? nk->cipher : DEFAULT_CIPHER);
+	meta.length = nk->length;
+	meta.description = (char *)(uintptr_t)nk->description;
+	meta.attributes = (char *)(uintptr_t)nk->attributes;
+	wa.ks = ks;
+	wa.material = mat;
+	wa.version = 0;
+	if ((e = db_key_create(ks->db, &meta, wrap_cb, &wa)) != KW_OK) {
+		secbuf_free(mat);
+		return e;
+	}
+	/* a key of this name may have existed before: forget it */
+	kcache_drop(ks->cache, nk->name);
+	kcache_put_version(ks->cache, nk->name, 0, mat);
+	kcache_put_current(ks->cache, nk->name, 0);
+	out->version = 0;
+	out->material = mat;
+	return KW_OK;
+}
+
+enum kw_err
+ks_roll(struct keystore *ks, const char *name, const struct secbuf *material,
+    struct ks_version *out)
+{
+	struct db_key_meta meta;
+	struct wrap_arg wa;
+	struct secbuf *mat = NULL;
+	uint32_t nv = 0;
+	enum kw_err e;
+
+	memset(out, 0, sizeof(*out));
+	/* the length comes from the key's metadata */
+	if ((e = db_key_meta_get(ks->db, name, &meta)) != KW_OK)
+		return e;
+	e = new_material(material, (size_t)meta.length / 8, &mat);
+	db_key_meta_clear(&meta);
+	if (e != KW_OK)
+		return e;
+	wa.ks = ks;
+	wa.material = mat;
+	wa.version = 0;
+	if ((e = db_key_roll(ks->db, name, wrap_cb, &wa, &nv)) != KW_OK) {
+		secbuf_free(mat);
+		return e;
+	}
+	kcache_put_version(ks->cache, name, nv, mat);
+	kcache_put_current(ks->cache, name, nv);
+	out->version = nv;
+	out->material = mat;
+	return KW_OK;
+}
+
+enum kw_err
+ks_delete(struct keystore *ks, const char *name)
+{
+	enum kw_err e;
+
+	e = db_key_delete(ks->db, name);
+	kcache_drop(ks->cache, name);
+	return e;
+}
+
+void
+ks_invalidate(struct keystore *ks, const char *name)
+{
+	kcache_drop(ks->cache, name);
+}
+
+enum kw_err
+ks_metadata(struct keystore *ks, const char *name, struct db_key_meta *out)
+{
+	return db_key_meta_get(ks->db, name, out);
+}
+
+enum kw_err
+ks_names(struct keystore *ks, char ***names, size_t *n)
+{
+	return db_key_names(ks->db, names, n);
+}
+
+/* Unwrap a stored version into out and cache it. */
+static enum kw_err
+unwrap_version(struct keystore *ks, const char *name,
+    const struct db_key_version *dv, struct ks_version *out)
+{
+	out->version = dv->version;
+	if (strcmp(dv->kek_id, ks->kek_id) != 0) {
+		log_warnx("key \"%s\" version %u is wrapped under master key "
+		    "%s, not the loaded %s", name, dv->version, dv->kek_id,
+		    ks->kek_id);
+		return KW_ECRYPTO;
+	}
+	out->material = crypto_unwrap(ks->kek, dv->kek_id, name, dv->version,
+	    dv->wrapped, dv->wrapped_len);
+	if (out->material == NULL) {
+		log_warnx("key \"%s\" version %u does not unwrap under the "
+		    "master key: stored row damaged or moved", name, dv->version);
+		return KW_ECRYPTO;
+	}
+	kcache_put_version(ks->cache, name, dv->version, out->material);
+	return KW_OK;
+}
+
+enum kw_err
+ks_version(struct keystore *ks, const char *name, uint32_t version,
+    struct ks_version *out)
+{
+	struct db_key_version dv;
+	enum kw_err e;
+
+	memset(out, 0, sizeof(*out));
+	if ((out->material = kcache_get_version(ks->cache, name, version)) != NULL) {
+		out->version = version;
+		return KW_OK;
+	}
+	memset(&dv, 0, sizeof(dv));
+	if ((e = db_key_version_get(ks->db, name, version, &dv)) != KW_OK)
+		return e;
+	e = unwrap_version(ks, name, &dv, out);
+	db_key_version_clear(&dv);
+	return e;
+}
+
+enum kw_err
+ks_current(struct keystore *ks, const char *name, struct ks_version *out)
+{
+	struct db_key_version dv;
+	uint32_t v;
+	enum kw_err e;
+
+	memset(out, 0, sizeof(*out));
+	if (kcache_get_current(ks->cache, name, &v) &&
+	    (out->material = kcache_get_version(ks->cache, name, v)) != NULL) {
+		out->version = v;
+		return KW_OK;
+	}
+	memset(&dv, 0, sizeof(dv));
+	if ((e = db_key_current(ks->db, name, &dv)) != KW_OK)
+		return e;
+	e = unwrap_version(ks, name, &dv, out);
+	if (e == KW_OK)
+		kcache_put_current(ks->cache, name, dv.version);
+	db_key_version_clear(&dv);
+	return e;
+}
+
+enum kw_err
+ks_versions(struct keystore *ks, const char *name, struct ks_version **out,
+    size_t *n)
+{
+	struct db_key_version *dv = NULL;
+	struct ks_version *kv = NULL;
+	size_t i, cnt = 0;
+	enum kw_err e;
+
+	*out = NULL;
+	*n = 0;
+	if ((e = db_key_versions(ks->db, name, &dv, &cnt)) != KW_OK)
+		return e;
+	if ((kv = calloc(cnt ? cnt : 1, sizeof(*kv))) == NULL) {
+		e = KW_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < cnt; i++)
+		if ((e = unwrap_version(ks, name, &dv[i], &kv[i])) != KW_OK)
+			goto out;
+	*out = kv;
+	*n = cnt;
+	kv = NULL;
+out:
+	ks_versions_free(kv, cnt);
+	db_key_versions_free(dv, cnt);
+	return e;
+}
+
+enum kw_err
+ks_generate(struct keystore *ks, const char *name, size_t n, struct ks_eek *out)
+{
+	struct ks_version cur;
+	unsigned char dek[KW_MAX_KEY_LEN];
+	size_t i, len;
+	enum kw_err e;
+
+	if ((e = ks_current(ks, name, &cur)) != KW_OK)
+		return e;
+	len = cur.material->len;
+	for (i = 0; i < n; i++) {
+		out[i].version = cur.version;
+		out[i].edek_len = len;
+		if (crypto_random(out[i].iv, KW_IV_LEN) != 0 ||
+		    crypto_random(dek, len) != 0 ||
+		    crypto_eek_ctr(cur.material, out[i].iv, dek, len,
+		    out[i].edek) != 0) {
+			e = KW_ECRYPTO;
+			break;
+		}
+	}
+	secure_wipe(dek, sizeof(dek));
+	ks_version_clear(&cur);
+	return e;
+}
+
+enum kw_err
+ks_decrypt(struct keystore *ks, const char *name, const struct ks_eek *eek,
+    struct secbuf **dek)
+{
+	struct ks_version kv;
+	enum kw_err e;
+
+	*dek = NULL;
+	if ((e = ks_version(ks, name, eek->version, &kv)) != KW_OK)
+		return e;
+	if (eek->edek_len != kv.material->len) {
+		e = KW_EINVAL;
+		goto out;
+	}
+	if ((*dek = secbuf_new(eek->edek_len)) == NULL) {
+		e = KW_ENOMEM;
+		goto out;
+	}
+	if (crypto_eek_ctr(kv.material, eek->iv, eek->edek, eek->edek_len,
+	    (*dek)->data) != 0) {
+		secbuf_free(*dek);
+		*dek = NULL;
+		e = KW_ECRYPTO;
+	}
+out:
+	ks_version_clear(&kv);
+	return e;
+}
+
+enum kw_err
+ks_reencrypt(struct keystore *ks, const char *name, const struct ks_eek *in,
+    struct ks_eek *out)
+{
+	struct ks_version cur;
+	struct secbuf *dek = NULL;
+	enum kw_err e;
+
+	if ((e = ks_current(ks, name, &cur)) != KW_OK)
+		return e;
+	if (in->version == cur.version) {
+		/* still need the length check a decrypt would make */
+		if (in->edek_len != cur.material->len)
+			e = KW_EINVAL;
+		else
+			*out = *in;
+		goto out;
+	}
+	if ((e = ks_decrypt(ks, name, in, &dek)) != KW_OK)
+		goto out;
+	if (dek->len != cur.material->len) {
+		/* a key's length never changes across versions */
+		e = KW_ECRYPTO;
+		goto out;
+	}
+	out->version = cur.version;
+	memcpy(out->iv, in->iv, KW_IV_LEN);
+	out->edek_len = dek->len;
+	if (crypto_eek_ctr(cur.material, out->iv, dek->data, dek->len,
+	    out->edek) != 0)
+		e = KW_ECRYPTO;
+out:
+	secbuf_free(dek);
+	ks_version_clear(&cur);
+	return e;
+}

@@ -1,0 +1,297 @@
+/*
+ * main.c: keyward-server start-up, signals and shutdown.
+ *
+ * Owns: the command line, process hardening (no core dumps), loading and
+ * checking the config and secret files, wiring db -> keystore -> api ->
+ * http, and the signal loop (SIGTERM/SIGINT stop, SIGHUP reloads what
+ * can be reloaded).  Everything that can be wrong at start is reported
+ * naming the file and the problem, and the server refuses to start.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "http.h"
+#include "keystore.h"
+#include "../db/db.h"
+#include "../db/migrations.h"
+#include "../lib/config.h"
+#include "../lib/crypto.h"
+#include "../lib/files.h"
+#include "../lib/log.h"
+#include "../lib/secfile.h"
+#include "../lib/version.h"
+
+#define DEFAULT_CONFIG	"/etc/keyward/keyward.conf"
+#define PEM_MAX		(1024 * 1024)
+
+/* Everything loaded from files before the server starts. */
+struct startup {
+	struct kw_config	*cfg;
+	struct secbuf		*kek;
+	struct secbuf		*tls_key;
+	struct secbuf		*db_password;
+	char			*tls_cert;
+	char			*client_ca;
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: keyward-server [-nvV] [-c config]\n"
+	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "  -n, --check        check the configuration and its files, then exit\n"
+	    "  -v, --verbose      log debug messages (and with -n, print every setting)\n"
+	    "  -V, --version      print the version and exit\n"
+	    "  -h, --help         this help\n", DEFAULT_CONFIG);
+}
+
+static void
+harden(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) != 0)
+		log_warn("could not disable core dumps");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		log_warn("could not mark the process not dumpable");
+}
+
+static void
+startup_free(struct startup *st)
+{
+	config_free(st->cfg);
+	secbuf_free(st->kek);
+	secbuf_free(st->tls_key);
+	secbuf_free(st->db_password);
+	free(st->tls_cert);
+	free(st->client_ca);
+	memset(st, 0, sizeof(*st));
+}
+
+/* Load config and every file it names; 0 or -1 with the reason logged. */
+static int
+startup_load(const char *path, struct startup *st)
+{
+	char err[512];
+	size_t n;
+
+	memset(st, 0, sizeof(*st));
+	if ((st->cfg = config_load(path, err, sizeof(err))) == NULL) {
+		log_errx("%s", err);
+		return -1;
+	}
+	st->kek = secfile_read(st->cfg->master_key_file, 4096, err, sizeof(err));
+	if (st->kek == NULL) {
+		log_errx("master key: %s", err);
+		return -1;
+	}
+	if (st->kek->len != KW_KEK_LEN) {
+		log_errx("master key file \"%s\" holds %zu bytes, expected %d",
+		    st->cfg->master_key_file, st->kek->len, KW_KEK_LEN);
+		return -1;
+	}
+	st->tls_key = secfile_read(st->cfg->tls_key_file, PEM_MAX, err, sizeof(err));
+	if (st->tls_key == NULL) {
+		log_errx("TLS key: %s", err);
+		return -1;
+	}
+	if ((st->tls_cert = file_read(st->cfg->tls_cert_file, PEM_MAX, NULL, err,
+	    sizeof(err))) == NULL) {
+		log_errx("TLS certificate: %s", err);
+		return -1;
+	}
+	if (st->cfg->tls_client_ca_file[0] != '\0' &&
+	    (st->client_ca = file_read(st->cfg->tls_client_ca_file, PEM_MAX,
+	    NULL, err, sizeof(err))) == NULL) {
+		log_errx("client CA: %s", err);
+		return -1;
+	}
+	if (st->cfg->db_password_file[0] != '\0') {
+		st->db_password = secfile_read(st->cfg->db_password_file, 4096,
+		    err, sizeof(err));
+		if (st->db_password == NULL) {
+			log_errx("database password: %s", err);
+			return -1;
+		}
+		n = st->db_password->len;
+		while (n > 0 && (st->db_password->data[n - 1] == '\n' ||
+		    st->db_password->data[n - 1] == '\r'))
+			st->db_password->data[--n] = '\0';
+		st->db_password->len = n;
+	}
+	return 0;
+}
+
+/* Wait for signals; returns on SIGTERM/SIGINT. */
+static void
+signal_loop(const char *config_path)
+{
+	sigset_t set;
+	int sig;
+	char err[512];
+	struct kw_config *ncfg;
+	int lvl;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig != SIGHUP) {
+			log_info("received signal %d, shutting down", sig);
+			return;
+		}
+		if ((ncfg = config_load(config_path, err, sizeof(err))) == NULL) {
+			log_warnx("reload failed, keeping the running "
+			    "configuration: %s", err);
+			continue;
+		}
+		if ((lvl = log_level_parse(ncfg->log_level)) >= 0)
+			log_set_level((enum log_level)lvl);
+		log_info("reloaded %s: log level %s (other settings take "
+		    "effect at restart)", config_path, ncfg->log_level);
+		config_free(ncfg);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = DEFAULT_CONFIG;
+	struct startup st;
+	struct db *db = NULL;
+	struct keystore *ks = NULL;
+	struct http_server *srv = NULL;
+	struct api_ctx actx;
+	struct http_opts ho;
+	char err[512], host[256];
+	int ch, check_only = 0, verbose = 0, port, lvl, sv, rc = 1;
+	sigset_t set;
+
+	log_init("keyward-server", LOG_LVL_INFO);
+	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("keyward-server %s\n", KW_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	harden();
+	if (startup_load(config_path, &st) != 0)
+		goto out;
+	if ((lvl = log_level_parse(st.cfg->log_level)) >= 0)
+		log_set_level((enum log_level)lvl);
+	if (verbose)
+		log_set_level(LOG_LVL_DEBUG);
+	if (config_listen_addr(st.cfg, host, sizeof(host), &port) != 0) {
+		log_errx("%s: bad node.listen \"%s\"", config_path, st.cfg->listen);
+		goto out;
+	}
+	if (check_only) {
+		if (verbose)
+			config_dump(stdout, st.cfg);
+		printf("%s: configuration OK\n", config_path);
+		rc = 0;
+		goto out;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	/* block the signals before any thread starts; main sigwaits */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	db = db_new(st.cfg->db_local, st.cfg->db_peer,
+	    st.db_password != NULL ? (const char *)st.db_password->data : NULL,
+	    st.cfg->db_pool_size, st.cfg->db_connect_timeout_s,
+	    st.cfg->commit_deadline_ms);
+	if (db == NULL) {
+		log_errx("out of memory");
+		goto out;
+	}
+	sv = db_schema_version(db);
+	if (sv < 0) {
+		log_errx("cannot read the database schema version (is the "
+		    "database up? db.local = \"%s\")", st.cfg->db_local);
+		goto out;
+	}
+	if (db_nmigrations > 0 && sv < db_migrations[db_nmigrations - 1].version) {
+		log_errx("database schema is at version %d, this server needs "
+		    "%d: run keyward-admin db migrate", sv,
+		    db_migrations[db_nmigrations - 1].version);
+		goto out;
+	}
+	ks = ks_new(db, st.kek, st.cfg->cache_ttl_ms, err, sizeof(err));
+	st.kek = NULL;		/* owned (or freed) by ks_new */
+	if (ks == NULL) {
+		log_errx("%s: %s", st.cfg->master_key_file, err);
+		goto out;
+	}
+
+	actx.ks = ks;
+	actx.cfg = st.cfg;
+	memset(&ho, 0, sizeof(ho));
+	ho.host = host;
+	ho.port = port;
+	ho.cert_pem = st.tls_cert;
+	ho.key_pem = (const char *)st.tls_key->data;
+	ho.ca_pem = st.cfg->auth_mode == AUTH_MTLS ? st.client_ca : NULL;
+	ho.priorities = st.cfg->tls_priorities;
+	ho.auth_mode = st.cfg->auth_mode;
+	ho.max_body = (size_t)st.cfg->max_body_bytes;
+	ho.timeout_s = (unsigned)st.cfg->request_timeout_s;
+	ho.max_connections = (unsigned)st.cfg->max_connections;
+	if ((srv = http_start(&ho, api_handle, &actx, err, sizeof(err))) == NULL) {
+		log_errx("%s", err);
+		goto out;
+	}
+	log_info("node %s listening on https://%s:%d (auth %s, schema %d, "
+	    "version %s)", st.cfg->node_name, host, port,
+	    st.cfg->auth_mode == AUTH_MTLS ? "mtls" : "pseudo", sv, KW_VERSION);
+	signal_loop(config_path);
+	rc = 0;
+out:
+	http_stop(srv);
+	ks_free(ks);
+	db_free(db);
+	startup_free(&st);
+	return rc;
+}

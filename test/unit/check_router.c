@@ -1,0 +1,158 @@
+/*
+ * check_router.c: route matching and key/version name validation.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/router.h"
+
+static const struct {
+	const char	*method;
+	const char	*path;
+	enum kw_err	 err;
+	enum kw_op	 op;
+	const char	*name;
+	int		 version;	/* -1: none */
+} cases[] = {
+	{ "POST", "/kms/v1/keys", KW_OK, OP_CREATE, "", -1 },
+	{ "GET", "/kms/v1/keys/names", KW_OK, OP_NAMES, "", -1 },
+	{ "GET", "/kms/v1/keys/metadata", KW_OK, OP_BULK_METADATA, "", -1 },
+	{ "POST", "/kms/v1/key/k1", KW_OK, OP_ROLL, "k1", -1 },
+	{ "DELETE", "/kms/v1/key/k1", KW_OK, OP_DELETE, "k1", -1 },
+	{ "GET", "/kms/v1/key/k1", KW_OK, OP_METADATA, "k1", -1 },
+	{ "GET", "/kms/v1/key/k1/_metadata", KW_OK, OP_METADATA, "k1", -1 },
+	{ "GET", "/kms/v1/key/k1/_currentversion", KW_OK, OP_CURRENT, "k1", -1 },
+	{ "GET", "/kms/v1/key/k1/_versions", KW_OK, OP_VERSIONS, "k1", -1 },
+	{ "GET", "/kms/v1/key/k1/_eek", KW_OK, OP_GENERATE, "k1", -1 },
+	{ "POST", "/kms/v1/key/k1/_invalidatecache", KW_OK, OP_INVALIDATE, "k1", -1 },
+	{ "POST", "/kms/v1/key/k1/_reencryptbatch", KW_OK, OP_REENCRYPT_BATCH, "k1", -1 },
+	{ "GET", "/kms/v1/keyversion/k1@0", KW_OK, OP_VERSION, "k1", 0 },
+	{ "GET", "/kms/v1/keyversion/k1@17", KW_OK, OP_VERSION, "k1", 17 },
+	{ "POST", "/kms/v1/keyversion/k1@3/_eek", KW_OK, OP_EEK, "k1", 3 },
+	{ "GET", "/v1/health", KW_OK, OP_HEALTH, "", -1 },
+	/* names with '/', '@', spaces, '+', UTF-8 */
+	{ "GET", "/kms/v1/key/a/b/c/_metadata", KW_OK, OP_METADATA, "a/b/c", -1 },
+	{ "POST", "/kms/v1/key/a/b", KW_OK, OP_ROLL, "a/b", -1 },
+	{ "GET", "/kms/v1/keyversion/me@host@2", KW_OK, OP_VERSION, "me@host", 2 },
+	{ "POST", "/kms/v1/keyversion/x/y@1/_eek", KW_OK, OP_EEK, "x/y", 1 },
+	{ "GET", "/kms/v1/key/a b+c/_versions", KW_OK, OP_VERSIONS, "a b+c", -1 },
+	{ "GET", "/kms/v1/key/\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87/_eek", KW_OK,
+	    OP_GENERATE, "\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87", -1 },
+	{ "GET", "/kms/v1/key/{\"%'\\}/_metadata", KW_OK, OP_METADATA, "{\"%'\\}", -1 },
+	/* wrong method on a real path */
+	{ "PUT", "/kms/v1/keys", KW_EMETHOD, OP_NONE, "", -1 },
+	{ "DELETE", "/kms/v1/keys/names", KW_EMETHOD, OP_NONE, "", -1 },
+	{ "POST", "/kms/v1/key/k1/_metadata", KW_EMETHOD, OP_NONE, "", -1 },
+	{ "GET", "/kms/v1/key/k1/_reencryptbatch", KW_EMETHOD, OP_NONE, "", -1 },
+	{ "POST", "/v1/health", KW_EMETHOD, OP_NONE, "", -1 },
+	/* unknown paths */
+	{ "GET", "/", KW_ENOROUTE, OP_NONE, "", -1 },
+	{ "GET", "/kms/v1/", KW_ENOROUTE, OP_NONE, "", -1 },
+	{ "GET", "/kms/v2/keys/names", KW_ENOROUTE, OP_NONE, "", -1 },
+	{ "GET", "/kms/v1/nothing", KW_ENOROUTE, OP_NONE, "", -1 },
+	{ "GET", "/kms/v1/keysx", KW_ENOROUTE, OP_NONE, "", -1 },
+	/* malformed names and versions */
+	{ "GET", "/kms/v1/key/", KW_EINVAL, OP_NONE, "", -1 },
+	{ "GET", "/kms/v1/key//_metadata", KW_EINVAL, OP_NONE, "", -1 },
+	{ "GET", "/kms/v1/keyversion/k1", KW_EINVAL, OP_NONE, "", -1 },
+	{ "GET", "/kms/v1/keyversion/k1@", KW_EINVAL, OP_NONE, "", -1 },
+	{ "GET", "/kms/v1/keyversion/k1@x", KW_EINVAL, OP_NONE, "", -1 },
+	{ "GET", "/kms/v1/keyversion/k1@-1", KW_EINVAL, OP_NONE, "", -1 },
+	{ "GET", "/kms/v1/keyversion/k1@99999999999", KW_EINVAL, OP_NONE, "", -1 },
+	{ "GET", "/kms/v1/keyversion/@1", KW_EINVAL, OP_NONE, "", -1 },
+	{ "GET", "/kms/v1/key/bad\x01name", KW_EINVAL, OP_NONE, "", -1 },
+	{ "GET", "/kms/v1/key/bad\xff", KW_EINVAL, OP_NONE, "", -1 },
+};
+
+START_TEST(test_route)
+{
+	struct route rt;
+	enum kw_err e;
+
+	e = route_match(cases[_i].method, cases[_i].path, &rt);
+	ck_assert_msg(e == cases[_i].err, "%s %s: err %d, want %d",
+	    cases[_i].method, cases[_i].path, e, cases[_i].err);
+	if (e != KW_OK)
+		return;
+	ck_assert_int_eq(rt.op, cases[_i].op);
+	ck_assert_str_eq(rt.name, cases[_i].name);
+	if (cases[_i].version >= 0) {
+		ck_assert(rt.has_version);
+		ck_assert_uint_eq(rt.version, (unsigned)cases[_i].version);
+	} else
+		ck_assert(!rt.has_version);
+}
+END_TEST
+
+static const struct {
+	const char	*name;
+	int		 ok;
+} names[] = {
+	{ "k", 1 },
+	{ "with space", 1 },
+	{ "\xf0\x9f\x94\x91", 1 },		/* U+1F511 */
+	{ "", 0 },
+	{ "tab\there", 0 },
+	{ "del\x7f", 0 },
+	{ "\xc0\xaf", 0 },			/* overlong '/' */
+	{ "\xed\xa0\x80", 0 },			/* surrogate */
+	{ "\xf4\x90\x80\x80", 0 },		/* beyond U+10FFFF */
+	{ "\xe2\x82", 0 },			/* truncated */
+};
+
+START_TEST(test_valid_name)
+{
+	ck_assert_int_eq(route_valid_name(names[_i].name), names[_i].ok);
+}
+END_TEST
+
+START_TEST(test_name_length)
+{
+	char *s = malloc(ROUTE_NAME_MAX + 2);
+
+	memset(s, 'a', ROUTE_NAME_MAX);
+	s[ROUTE_NAME_MAX] = '\0';
+	ck_assert_int_eq(route_valid_name(s), 1);
+	s[ROUTE_NAME_MAX] = 'a';
+	s[ROUTE_NAME_MAX + 1] = '\0';
+	ck_assert_int_eq(route_valid_name(s), 0);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_op_names)
+{
+	int op;
+
+	for (op = OP_NONE; op < OP_MAX; op++)
+		ck_assert_str_ne(route_op_name((enum kw_op)op), "UNKNOWN");
+	ck_assert_str_eq(route_op_name(OP_MAX), "UNKNOWN");
+}
+END_TEST
+
+static Suite *
+router_suite(void)
+{
+	Suite *s = suite_create("router");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, test_route, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_loop_test(tc, test_valid_name, 0, sizeof(names) / sizeof(names[0]));
+	tcase_add_test(tc, test_name_length);
+	tcase_add_test(tc, test_op_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(router_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

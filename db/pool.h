@@ -1,0 +1,142 @@
+/*
+ * pool.h: connection pools, deadline-bounded statements and the choice of
+ * database for reads and writes.  Internal to db/: nothing outside db/
+ * includes this header.
+ *
+ * Every statement is sent asynchronously and waited for with poll() up
+ * to a deadline, so no call can hang on a frozen or unreachable server.
+ * A connection that fails or times out is marked broken and closed when
+ * it is returned; the next borrower opens a new one.
+ */
+#ifndef KW_DB_POOL_H
+#define KW_DB_POOL_H
+
+#include <stdint.h>
+#include <libpq-fe.h>
+#include "../lib/kwerr.h"
+
+/* Server-side statement_timeout set on every connection. */
+#define DB_STMT_TIMEOUT_MS	5000
+/* Client-side deadline for one statement: the server's timeout, plus slack. */
+#define DB_DEADLINE_MS		(DB_STMT_TIMEOUT_MS + 1000)
+/* How long a caller waits for a free connection when all are busy. */
+#define DB_BORROW_MS		30000
+
+/* Parameter type OIDs (catalog/pg_type_d.h is a server header). */
+#define DB_OID_BYTEA	17
+#define DB_OID_INT8	20
+#define DB_OID_INT4	23
+#define DB_OID_TEXT	25
+
+/* A statement prepared on first use on each connection. */
+struct db_stmt {
+	const char	*name;		/* prepared statement name */
+	const char	*sql;
+	int		 nparams;
+	const Oid	*types;		/* nparams entries */
+};
+#define DB_MAX_STMTS	64		/* bits in pconn.prepared */
+
+/* Why a connection must be closed when it is returned. */
+enum pc_broken { PC_OK = 0, PC_TIMEOUT, PC_CONNERR };
+
+/* One pooled connection; owned by one thread between pool_get/pool_put. */
+struct pconn {
+	struct pool	*pool;
+	PGconn		*conn;		/* NULL until opened */
+	uint64_t	 prepared;	/* bit i: statement id i is prepared */
+	int		 busy;		/* borrowed (under the pool mutex) */
+	int		 stale;		/* reopen at next borrow */
+	int		 reused;	/* was open before this borrow */
+	enum pc_broken	 broken;
+	int		 warn01000;	/* the notice receiver saw WARNING 01000 */
+};
+
+/* The layer: pools for the local and peer databases and the health probe. */
+struct db {
+	struct pool	*local;
+	struct pool	*peer;		/* NULL when no peer is configured */
+	struct pool	*probe;		/* one connection to local, for health */
+	int		 commit_deadline_ms;
+};
+
+/*
+ * New pool of size connections (opened lazily) to conninfo; label ("local",
+ * "peer") prefixes log lines; quiet pools do not log failures.  NULL on
+ * allocation failure.  pool_free closes every connection; no connection
+ * may be borrowed then.
+ */
+struct pool *pool_new(const char *label, const char *conninfo,
+	    const char *password, int size, int connect_timeout_s, int quiet);
+void	pool_free(struct pool *p);
+/* The label given to pool_new. */
+const char *pool_label(const struct pool *p);
+
+/*
+ * Borrow a connection, waiting up to wait_ms for a free one, opening it
+ * when needed.  KW_OK, or KW_EDB when none is free in time or the database
+ * cannot be reached (logged).  Thread-safe.
+ */
+enum kw_err pool_get(struct pool *p, int wait_ms, struct pconn **out) WUR;
+/* Return a connection; a broken one is closed.  Thread-safe. */
+void	pool_put(struct pconn *pc);
+
+/*
+ * Run sql (one or more statements, simple protocol) within deadline_ms.
+ * Returns the first error result, else the last result (free with
+ * PQclear); NULL when the connection failed or the deadline passed: then
+ * pc->broken is set and the failure was logged.
+ */
+PGresult *pc_exec(struct pconn *pc, const char *sql, int deadline_ms);
+/* Run sql with text parameters (unnamed statement).  Return as pc_exec. */
+PGresult *pc_exec_params(struct pconn *pc, const char *sql, int nparams,
+	    const char *const *vals, int deadline_ms);
+/*
+ * Run statement id (prepared first when this connection has not yet),
+ * with parameters as for PQexecPrepared and results in format rfmt (0 text,
+ * 1 binary).  Return as pc_exec.
+ */
+PGresult *pc_prepared(struct pconn *pc, int id, const struct db_stmt *st,
+	    const char *const *vals, const int *lens, const int *fmts,
+	    int rfmt, int deadline_ms);
+/*
+ * Send COMMIT and wait up to deadline_ms.  KW_OK when the server confirmed
+ * it without a WARNING of SQLSTATE 01000; KW_ENOTACK when the deadline
+ * passed (the backend is then cancelled and the connection discarded), the
+ * connection failed, or the commit only happened locally; KW_EDB when the
+ * server refused it.  Logs every failure.
+ */
+enum kw_err pc_commit(struct pconn *pc, int deadline_ms) WUR;
+
+/* True when r is a successful command or query result. */
+int	pc_res_ok(const PGresult *r);
+/* SQLSTATE of r, "" when none. */
+const char *pc_sqlstate(const PGresult *r);
+/* Log an unexpected error result of statement what (key name optional). */
+void	pc_log_error(struct pconn *pc, const char *what, const char *name,
+	    const PGresult *r);
+
+/*
+ * Run fn on a connection to the local database; when that database does
+ * not answer, once more on the peer's.  A connection error on a pooled
+ * connection is retried once on a fresh one first.  fn returns its result;
+ * it must leave its outputs untouched when pc->broken ends up set.
+ */
+typedef enum kw_err (*db_read_fn)(struct pconn *pc, void *arg);
+enum kw_err db_read(struct db *db, db_read_fn fn, void *arg) WUR;
+/* The same on the local database only. */
+enum kw_err db_read_local(struct db *db, db_read_fn fn, void *arg) WUR;
+
+/*
+ * Begin a write transaction on the primary: today the local database
+ * unless it is in recovery, else the peer.  KW_OK with *out borrowed and
+ * in a transaction; KW_EUNAVAIL (logged) when no primary answers.
+ */
+enum kw_err db_write_begin(struct db *db, struct pconn **out) WUR;
+/* Roll back what is still open on pc and return it to its pool. */
+void	db_write_end(struct pconn *pc);
+
+/* Milliseconds on the monotonic clock. */
+int64_t	db_mono_ms(void);
+
+#endif

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <jansson.h>
 
 #include "request.h"
@@ -21,6 +22,10 @@
 struct api_ctx {
 	struct keystore		*ks;
 	const struct kw_config	*cfg;
+	/* the last database probe, reused for monitor_interval_ms */
+	pthread_mutex_t		 health_lock;
+	int64_t			 health_at_ms;
+	int			 health_up;
 };
 
 /* The kw_handler_fn for the HTTP glue; ctx is a struct api_ctx. */

@@ -266,6 +266,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	memset(&actx, 0, sizeof(actx));
+	pthread_mutex_init(&actx.health_lock, NULL);
 	actx.ks = ks;
 	actx.cfg = st.cfg;
 	memset(&ho, 0, sizeof(ho));

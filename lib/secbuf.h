@@ -3,7 +3,10 @@
  *
  * Memory is locked where the limit allows (best effort) and wiped with
  * OPENSSL_cleanse before it is freed.  A small value type: callers read
- * data and len directly but never free data themselves.
+ * data and len directly but never free data themselves.  A new buffer
+ * has one extra zero byte at data[len] (so text secrets are
+ * NUL-terminated); a caller may shorten len, and secbuf_free still wipes
+ * the whole allocation.
  */
 #ifndef KW_SECBUF_H
 #define KW_SECBUF_H

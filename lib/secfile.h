@@ -22,6 +22,13 @@
 struct secbuf *secfile_read(const char *path, size_t max_len, char *err,
 	    size_t errlen);
 /*
+ * secfile_read with messages that say what the file is, e.g. what =
+ * "master key file" gives `master key file "PATH" is readable by group
+ * or others (mode 0644); chmod 600 it`.  what may be NULL.
+ */
+struct secbuf *secfile_read_as(const char *what, const char *path,
+	    size_t max_len, char *err, size_t errlen);
+/*
  * Write data to path with mode 0600 through a temporary file, fsync and
  * rename.  Refuses to replace an existing file unless overwrite.  0 or -1
  * with a message in err.

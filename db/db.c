@@ -6,8 +6,9 @@
  * through db_read (local database, then the peer's); writes run in one
  * transaction on the primary (db_write_begin) and end with a COMMIT
  * bounded by the commit deadline (pc_commit), so a caller never sees a
- * success that was not acknowledged.  Pools, deadlines and the choice of
- * database are in pool.c; migrations in migrate.c.
+ * success that was not acknowledged.  Pools are in pool.c, deadlines in
+ * exec.c, the choice of database in route.c, migrations in migrate.c and
+ * the master-key check in kek.c.
  *
  * Creation times: db_key_meta.created_ms as given by the caller, or the
  * database's now() when it is 0.  Versions added by a rollover are
@@ -31,8 +32,7 @@
 
 enum {
 	ST_KEY_INSERT, ST_VER_INSERT, ST_KEY_LOCK, ST_VER_ROLL, ST_KEY_DELETE,
-	ST_META_GET, ST_NAMES, ST_VER_GET, ST_VER_CURRENT, ST_VER_ALL,
-	ST_KEK_GET, ST_KEK_PUT, ST_MAX
+	ST_META_GET, ST_NAMES, ST_VER_GET, ST_VER_CURRENT, ST_VER_ALL, ST_MAX
 };
 
 static const Oid t_text[] = { DB_OID_TEXT };
@@ -43,7 +43,6 @@ static const Oid t_ver_insert[] = { DB_OID_INT8, DB_OID_INT4, DB_OID_TEXT,
 	DB_OID_BYTEA, DB_OID_INT8 };
 static const Oid t_ver_roll[] = { DB_OID_INT8, DB_OID_INT4, DB_OID_TEXT,
 	DB_OID_BYTEA };
-static const Oid t_kek_put[] = { DB_OID_TEXT, DB_OID_BYTEA };
 
 static const struct db_stmt stmts[ST_MAX] = {
 	[ST_KEY_INSERT] = { "kw_key_insert",
@@ -79,12 +78,6 @@ static const struct db_stmt stmts[ST_MAX] = {
 	    1, t_text },
 	[ST_VER_ALL] = { "kw_ver_all",
 	    "SELECT " VER_COLS VER_FROM " ORDER BY v.version", 1, t_text },
-	[ST_KEK_GET] = { "kw_kek_get",
-	    "SELECT kek_id, check_value FROM kek_check WHERE id = 1", 0, NULL },
-	[ST_KEK_PUT] = { "kw_kek_put",
-	    "INSERT INTO kek_check (id, kek_id, check_value, created_ms)"
-	    " VALUES (1, $1, $2, " MS_NOW ") ON CONFLICT (id) DO NOTHING",
-	    2, t_kek_put },
 };
 
 _Static_assert(ST_MAX <= DB_MAX_STMTS, "too many prepared statements");
@@ -699,113 +692,4 @@ db_key_versions_free(struct db_key_version *v, size_t n)
 	for (i = 0; i < n; i++)
 		free(v[i].wrapped);
 	free(v);
-}
-
-struct kek_arg {
-	const char		*kek_id;
-	const unsigned char	*check;
-	size_t			 len;
-	int			 found;
-	int			 match;
-	char			 db_kek_id[KEK_ID_MAX + 1];
-};
-
-/* Read the stored check value on pc and compare it with a's. */
-static enum kw_err
-kek_fn(struct pconn *pc, void *arg)
-{
-	struct kek_arg *a = arg;
-	PGresult *r;
-	const unsigned char *p;
-	unsigned char diff = 0;
-	size_t i, klen;
-	enum kw_err rc = KW_OK;
-
-	if ((r = run(pc, ST_KEK_GET, NULL, NULL, NULL, 1)) == NULL)
-		return KW_EDB;
-	if (!pc_res_ok(r)) {
-		rc = res_err(pc, "master key check", NULL, r);
-		goto out;
-	}
-	a->found = PQntuples(r) > 0;
-	if (!a->found)
-		goto out;
-	klen = (size_t)PQgetlength(r, 0, 0);
-	if (klen > KEK_ID_MAX)
-		klen = KEK_ID_MAX;
-	memcpy(a->db_kek_id, PQgetvalue(r, 0, 0), klen);
-	a->db_kek_id[klen] = '\0';
-	p = (const unsigned char *)PQgetvalue(r, 0, 1);
-	a->match = (size_t)PQgetlength(r, 0, 1) == a->len &&
-	    strcmp(PQgetvalue(r, 0, 0), a->kek_id) == 0;
-	if (a->match) {
-		/* Not a secret, but no reason to leak timing either. */
-		for (i = 0; i < a->len; i++)
-			diff |= p[i] ^ a->check[i];
-		a->match = diff == 0;
-	}
-out:
-	PQclear(r);
-	return rc;
-}
-
-enum kw_err
-db_kek_check(struct db *db, const char *kek_id, const unsigned char *check,
-    size_t checklen, int store)
-{
-	struct kek_arg a;
-	struct pconn *pc = NULL;
-	PGresult *r = NULL;
-	const char *vals[2];
-	int lens[2] = { 0, 0 }, fmts[2] = { 0, 1 };
-	enum kw_err rc;
-
-	if (kek_id == NULL || strlen(kek_id) > KEK_ID_MAX || check == NULL ||
-	    checklen == 0 || checklen > INT32_MAX)
-		return KW_EINVAL;
-	memset(&a, 0, sizeof(a));
-	a.kek_id = kek_id;
-	a.check = check;
-	a.len = checklen;
-	if ((rc = db_read(db, kek_fn, &a)) != KW_OK)
-		return rc;
-	if (!a.found && !store)
-		return KW_ENOTFOUND;
-	if (!a.found) {
-		/*
-		 * Store, then read back in the same transaction: if another
-		 * server stored its value first, that one is compared.
-		 */
-		if ((rc = db_write_begin(db, &pc)) != KW_OK)
-			goto out;
-		vals[0] = kek_id;
-		vals[1] = (const char *)check;
-		lens[1] = (int)checklen;
-		if ((r = run(pc, ST_KEK_PUT, vals, lens, fmts, 0)) == NULL) {
-			rc = KW_EDB;
-			goto out;
-		}
-		if (!pc_res_ok(r)) {
-			rc = res_err(pc, "master key check", NULL, r);
-			goto out;
-		}
-		if ((rc = kek_fn(pc, &a)) != KW_OK)
-			goto out;
-		if (pc->broken != PC_OK || !a.found) {
-			rc = KW_EDB;
-			goto out;
-		}
-		if (a.match &&
-		    (rc = pc_commit(pc, db->commit_deadline_ms)) != KW_OK)
-			goto out;
-	}
-	if (!a.match) {
-		log_info("master key %s does not match the database's (%s)",
-		    kek_id, a.db_kek_id);
-		rc = KW_ECRYPTO;
-	}
-out:
-	PQclear(r);
-	db_write_end(pc);
-	return rc;
 }

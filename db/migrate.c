@@ -61,6 +61,7 @@ lock_and_read(struct pconn *pc, int *cur, char *err, size_t errlen)
 	char *end;
 
 	r = pc_exec(pc, "SET LOCAL statement_timeout = 0; "
+	    "SET LOCAL client_min_messages = warning; "
 	    "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK "); "
 	    SCHEMA_VERSION_DDL "; "
 	    "SELECT coalesce(max(version), 0) FROM schema_version",
@@ -112,7 +113,7 @@ apply(struct pconn *pc, const struct db_migration *m, char *err,
 	PQclear(r);
 	snprintf(ver, sizeof(ver), "%d", m->version);
 	r = pc_exec_params(pc, "INSERT INTO schema_version (version, name) "
-	    "VALUES ($1::int, $2)", 2, vals, DB_DEADLINE_MS);
+	    "VALUES ($1::int, $2)", 2, vals, NULL, NULL, 0, DB_DEADLINE_MS);
 	if (r == NULL) {
 		snprintf(err, errlen, "%s: database did not answer", m->name);
 		return KW_EDB;

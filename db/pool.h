@@ -1,7 +1,7 @@
 /*
- * pool.h: connection pools, deadline-bounded statements and the choice of
- * database for reads and writes.  Internal to db/: nothing outside db/
- * includes this header.
+ * pool.h: connection pools (pool.c), deadline-bounded statements (exec.c)
+ * and the choice of database for reads and writes (route.c).  Internal to
+ * db/: nothing outside db/ includes this header.
  *
  * Every statement is sent asynchronously and waited for with poll() up
  * to a deadline, so no call can hang on a frozen or unreachable server.
@@ -11,6 +11,7 @@
 #ifndef KW_DB_POOL_H
 #define KW_DB_POOL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <libpq-fe.h>
 #include "../lib/kwerr.h"
@@ -37,8 +38,15 @@ struct db_stmt {
 };
 #define DB_MAX_STMTS	64		/* bits in pconn.prepared */
 
-/* Why a connection must be closed when it is returned. */
-enum pc_broken { PC_OK = 0, PC_TIMEOUT, PC_CONNERR };
+/* How long a database that failed is tried after the other one. */
+#define DB_RETRY_MS		2000
+
+/*
+ * Why a connection must be closed when it is returned: the server did
+ * not answer in time, the connection failed, or its state is unknown
+ * (say, a cancelled COMMIT) although the server is fine.
+ */
+enum pc_broken { PC_OK = 0, PC_TIMEOUT, PC_CONNERR, PC_DISCARD };
 
 /* One pooled connection; owned by one thread between pool_get/pool_put. */
 struct pconn {
@@ -71,6 +79,12 @@ struct pool *pool_new(const char *label, const char *conninfo,
 void	pool_free(struct pool *p);
 /* The label given to pool_new. */
 const char *pool_label(const struct pool *p);
+/* Was p created quiet? */
+int	pool_quiet(const struct pool *p);
+/* Did p fail to answer within the last DB_RETRY_MS?  Thread-safe. */
+int	pool_down(struct pool *p);
+/* libpq's notice receiver for pooled connections (arg: the pconn). */
+void	pc_notice_rx(void *arg, const PGresult *r);
 
 /*
  * Borrow a connection, waiting up to wait_ms for a free one, opening it
@@ -88,9 +102,13 @@ void	pool_put(struct pconn *pc);
  * pc->broken is set and the failure was logged.
  */
 PGresult *pc_exec(struct pconn *pc, const char *sql, int deadline_ms);
-/* Run sql with text parameters (unnamed statement).  Return as pc_exec. */
+/*
+ * Run sql as an unnamed statement, parameters and rfmt as for
+ * PQexecParams (lens, fmts may be NULL).  Return as pc_exec.
+ */
 PGresult *pc_exec_params(struct pconn *pc, const char *sql, int nparams,
-	    const char *const *vals, int deadline_ms);
+	    const char *const *vals, const int *lens, const int *fmts,
+	    int rfmt, int deadline_ms);
 /*
  * Run statement id (prepared first when this connection has not yet),
  * with parameters as for PQexecPrepared and results in format rfmt (0 text,
@@ -138,5 +156,7 @@ void	db_write_end(struct pconn *pc);
 
 /* Milliseconds on the monotonic clock. */
 int64_t	db_mono_ms(void);
+/* msg (a libpq message) on one line in buf, without a final newline. */
+const char *db_oneline(const char *msg, char *buf, size_t len);
 
 #endif

@@ -1,0 +1,375 @@
+/*
+ * exec.c: statements and COMMIT on a borrowed connection, within deadlines.
+ *
+ * Every statement is sent with libpq's asynchronous API and waited for
+ * with poll() up to a deadline, so no call hangs on a frozen or
+ * unreachable server; a connection that fails or runs past its deadline
+ * is marked broken and closed by pool_put.  COMMIT gets the commit
+ * deadline: past it the backend is cancelled and the write reported as
+ * not acknowledged, as is a COMMIT that ends with WARNING 01000 (the wait
+ * for the synchronous standby was cancelled; committed locally only).
+ * PQcancel of libpq 15 connects and waits for the server without a
+ * timeout, so it runs in a helper thread waited for a bounded time.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pool.h"
+#include "../lib/log.h"
+
+/* How long the caller waits for a cancel request to be delivered. */
+#define CANCEL_WAIT_MS	1000
+/* How long a cancelled COMMIT is drained before its connection goes. */
+#define DRAIN_MS	1000
+
+/* A cancel request delivered by a helper thread. */
+struct cancel_job {
+	PGcancel	*cancel;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 done;
+	int		 ok;
+	int		 abandoned;	/* the waiter left: the thread frees */
+	char		 err[256];
+};
+
+enum wait_rc { W_OK, W_TIMEOUT, W_CONNERR };
+
+/*
+ * Wait for every result of what was sent on pc until deadline (monotonic
+ * ms).  *out receives the first error result, else the last result.
+ */
+static enum wait_rc
+pc_wait(struct pconn *pc, int64_t deadline, PGresult **out)
+{
+	PGconn *c = pc->conn;
+	PGresult *keep = NULL, *r;
+	struct pollfd pfd;
+	int64_t left;
+	int n;
+
+	*out = NULL;
+	for (;;) {
+		while (!PQisBusy(c)) {
+			if ((r = PQgetResult(c)) == NULL)
+				goto done;
+			if (keep != NULL &&
+			    PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+				PQclear(r);
+				continue;
+			}
+			PQclear(keep);
+			keep = r;
+		}
+		if ((left = deadline - db_mono_ms()) <= 0) {
+			PQclear(keep);
+			return W_TIMEOUT;
+		}
+		pfd.fd = PQsocket(c);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0)
+			goto connerr;
+		n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (n < 0 && errno != EINTR)
+			goto connerr;
+		if (n > 0 && !PQconsumeInput(c))
+			goto connerr;
+	}
+done:
+	if (PQstatus(c) != CONNECTION_OK)
+		goto connerr;
+	*out = keep;
+	return W_OK;
+connerr:
+	PQclear(keep);
+	return W_CONNERR;
+}
+
+/* Mark pc broken after wait_rc (or a failed send) and log why. */
+static void
+pc_fail(struct pconn *pc, enum wait_rc wrc, const char *what, int ms)
+{
+	char buf[512];
+
+	if (wrc == W_TIMEOUT) {
+		pc->broken = PC_TIMEOUT;
+		if (!pool_quiet(pc->pool))
+			log_warnx("%s database: %s: no answer within %d ms",
+			    pool_label(pc->pool), what, ms);
+	} else {
+		pc->broken = PC_CONNERR;
+		if (!pool_quiet(pc->pool))
+			log_warnx("%s database: %s: %s", pool_label(pc->pool), what,
+			    db_oneline(PQerrorMessage(pc->conn), buf, sizeof(buf)));
+	}
+}
+
+PGresult *
+pc_exec(struct pconn *pc, const char *sql, int deadline_ms)
+{
+	PGresult *r;
+	enum wait_rc wrc;
+
+	if (!PQsendQuery(pc->conn, sql)) {
+		pc_fail(pc, W_CONNERR, "send", deadline_ms);
+		return NULL;
+	}
+	wrc = pc_wait(pc, db_mono_ms() + deadline_ms, &r);
+	if (wrc != W_OK) {
+		pc_fail(pc, wrc, "query", deadline_ms);
+		return NULL;
+	}
+	return r;
+}
+
+PGresult *
+pc_exec_params(struct pconn *pc, const char *sql, int nparams,
+    const char *const *vals, const int *lens, const int *fmts, int rfmt,
+    int deadline_ms)
+{
+	PGresult *r;
+	enum wait_rc wrc;
+
+	if (!PQsendQueryParams(pc->conn, sql, nparams, NULL, vals, lens, fmts,
+	    rfmt)) {
+		pc_fail(pc, W_CONNERR, "send", deadline_ms);
+		return NULL;
+	}
+	wrc = pc_wait(pc, db_mono_ms() + deadline_ms, &r);
+	if (wrc != W_OK) {
+		pc_fail(pc, wrc, "query", deadline_ms);
+		return NULL;
+	}
+	return r;
+}
+
+PGresult *
+pc_prepared(struct pconn *pc, int id, const struct db_stmt *st,
+    const char *const *vals, const int *lens, const int *fmts, int rfmt,
+    int deadline_ms)
+{
+	int64_t deadline = db_mono_ms() + deadline_ms;
+	uint64_t bit = (uint64_t)1 << id;
+	PGresult *r;
+	enum wait_rc wrc;
+
+	if ((pc->prepared & bit) == 0) {
+		if (!PQsendPrepare(pc->conn, st->name, st->sql, st->nparams,
+		    st->types)) {
+			pc_fail(pc, W_CONNERR, st->name, deadline_ms);
+			return NULL;
+		}
+		if ((wrc = pc_wait(pc, deadline, &r)) != W_OK) {
+			pc_fail(pc, wrc, st->name, deadline_ms);
+			return NULL;
+		}
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK)
+			return r;	/* the caller reports the error */
+		PQclear(r);
+		pc->prepared |= bit;
+	}
+	if (!PQsendQueryPrepared(pc->conn, st->name, st->nparams, vals, lens,
+	    fmts, rfmt)) {
+		pc_fail(pc, W_CONNERR, st->name, deadline_ms);
+		return NULL;
+	}
+	if ((wrc = pc_wait(pc, deadline, &r)) != W_OK) {
+		pc_fail(pc, wrc, st->name, deadline_ms);
+		return NULL;
+	}
+	return r;
+}
+
+int
+pc_res_ok(const PGresult *r)
+{
+	ExecStatusType s;
+
+	if (r == NULL)
+		return 0;
+	s = PQresultStatus(r);
+	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
+const char *
+pc_sqlstate(const PGresult *r)
+{
+	const char *s = NULL;
+
+	if (r != NULL)
+		s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	return s != NULL ? s : "";
+}
+
+void
+pc_log_error(struct pconn *pc, const char *what, const char *name,
+    const PGresult *r)
+{
+	char buf[512];
+	const char *msg;
+
+	msg = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(pc->conn);
+	if (msg == NULL || *msg == '\0')
+		msg = r != NULL ? PQresStatus(PQresultStatus(r)) : "no result";
+	if (name != NULL)
+		log_warnx("%s database: %s of key \"%s\": %s (SQLSTATE %s)",
+		    pool_label(pc->pool), what, name, db_oneline(msg, buf, sizeof(buf)),
+		    pc_sqlstate(r));
+	else
+		log_warnx("%s database: %s: %s (SQLSTATE %s)", pool_label(pc->pool),
+		    what, db_oneline(msg, buf, sizeof(buf)), pc_sqlstate(r));
+}
+
+
+static void
+cancel_job_free(struct cancel_job *j)
+{
+	PQfreeCancel(j->cancel);
+	pthread_cond_destroy(&j->cv);
+	pthread_mutex_destroy(&j->mu);
+	free(j);
+}
+
+static void *
+cancel_main(void *arg)
+{
+	struct cancel_job *j = arg;
+	char err[256] = "";
+	int ok, abandoned;
+
+	ok = PQcancel(j->cancel, err, sizeof(err));
+	pthread_mutex_lock(&j->mu);
+	j->done = 1;
+	j->ok = ok;
+	memcpy(j->err, err, sizeof(j->err));
+	abandoned = j->abandoned;
+	pthread_cond_signal(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	if (abandoned)
+		cancel_job_free(j);
+	return NULL;
+}
+
+/*
+ * Ask the server to cancel what pc's backend is doing, waiting at most
+ * wait_ms for the request to be delivered.  1 when it was, else 0.
+ */
+static int
+pc_cancel(struct pconn *pc, int wait_ms)
+{
+	struct cancel_job *j;
+	pthread_attr_t attr;
+	pthread_t tid;
+	struct timespec ts;
+	char buf[256];
+	int ok = 0, started = 0, done;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return 0;
+	if ((j->cancel = PQgetCancel(pc->conn)) == NULL) {
+		free(j);
+		return 0;
+	}
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, NULL);	/* CLOCK_REALTIME waits */
+	if (pthread_attr_init(&attr) == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		started = pthread_create(&tid, &attr, cancel_main, j) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	if (!started) {
+		/* No thread: cancel in line and accept the risk of waiting. */
+		ok = PQcancel(j->cancel, buf, sizeof(buf));
+		cancel_job_free(j);
+		return ok;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&j->mu);
+	while (!j->done)
+		if (pthread_cond_timedwait(&j->cv, &j->mu, &ts) == ETIMEDOUT)
+			break;
+	done = j->done;
+	if (done) {
+		ok = j->ok;
+		if (!ok)
+			db_oneline(j->err, buf, sizeof(buf));
+	} else
+		j->abandoned = 1;
+	pthread_mutex_unlock(&j->mu);
+	if (done)
+		cancel_job_free(j);
+	if (!done)
+		log_warnx("%s database: cancel request not delivered within "
+		    "%d ms", pool_label(pc->pool), wait_ms);
+	else if (!ok)
+		log_warnx("%s database: cancel request failed: %s",
+		    pool_label(pc->pool), buf);
+	return ok;
+}
+
+enum kw_err
+pc_commit(struct pconn *pc, int deadline_ms)
+{
+	const char *label = pool_label(pc->pool);
+	PGresult *r = NULL;
+	enum wait_rc wrc;
+	enum kw_err rc;
+	int64_t t0 = db_mono_ms();
+
+	pc->warn01000 = 0;
+	if (!PQsendQuery(pc->conn, "COMMIT")) {
+		/* Part of it may have gone out: the outcome is unknown. */
+		pc_fail(pc, W_CONNERR, "commit", deadline_ms);
+		return KW_ENOTACK;
+	}
+	wrc = pc_wait(pc, t0 + deadline_ms, &r);
+	if (wrc == W_TIMEOUT) {
+		/*
+		 * Most likely waiting for a synchronous standby that is gone:
+		 * only a cancel ends that wait, and the transaction is then
+		 * committed on this database alone.  Not acknowledged either
+		 * way; the connection is discarded after a short drain.
+		 */
+		pc->broken = PC_DISCARD;
+		pc_cancel(pc, CANCEL_WAIT_MS);
+		if (pc_wait(pc, db_mono_ms() + DRAIN_MS, &r) == W_OK)
+			PQclear(r);
+		log_warnx("%s database: commit not acknowledged within %d ms; "
+		    "cancelled%s", label, deadline_ms, pc->warn01000 ?
+		    " (committed on this database only)" : "");
+		return KW_ENOTACK;
+	}
+	if (wrc == W_CONNERR) {
+		pc_fail(pc, wrc, "commit (outcome unknown)", deadline_ms);
+		return KW_ENOTACK;
+	}
+	if (!pc_res_ok(r)) {
+		pc_log_error(pc, "commit", NULL, r);
+		rc = KW_EDB;
+	} else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		/* COMMIT of a failed transaction answers ROLLBACK. */
+		log_warnx("%s database: commit answered %s", label,
+		    PQcmdStatus(r));
+		rc = KW_EDB;
+	} else if (pc->warn01000) {
+		log_warnx("%s database: commit not acknowledged: synchronous "
+		    "replication wait cancelled, committed on this database "
+		    "only", label);
+		rc = KW_ENOTACK;
+	} else
+		rc = KW_OK;
+	PQclear(r);
+	return rc;
+}

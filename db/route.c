@@ -1,0 +1,173 @@
+/*
+ * route.c: which database a call goes to.
+ *
+ * Reads go to the local database and, when it does not answer, to the
+ * peer's; writes go to the primary, today found by asking each database
+ * whether it is in recovery.  The HA work replaces that choice with the
+ * cluster monitor's view and refuses writes while the pair is degraded.
+ */
+#include <string.h>
+
+#include "pool.h"
+#include "../lib/log.h"
+
+/* Order pools (two, NULLs allowed): those recently down go last. */
+static void
+order_pools(struct pool *pools[2])
+{
+	struct pool *t;
+
+	if (pools[0] != NULL && pools[1] != NULL && pool_down(pools[0]) &&
+	    !pool_down(pools[1])) {
+		t = pools[0];
+		pools[0] = pools[1];
+		pools[1] = t;
+	}
+}
+
+/* Run fn on the first of pools[0..n) that answers; see db_read. */
+static enum kw_err
+read_pools(struct pool *const *pools, int npools, db_read_fn fn, void *arg)
+{
+	struct pconn *pc;
+	enum kw_err rc = KW_EDB;
+	enum pc_broken broken;
+	int i, try, reused;
+
+	for (i = 0; i < npools; i++) {
+		if (pools[i] == NULL)
+			continue;
+		for (try = 0; try < 2; try++) {
+			if (pool_get(pools[i], DB_BORROW_MS, &pc) != KW_OK) {
+				rc = KW_EDB;
+				break;
+			}
+			rc = fn(pc, arg);
+			broken = pc->broken;
+			reused = pc->reused;
+			pool_put(pc);
+			if (broken == PC_OK)
+				return rc;
+			/*
+			 * A pooled connection may have died with a server
+			 * restart: one more try on a new one.  A timeout or a
+			 * new connection failing means this database is not
+			 * answering.
+			 */
+			if (broken != PC_CONNERR || !reused)
+				break;
+		}
+		rc = KW_EDB;
+	}
+	return rc;
+}
+
+enum kw_err
+db_read(struct db *db, db_read_fn fn, void *arg)
+{
+	struct pool *pools[2] = { db->local, db->peer };
+
+	order_pools(pools);
+	return read_pools(pools, 2, fn, arg);
+}
+
+enum kw_err
+db_read_local(struct db *db, db_read_fn fn, void *arg)
+{
+	return read_pools(&db->local, 1, fn, arg);
+}
+
+/*
+ * Begin a transaction on p if it is a primary.  KW_OK with *out set;
+ * otherwise *why says what p is.
+ */
+static enum kw_err
+begin_on(struct pool *p, struct pconn **out, const char **why)
+{
+	struct pconn *pc;
+	PGresult *r;
+	enum pc_broken b;
+	int try, reused, standby;
+
+	*why = "not answering";
+	for (try = 0; try < 2; try++) {
+		if (pool_get(p, DB_BORROW_MS, &pc) != KW_OK)
+			return KW_EDB;
+		r = pc_exec(pc, "BEGIN; SELECT pg_is_in_recovery()",
+		    DB_DEADLINE_MS);
+		if (r == NULL) {
+			b = pc->broken;
+			reused = pc->reused;
+			pool_put(pc);
+			if (b == PC_CONNERR && reused)
+				continue;	/* maybe only this connection */
+			return KW_EDB;
+		}
+		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+			pc_log_error(pc, "begin", NULL, r);
+			PQclear(r);
+			db_write_end(pc);
+			return KW_EDB;
+		}
+		standby = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+		PQclear(r);
+		if (standby) {
+			*why = "a standby";
+			db_write_end(pc);
+			return KW_EUNAVAIL;
+		}
+		*out = pc;
+		return KW_OK;
+	}
+	return KW_EDB;
+}
+
+enum kw_err
+db_write_begin(struct db *db, struct pconn **out)
+{
+	struct pool *pools[2] = { db->local, db->peer };
+	const char *why[2] = { "not answering", "not configured" };
+	int order[2] = { 0, 1 }, k, i;
+
+	/*
+	 * The primary is the database not in recovery.  The HA work will
+	 * take this choice from the cluster monitor and also refuse writes
+	 * while the standby is not in sync.
+	 */
+	*out = NULL;
+	if (db->peer != NULL && pool_down(db->local) && !pool_down(db->peer)) {
+		order[0] = 1;
+		order[1] = 0;
+	}
+	for (k = 0; k < 2; k++) {
+		i = order[k];
+		if (pools[i] != NULL && begin_on(pools[i], out, &why[i]) == KW_OK)
+			return KW_OK;
+	}
+	log_warnx("write refused: no primary database (local %s, peer %s)",
+	    why[0], why[1]);
+	return KW_EUNAVAIL;
+}
+
+void
+db_write_end(struct pconn *pc)
+{
+	PGresult *r;
+	PGTransactionStatusType ts;
+
+	if (pc == NULL)
+		return;
+	if (pc->broken == PC_OK) {
+		ts = PQtransactionStatus(pc->conn);
+		if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+			r = pc_exec(pc, "ROLLBACK", DB_DEADLINE_MS);
+			if (r != NULL && !pc_res_ok(r)) {
+				pc_log_error(pc, "rollback", NULL, r);
+				pc->broken = PC_DISCARD;
+			}
+			PQclear(r);
+		} else if (ts != PQTRANS_IDLE)
+			pc->broken = PC_DISCARD;	/* unknown state */
+	}
+	pool_put(pc);
+}

@@ -137,7 +137,9 @@ db_migrate(struct db *db, char *err, size_t errlen)
 	size_t i;
 	int cur = 0, last = 0;
 
-	if (err != NULL && errlen > 0)
+	if (err == NULL)
+		errlen = 0;		/* snprintf(NULL, 0, ...) is fine */
+	else if (errlen > 0)
 		*err = '\0';
 	if (db_nmigrations > 0)
 		last = db_migrations[db_nmigrations - 1].version;

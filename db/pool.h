@@ -136,9 +136,11 @@ void	pc_log_error(struct pconn *pc, const char *what, const char *name,
 
 /*
  * Run fn on a connection to the local database; when that database does
- * not answer, once more on the peer's.  A connection error on a pooled
- * connection is retried once on a fresh one first.  fn returns its result;
- * it must leave its outputs untouched when pc->broken ends up set.
+ * not answer, once more on the peer's (the peer first while the local one
+ * is pool_down).  A connection error on a pooled connection is retried
+ * once on a fresh one first.  An SQL error is returned as it is, without
+ * failing over.  fn returns its result; it must leave its outputs
+ * untouched when pc->broken ends up set.
  */
 typedef enum kw_err (*db_read_fn)(struct pconn *pc, void *arg);
 enum kw_err db_read(struct db *db, db_read_fn fn, void *arg) WUR;

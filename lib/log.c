@@ -1,0 +1,216 @@
+/*
+ * log.c: the program's log, one line per event on stderr.
+ *
+ * Owns the program name and the minimum level; nothing else.  Lines look
+ * like "keyward-server: warning: could not open ...": no time stamp, since
+ * journald (or the test harness) adds one.  Each line is formatted into a
+ * local buffer and written with a single fprintf, which stdio locks, so
+ * lines from different threads never interleave.  Control characters in
+ * a message (for instance a newline inside a client-supplied key name)
+ * are replaced so that one call always yields exactly one line.
+ *
+ * This file does not decide what is worth logging, and it must never be
+ * given key material: callers pass names, ids and codes only.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define LOG_LINE_MAX	2048
+
+/*
+ * The program name is set once at start-up, before threads exist; the
+ * level may change on SIGHUP while other threads log, hence atomic.
+ */
+static const char	*log_progname = "keyward";
+static atomic_int	 log_min_level = LOG_LVL_INFO;
+
+static const char *const log_level_names[] = {
+	[LOG_LVL_DEBUG] = "debug",
+	[LOG_LVL_INFO] = "info",
+	[LOG_LVL_WARN] = "warning",
+	[LOG_LVL_ERR] = "error",
+};
+
+static void	log_vwrite(enum log_level, const char *, int, const char *,
+		    va_list) __attribute__((format(printf, 4, 0)));
+
+/*
+ * Set the name shown at the start of every line and the lowest level
+ * written.  Call once at start-up, before other threads run; progname
+ * must stay valid for the life of the program (argv[0] or a literal).
+ */
+void
+log_init(const char *progname, enum log_level level)
+{
+	const char *slash;
+
+	if (progname != NULL && *progname != '\0') {
+		slash = strrchr(progname, '/');
+		log_progname = (slash != NULL && slash[1] != '\0') ?
+		    slash + 1 : progname;
+	}
+	log_set_level(level);
+}
+
+/* Change the lowest level written; safe to call from any thread. */
+void
+log_set_level(enum log_level level)
+{
+	if ((int)level < LOG_LVL_DEBUG || level > LOG_LVL_ERR)
+		level = LOG_LVL_INFO;
+	atomic_store(&log_min_level, (int)level);
+}
+
+/*
+ * Parse a level name as written in keyward.conf: "debug", "info", "warn"
+ * (or "warning"), "error".  Returns the enum log_level value, or -1.
+ */
+int
+log_level_parse(const char *s)
+{
+	if (s == NULL)
+		return -1;
+	if (strcmp(s, "debug") == 0)
+		return LOG_LVL_DEBUG;
+	if (strcmp(s, "info") == 0)
+		return LOG_LVL_INFO;
+	if (strcmp(s, "warn") == 0 || strcmp(s, "warning") == 0)
+		return LOG_LVL_WARN;
+	if (strcmp(s, "error") == 0)
+		return LOG_LVL_ERR;
+	return -1;
+}
+
+/*
+ * Format and write one line.  errnum is appended as ": strerror" when
+ * non-zero.  label overrides the level name (for "fatal").
+ */
+static void
+log_vwrite(enum log_level level, const char *label, int errnum,
+    const char *fmt, va_list ap)
+{
+	char	 msg[LOG_LINE_MAX];
+	char	 ebuf[128];
+	char	*p;
+	int	 saved_errno = errno;
+
+	if ((int)level < atomic_load(&log_min_level))
+		goto out;
+	if (label == NULL)
+		label = log_level_names[level];
+
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		strcpy(msg, "(unformattable log message)");
+	/* One call, one line: neutralise newlines and other controls. */
+	for (p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+
+	if (errnum != 0) {
+#if defined(_GNU_SOURCE)
+		const char *es = strerror_r(errnum, ebuf, sizeof(ebuf));
+#else
+		const char *es = ebuf;
+
+		if (strerror_r(errnum, ebuf, sizeof(ebuf)) != 0)
+			snprintf(ebuf, sizeof(ebuf), "error %d", errnum);
+#endif
+		fprintf(stderr, "%s: %s: %s: %s\n", log_progname, label, msg,
+		    es);
+	} else
+		fprintf(stderr, "%s: %s: %s\n", log_progname, label, msg);
+	fflush(stderr);
+out:
+	errno = saved_errno;
+}
+
+/* Log at debug level. */
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_DEBUG, NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* Log at info level. */
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_INFO, NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* Log a warning followed by ": strerror(errno)"; errno is preserved. */
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	ap;
+	int	e = errno;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_WARN, NULL, e, fmt, ap);
+	va_end(ap);
+}
+
+/* Log a warning without errno. */
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_WARN, NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* Log at error level without errno, and carry on. */
+void
+log_errx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_ERR, NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Log "fatal: message: strerror(errno)" and exit(1).  For start-up
+ * failures and broken invariants only, never for client input.
+ */
+void
+fatal(const char *fmt, ...)
+{
+	va_list	ap;
+	int	e = errno;
+
+	va_start(ap, fmt);
+	/* Fatal lines are written whatever the level. */
+	log_vwrite(LOG_LVL_ERR, "fatal", e, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+/* Log "fatal: message" and exit(1). */
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_ERR, "fatal", 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

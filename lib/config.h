@@ -67,5 +67,13 @@ int	config_listen_addr(const struct kw_config *cfg, char *host,
 void	config_dump(FILE *fp, const struct kw_config *cfg);
 /* Print the settings table: section, name, type, default, bounds, help. */
 void	config_help(FILE *fp);
+/* Print a fully commented keyward.conf with every default and its help. */
+void	config_example(FILE *fp);
+/*
+ * For SIGHUP: how many settings differ between old and new although only
+ * a restart can apply them; their names, comma-separated, go to names.
+ */
+int	config_restart_needed(const struct kw_config *old,
+	    const struct kw_config *new, char *names, size_t len);
 
 #endif

@@ -1,0 +1,149 @@
+/*
+ * config_table.c: every keyward.conf setting, in one table.
+ *
+ * Each entry gives the section, name, type, default (as it would be
+ * written in the file), bounds or allowed values, flags (required,
+ * reloadable on SIGHUP), the field of struct kw_config it fills, and
+ * help text.  config.c parses with this table; config_print.c prints
+ * `-n -v` output, the help listing and packaging/keyward.conf.example
+ * from it.  Adding a setting means adding a field to struct kw_config
+ * and one entry here, nothing else (then regenerate the example file).
+ */
+#include <stddef.h>
+
+#include "config.h"
+#include "config_table.h"
+
+/* Index order is enum auth_mode. */
+static const char *const cfg_auth_modes[] = { "mtls", "pseudo", NULL };
+static const char *const cfg_log_levels[] = {
+	"debug", "info", "warn", "error", NULL
+};
+
+#define F(field)	offsetof(struct kw_config, field)
+#define STR(sec, nm, ty, def, fl, field, help) \
+	{ sec, nm, ty, def, 0, 0, NULL, fl, F(field), help }
+#define INT(sec, nm, def, lo, hi, fl, field, help) \
+	{ sec, nm, CFG_INT, def, lo, hi, NULL, fl, F(field), help }
+#define ONEOF(sec, nm, ty, def, ch, fl, field, help) \
+	{ sec, nm, ty, def, 0, 0, ch, fl, F(field), help }
+
+const struct cfg_setting cfg_table[] = {
+	STR("node", "name", CFG_STRING, "keyward", CFG_REQUIRED, node_name,
+	    "Name of this node.  It appears in health and cluster output, in "
+	    "log lines, audit records and backup file names.  Give each node "
+	    "of a pair its own name."),
+	STR("node", "listen", CFG_STRING, "127.0.0.1:9600", CFG_REQUIRED,
+	    listen,
+	    "Address and port the HTTPS server listens on: HOST:PORT or "
+	    "[IPV6]:PORT.  Use 0.0.0.0:PORT or [::]:PORT for every "
+	    "interface."),
+	STR("node", "peer_url", CFG_STRING, "", CFG_RELOAD, peer_url,
+	    "Base URL of the other node of the pair, such as "
+	    "https://kw-b.example:9600, published by the cluster endpoint so "
+	    "that clients and operators can find both nodes.  Empty for a "
+	    "single node."),
+
+	STR("tls", "cert_file", CFG_PATH, "tls/server.pem",
+	    CFG_REQUIRED | CFG_RELOAD, tls_cert_file,
+	    "PEM file with the server certificate, followed by any "
+	    "intermediate CA certificates.  A relative path is taken from "
+	    "the directory of this file, like every path here."),
+	STR("tls", "key_file", CFG_PATH, "tls/server.key",
+	    CFG_REQUIRED | CFG_RELOAD, tls_key_file,
+	    "PEM file with the private key of cert_file.  It must be owned by "
+	    "the user keyward runs as and not be accessible by group or "
+	    "others (mode 0600), or the server refuses to start."),
+	STR("tls", "client_ca_file", CFG_PATH, "", CFG_RELOAD,
+	    tls_client_ca_file,
+	    "PEM file with the CA certificates that issue client "
+	    "certificates; a client must present a certificate that chains "
+	    "to one of them.  Required when auth.mode is mtls (the "
+	    "default)."),
+	STR("tls", "priorities", CFG_STRING,
+	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+	    CFG_REQUIRED | CFG_RELOAD, tls_priorities,
+	    "GnuTLS priority string selecting protocol versions and cipher "
+	    "suites (see gnutls_priority_init(3)).  The default allows TLS "
+	    "1.3 and 1.2 only."),
+
+	ONEOF("auth", "mode", CFG_ENUM, "mtls", cfg_auth_modes, 0, auth_mode,
+	    "How clients are identified.  mtls: by the subject of a client "
+	    "certificate verified against tls.client_ca_file.  pseudo: by "
+	    "the user.name query parameter, as in Hadoop's pseudo "
+	    "authentication; anyone can claim any name, so use it for tests "
+	    "only."),
+
+	STR("db", "local", CFG_CONNINFO,
+	    "host=127.0.0.1 port=11381 dbname=keyward user=keyward",
+	    CFG_REQUIRED, db_local,
+	    "libpq connection string of this node's PostgreSQL database.  "
+	    "Keep passwords out of it: use password_file."),
+	STR("db", "peer", CFG_CONNINFO, "", 0, db_peer,
+	    "libpq connection string of the other node's database, used to "
+	    "follow the health of the pair and to serve reads while the "
+	    "local database is down.  Empty for a single node."),
+	STR("db", "password_file", CFG_PATH, "", 0, db_password_file,
+	    "File holding the database password, owned by the service user "
+	    "with mode 0600.  Empty when the database needs no password "
+	    "(peer or certificate authentication)."),
+	INT("db", "pool_size", "8", 1, 256, 0, db_pool_size,
+	    "Connections kept open to each database for serving requests."),
+	INT("db", "connect_timeout_s", "2", 1, 60, 0, db_connect_timeout_s,
+	    "Seconds to wait for a database connection before giving up on "
+	    "that database."),
+	INT("db", "commit_deadline_ms", "2000", 100, 60000, CFG_RELOAD,
+	    commit_deadline_ms,
+	    "Milliseconds a write waits for the synchronous standby to "
+	    "confirm its commit.  A write not confirmed in time is cancelled "
+	    "and reported to the client as not acknowledged (HTTP 503)."),
+	INT("db", "monitor_interval_ms", "250", 50, 10000, CFG_RELOAD,
+	    monitor_interval_ms,
+	    "Milliseconds between the cluster monitor's checks of which "
+	    "database is primary and whether the standby streams in sync.  "
+	    "Writes are refused from the first failed check."),
+
+	STR("keys", "master_key_file", CFG_PATH, "master.key", CFG_REQUIRED,
+	    master_key_file,
+	    "File holding the master key that wraps all key material, as "
+	    "written by keyward-admin.  It must be owned by the service user "
+	    "with mode 0600, and both nodes of a pair must hold the same "
+	    "master key."),
+	INT("keys", "cache_ttl_ms", "10000", 0, 3600000, CFG_RELOAD,
+	    cache_ttl_ms,
+	    "Milliseconds unwrapped key versions and each key's current "
+	    "version stay cached in memory; 0 disables the cache.  Longer "
+	    "means fewer database reads, but a rollover made through the "
+	    "other node is seen later."),
+
+	INT("limits", "max_body_bytes", "4194304", 1024, 67108864, CFG_RELOAD,
+	    max_body_bytes,
+	    "Largest request body accepted, in bytes; a larger request is "
+	    "refused with HTTP 413."),
+	INT("limits", "max_num_keys", "1000", 1, 100000, CFG_RELOAD,
+	    max_num_keys,
+	    "Largest num_keys accepted in one generate-EEK request."),
+	INT("limits", "max_batch", "10000", 1, 100000, CFG_RELOAD, max_batch,
+	    "Largest number of EEKs accepted in one reencrypt batch request."),
+	INT("limits", "request_timeout_s", "30", 1, 3600, 0,
+	    request_timeout_s,
+	    "Seconds a client connection may stay idle before the server "
+	    "closes it."),
+	INT("limits", "max_connections", "512", 1, 65535, 0, max_connections,
+	    "Most client connections served at once; more are refused."),
+
+	ONEOF("log", "level", CFG_WORD, "info", cfg_log_levels, CFG_RELOAD,
+	    log_level,
+	    "Lowest level of messages written to the log (standard error): "
+	    "debug, info, warn or error."),
+};
+
+#undef F
+#undef STR
+#undef INT
+#undef ONEOF
+
+const size_t cfg_nsettings = sizeof(cfg_table) / sizeof(cfg_table[0]);
+
+_Static_assert(sizeof(cfg_table) / sizeof(cfg_table[0]) <= CFG_MAX_SETTINGS,
+    "raise CFG_MAX_SETTINGS");

@@ -35,6 +35,19 @@ struct init_opts {
 	int		 force;
 };
 
+/* out = a + b, refusing paths that do not fit; 0 or -1. */
+static int
+join(char *out, size_t len, const char *a, const char *b)
+{
+	int n = snprintf(out, len, "%s%s", a, b);
+
+	if (n < 0 || (size_t)n >= len) {
+		fprintf(stderr, "keyward-admin: path too long: %s%s\n", a, b);
+		return -1;
+	}
+	return 0;
+}
+
 /* Absolute form of a path given on the command line (must exist). */
 static int
 abs_path(const char *in, char *out, size_t len, const char *what)
@@ -60,7 +73,8 @@ write_config(const struct init_opts *o, const char *path, const char *cert,
 	char date[32];
 
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (join(tmp, sizeof(tmp), path, ".tmp") != 0)
+		return -1;
 	if ((fp = fopen(tmp, "we")) == NULL) {
 		fprintf(stderr, "keyward-admin: could not create \"%s\": %s\n",
 		    tmp, strerror(errno));
@@ -231,8 +245,10 @@ cmd_init(int argc, char **argv)
 		    o.confdir, strerror(errno));
 		return EXIT_FAIL;
 	}
-	snprintf(conf, sizeof(conf), "%s/keyward.conf", o.confdir);
-	snprintf(mk, sizeof(mk), "%s/master.key", o.confdir);
+	if (join(conf, sizeof(conf), o.confdir, "/keyward.conf") != 0 ||
+	    join(mk, sizeof(mk), o.confdir, "/master.key") != 0 ||
+	    join(tlsdir, sizeof(tlsdir), o.confdir, "/tls") != 0)
+		return EXIT_FAIL;
 	if (access(conf, F_OK) == 0 && !o.force) {
 		fprintf(stderr, "keyward-admin: \"%s\" exists: this node is "
 		    "already initialised (--force rewrites the config and TLS "
@@ -250,14 +266,14 @@ cmd_init(int argc, char **argv)
 		    abs_path(o.tls_key, key, sizeof(key), "TLS key") != 0)
 			return EXIT_FAIL;
 	} else {
-		snprintf(tlsdir, sizeof(tlsdir), "%s/tls", o.confdir);
 		if (mkdir(tlsdir, 0750) != 0 && errno != EEXIST) {
 			fprintf(stderr, "keyward-admin: could not create \"%s\": "
 			    "%s\n", tlsdir, strerror(errno));
 			return EXIT_FAIL;
 		}
-		snprintf(cert, sizeof(cert), "%s/server.pem", tlsdir);
-		snprintf(key, sizeof(key), "%s/server.key", tlsdir);
+		if (join(cert, sizeof(cert), tlsdir, "/server.pem") != 0 ||
+		    join(key, sizeof(key), tlsdir, "/server.key") != 0)
+			return EXIT_FAIL;
 		san_for(&o, san, sizeof(san));
 		if (tlsgen_self_signed(o.node, san, 825, cert, key, err,
 		    sizeof(err)) != 0) {

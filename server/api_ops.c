@@ -23,7 +23,7 @@ local_db_up(struct api_ctx *ctx)
 	pthread_mutex_lock(&ctx->health_lock);
 	if (ctx->health_at_ms == 0 ||
 	    now - ctx->health_at_ms >= ctx->cfg->monitor_interval_ms) {
-		ctx->health_up = local_db_up(ctx);
+		ctx->health_up = db_local_alive(ks_db(ctx->ks));
 		ctx->health_at_ms = now;
 	}
 	up = ctx->health_up;

@@ -619,6 +619,38 @@ class Client:
             for v in obj:
                 self._remember(v)
 
+    def raw_exchange(self, data, timeout=10.0, close_write=False):
+        """Send raw bytes over one TLS connection and read until the server
+        closes it or timeout passes.  Returns (bytes, closed_by_server,
+        seconds taken)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx = self.context()
+        t0 = time.monotonic()
+        got, closed = b"", False
+        with socket.create_connection(("127.0.0.1", self.server.port),
+                                      timeout=timeout) as s:
+            with ctx.wrap_socket(s, server_hostname="127.0.0.1") as t:
+                t.sendall(data)
+                deadline = t0 + timeout
+                while True:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    t.settimeout(left)
+                    try:
+                        chunk = t.recv(65536)
+                    except socket.timeout:
+                        break
+                    except (ssl.SSLError, ConnectionError):
+                        closed = True
+                        break
+                    if not chunk:
+                        closed = True
+                        break
+                    got += chunk
+        return got, closed, time.monotonic() - t0
+
     def get(self, path, query=(), **kw):
         return self.request("GET", path, query=query, **kw)
 

@@ -2,7 +2,7 @@
 exception class) and leaves the server healthy and the data undamaged.
 
 This module runs its own server with small limits:
-max_body_bytes 4096, max_num_keys 50, max_batch 10.
+max_body_bytes 4096, max_num_keys 50, max_batch 10, request_timeout_s 2.
 """
 
 import json
@@ -17,6 +17,7 @@ from kwtest import (IAE, IOE, assert_error, assert_healthy,
 MAX_BODY = 4096
 MAX_NUM_KEYS = 50
 MAX_BATCH = 10
+REQUEST_TIMEOUT = 2
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +26,7 @@ def bad_server(servers):
         ("limits", "max_body_bytes"): str(MAX_BODY),
         ("limits", "max_num_keys"): str(MAX_NUM_KEYS),
         ("limits", "max_batch"): str(MAX_BATCH),
+        ("limits", "request_timeout_s"): str(REQUEST_TIMEOUT),
     })
 
 
@@ -104,6 +106,52 @@ def test_body_over_limit(c):
     assert ok_json(c.metadata("bad-big")) == {}
     names = assert_healthy(c)
     assert "bad-big" not in names
+
+
+def test_declared_length_over_limit(c):
+    """A Content-Length over the limit is refused without waiting for the
+    body (a client must not be able to make the server buffer it)."""
+    head = ("POST /kms/v1/keys HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\nContent-Length: %d\r\n"
+            "\r\n{\"name\": \"bad-declared\"" % (100 * 1024 * 1024))
+    got, _closed, took = c.raw_exchange(head.encode(), timeout=10)
+    assert got.startswith(b"HTTP/1.1 413"), (got[:300], took)
+    assert ok_json(c.metadata("bad-declared")) == {}
+    assert_healthy(c)
+
+
+def test_chunked_body_over_limit(c):
+    body = json.dumps({"name": "bad-chunked", "description": "z" * (MAX_BODY * 2)}).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 1000]), body[i:i + 1000])
+                      for i in range(0, len(body), 1000)) + b"0\r\n\r\n"
+    req = (b"POST /kms/v1/keys HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    got, _closed, took = c.raw_exchange(req + chunks, timeout=10)
+    assert got.startswith(b"HTTP/1.1 413"), (got[:300], took)
+    assert ok_json(c.metadata("bad-chunked")) == {}
+    assert_healthy(c)
+
+
+def test_slow_client_is_dropped(c):
+    """A request that never completes is dropped after request_timeout_s,
+    and other clients are served meanwhile."""
+    import threading
+    result = {}
+
+    def slow():
+        result["r"] = c.raw_exchange(
+            b"GET /kms/v1/keys/names HTTP/1.1\r\nHost: 127.0.0.1\r\n", timeout=15)
+
+    th = threading.Thread(target=slow, daemon=True)
+    th.start()
+    assert_healthy(c)
+    th.join(20)
+    assert "r" in result
+    got, closed, took = result["r"]
+    assert closed, "connection still open after %.1f s" % took
+    assert took < REQUEST_TIMEOUT + 6, took
+    assert b"keys" not in got
+    assert_healthy(c)
 
 
 def test_body_under_limit_is_fine(c):

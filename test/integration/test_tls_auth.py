@@ -186,3 +186,16 @@ def test_health_needs_no_auth(api_server, pseudo_server):
             pytest.fail("health without credentials failed on %s: %r" % (srv.auth, e))
         assert r.status == 200, r
         assert r.json()["node"] == srv.name
+
+
+def test_tls_priorities_setting(servers, pki):
+    """[tls] priorities is honoured: a TLS 1.3-only server refuses 1.2."""
+    srv = servers.start(settings={
+        ("tls", "priorities"): "NORMAL:-VERS-ALL:+VERS-TLS1.3"})
+    cert = (pki.client_pem, pki.client_key)
+    assert handshake(srv.port, ssl.TLSVersion.TLSv1_3, pki.ca_pem, cert) == "TLSv1.3"
+    with pytest.raises(TRANSPORT_ERRORS):
+        v = handshake(srv.port, ssl.TLSVersion.TLSv1_2, pki.ca_pem, cert)
+        raise AssertionError("TLS 1.3-only server accepted TLS 1.2 (%s)" % v)
+    assert ok_json(srv.client().names()) == []
+    srv.stop()

@@ -38,23 +38,23 @@ const struct cfg_setting cfg_table[] = {
 	    "Address and port the HTTPS server listens on: HOST:PORT or "
 	    "[IPV6]:PORT.  Use 0.0.0.0:PORT or [::]:PORT for every "
 	    "interface."),
-	STR("node", "peer_url", CFG_STRING, "", CFG_RELOAD, peer_url,
+	STR("node", "peer_url", CFG_STRING, "", 0, peer_url,
 	    "Base URL of the other node of the pair, such as "
 	    "https://kw-b.example:9600, published by the cluster endpoint so "
 	    "that clients and operators can find both nodes.  Empty for a "
 	    "single node."),
 
 	STR("tls", "cert_file", CFG_PATH, "tls/server.pem",
-	    CFG_REQUIRED | CFG_RELOAD, tls_cert_file,
+	    CFG_REQUIRED, tls_cert_file,
 	    "PEM file with the server certificate, followed by any "
 	    "intermediate CA certificates.  A relative path is taken from "
 	    "the directory of this file, like every path here."),
 	STR("tls", "key_file", CFG_PATH, "tls/server.key",
-	    CFG_REQUIRED | CFG_RELOAD, tls_key_file,
+	    CFG_REQUIRED, tls_key_file,
 	    "PEM file with the private key of cert_file.  It must be owned by "
 	    "the user keyward runs as and not be accessible by group or "
 	    "others (mode 0600), or the server refuses to start."),
-	STR("tls", "client_ca_file", CFG_PATH, "", CFG_RELOAD,
+	STR("tls", "client_ca_file", CFG_PATH, "", 0,
 	    tls_client_ca_file,
 	    "PEM file with the CA certificates that issue client "
 	    "certificates; a client must present a certificate that chains "
@@ -62,7 +62,7 @@ const struct cfg_setting cfg_table[] = {
 	    "default)."),
 	STR("tls", "priorities", CFG_STRING,
 	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-	    CFG_REQUIRED | CFG_RELOAD, tls_priorities,
+	    CFG_REQUIRED, tls_priorities,
 	    "GnuTLS priority string selecting protocol versions and cipher "
 	    "suites (see gnutls_priority_init(3)).  The default allows TLS "
 	    "1.3 and 1.2 only."),
@@ -92,12 +92,12 @@ const struct cfg_setting cfg_table[] = {
 	INT("db", "connect_timeout_s", "2", 1, 60, 0, db_connect_timeout_s,
 	    "Seconds to wait for a database connection before giving up on "
 	    "that database."),
-	INT("db", "commit_deadline_ms", "2000", 100, 60000, CFG_RELOAD,
+	INT("db", "commit_deadline_ms", "2000", 100, 60000, 0,
 	    commit_deadline_ms,
 	    "Milliseconds a write waits for the synchronous standby to "
 	    "confirm its commit.  A write not confirmed in time is cancelled "
 	    "and reported to the client as not acknowledged (HTTP 503)."),
-	INT("db", "monitor_interval_ms", "250", 50, 10000, CFG_RELOAD,
+	INT("db", "monitor_interval_ms", "250", 50, 10000, 0,
 	    monitor_interval_ms,
 	    "Milliseconds between the cluster monitor's checks of which "
 	    "database is primary and whether the standby streams in sync.  "
@@ -109,21 +109,21 @@ const struct cfg_setting cfg_table[] = {
 	    "written by keyward-admin.  It must be owned by the service user "
 	    "with mode 0600, and both nodes of a pair must hold the same "
 	    "master key."),
-	INT("keys", "cache_ttl_ms", "10000", 0, 3600000, CFG_RELOAD,
+	INT("keys", "cache_ttl_ms", "10000", 0, 3600000, 0,
 	    cache_ttl_ms,
 	    "Milliseconds unwrapped key versions and each key's current "
 	    "version stay cached in memory; 0 disables the cache.  Longer "
 	    "means fewer database reads, but a rollover made through the "
 	    "other node is seen later."),
 
-	INT("limits", "max_body_bytes", "4194304", 1024, 67108864, CFG_RELOAD,
+	INT("limits", "max_body_bytes", "4194304", 1024, 67108864, 0,
 	    max_body_bytes,
 	    "Largest request body accepted, in bytes; a larger request is "
 	    "refused with HTTP 413."),
-	INT("limits", "max_num_keys", "1000", 1, 100000, CFG_RELOAD,
+	INT("limits", "max_num_keys", "1000", 1, 100000, 0,
 	    max_num_keys,
 	    "Largest num_keys accepted in one generate-EEK request."),
-	INT("limits", "max_batch", "10000", 1, 100000, CFG_RELOAD, max_batch,
+	INT("limits", "max_batch", "10000", 1, 100000, 0, max_batch,
 	    "Largest number of EEKs accepted in one reencrypt batch request."),
 	INT("limits", "request_timeout_s", "30", 1, 3600, 0,
 	    request_timeout_s,

@@ -87,9 +87,10 @@ startup_load(const char *path, struct startup *st)
 		log_errx("%s", err);
 		return -1;
 	}
-	st->kek = secfile_read(st->cfg->master_key_file, 4096, err, sizeof(err));
+	st->kek = secfile_read_as("master key file", st->cfg->master_key_file,
+	    4096, err, sizeof(err));
 	if (st->kek == NULL) {
-		log_errx("master key: %s", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	if (st->kek->len != KW_KEK_LEN) {
@@ -97,9 +98,10 @@ startup_load(const char *path, struct startup *st)
 		    st->cfg->master_key_file, st->kek->len, KW_KEK_LEN);
 		return -1;
 	}
-	st->tls_key = secfile_read(st->cfg->tls_key_file, PEM_MAX, err, sizeof(err));
+	st->tls_key = secfile_read_as("TLS key file", st->cfg->tls_key_file,
+	    PEM_MAX, err, sizeof(err));
 	if (st->tls_key == NULL) {
-		log_errx("TLS key: %s", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	if ((st->tls_cert = file_read(st->cfg->tls_cert_file, PEM_MAX, NULL, err,
@@ -114,10 +116,10 @@ startup_load(const char *path, struct startup *st)
 		return -1;
 	}
 	if (st->cfg->db_password_file[0] != '\0') {
-		st->db_password = secfile_read(st->cfg->db_password_file, 4096,
-		    err, sizeof(err));
+		st->db_password = secfile_read_as("database password file",
+		    st->cfg->db_password_file, 4096, err, sizeof(err));
 		if (st->db_password == NULL) {
-			log_errx("database password: %s", err);
+			log_errx("%s", err);
 			return -1;
 		}
 		n = st->db_password->len;
@@ -129,10 +131,12 @@ startup_load(const char *path, struct startup *st)
 	return 0;
 }
 
-/* Wait for signals; returns on SIGTERM/SIGINT. */
+/* Wait for signals; returns on SIGTERM/SIGINT.  cfg is the running
+ * configuration, for telling the operator what a reload cannot apply. */
 static void
-signal_loop(const char *config_path)
+signal_loop(const char *config_path, const struct kw_config *cfg)
 {
+	char names[512];
 	sigset_t set;
 	int sig;
 	char err[512];
@@ -157,8 +161,11 @@ signal_loop(const char *config_path)
 		}
 		if ((lvl = log_level_parse(ncfg->log_level)) >= 0)
 			log_set_level((enum log_level)lvl);
-		log_info("reloaded %s: log level %s (other settings take "
-		    "effect at restart)", config_path, ncfg->log_level);
+		log_info("reloaded %s: log level %s", config_path,
+		    ncfg->log_level);
+		if (config_restart_needed(cfg, ncfg, names, sizeof(names)) > 0)
+			log_warnx("changed settings that need a restart to take "
+			    "effect: %s", names);
 		config_free(ncfg);
 	}
 }
@@ -288,7 +295,7 @@ main(int argc, char **argv)
 	log_info("node %s listening on https://%s:%d (auth %s, schema %d, "
 	    "version %s)", st.cfg->node_name, host, port,
 	    st.cfg->auth_mode == AUTH_MTLS ? "mtls" : "pseudo", sv, KW_VERSION);
-	signal_loop(config_path);
+	signal_loop(config_path, st.cfg);
 	rc = 0;
 out:
 	http_stop(srv);

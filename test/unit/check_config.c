@@ -523,8 +523,8 @@ START_TEST(test_restart_needed)
 	    "commit_deadline_ms = 500\n");
 	ck_assert_int_eq(config_restart_needed(a, a, names, sizeof(names)), 0);
 	ck_assert_str_eq(names, "");
-	ck_assert_int_eq(config_restart_needed(a, b, names, sizeof(names)), 2);
-	ck_assert_str_eq(names, "node.listen, db.pool_size");
+	ck_assert_int_eq(config_restart_needed(a, b, names, sizeof(names)), 3);
+	ck_assert_str_eq(names, "node.listen, db.pool_size, db.commit_deadline_ms");
 	config_free(a);
 	config_free(b);
 }

@@ -63,7 +63,7 @@ $(BUILD)/db/migrations.c: db/embed-sql.sh $(SQL)
 	@mkdir -p $(dir $@)
 	sh db/embed-sql.sh $(SQL) > $@
 
-$(BUILD)/db/migrations.o: $(BUILD)/db/migrations.c
+$(BUILD)/db/migrations.o: $(BUILD)/db/migrations.c db/migrations.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/keyward-server: $(SERVER_OBJ) $(DB_OBJ) $(LIB_OBJ)

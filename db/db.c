@@ -249,6 +249,16 @@ db_free(struct db *db)
 }
 
 int
+db_warm(struct db *db)
+{
+	int n = pool_warm(db->local) + pool_warm(db->probe);
+
+	if (db->peer != NULL)
+		n += pool_warm(db->peer);
+	return n;
+}
+
+int
 db_local_alive(struct db *db)
 {
 	struct pconn *pc;

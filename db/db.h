@@ -64,6 +64,12 @@ int	db_schema_version(struct db *db);
 enum kw_err db_kek_check(struct db *db, const char *kek_id,
 	    const unsigned char *check, size_t checklen, int store) WUR;
 
+/*
+ * Open the pools' connections now rather than on first use, so a burst
+ * of requests never pays for connection set-up (under load on a small
+ * machine that can exceed connect_timeout).  Returns how many opened.
+ */
+int	db_warm(struct db *db);
 /* Is the local database answering?  1 or 0 (cheap; for health). */
 int	db_local_alive(struct db *db);
 

@@ -297,6 +297,34 @@ pool_get(struct pool *p, int wait_ms, struct pconn **out)
 	return KW_OK;
 }
 
+int
+pool_warm(struct pool *p)
+{
+	struct pconn *pc;
+	int i, opened = 0;
+
+	for (i = 0; i < p->size; i++) {
+		pthread_mutex_lock(&p->mu);
+		pc = &p->slots[i];
+		if (pc->busy || pc->conn != NULL) {
+			pthread_mutex_unlock(&p->mu);
+			continue;
+		}
+		pc->busy = 1;
+		pthread_mutex_unlock(&p->mu);
+		pc->stale = 0;
+		pc->broken = PC_OK;
+		if (conn_open(pc) == 0)
+			opened++;
+		else
+			pc->broken = PC_CONNERR;
+		pool_put(pc);
+		if (pc->broken != PC_OK)
+			break;
+	}
+	return opened;
+}
+
 void
 pool_put(struct pconn *pc)
 {

@@ -92,6 +92,12 @@ void	pc_notice_rx(void *arg, const PGresult *r);
  * cannot be reached (logged).  Thread-safe.
  */
 enum kw_err pool_get(struct pool *p, int wait_ms, struct pconn **out) WUR;
+/*
+ * Open every idle slot that has no connection yet, so a burst of requests
+ * never waits for connection set-up; stops at the first failure.  Returns
+ * the number of connections opened.  Thread-safe.
+ */
+int	pool_warm(struct pool *p);
 /* Return a connection; a broken one is closed.  Thread-safe. */
 void	pool_put(struct pconn *pc);
 

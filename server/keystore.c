@@ -41,8 +41,15 @@ ks_new(struct db *db, struct secbuf *kek, int cache_ttl_ms, char *err,
 		goto fail;
 	}
 	ks->db = db;
-	ks->kek = kek;
-	if (crypto_kek_check(kek, check, ks->kek_id) != 0) {
+	/* the master key lives for the whole run: keep it in locked pages */
+	if ((ks->kek = secbuf_new_locked(kek->len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	memcpy(ks->kek->data, kek->data, kek->len);
+	secbuf_free(kek);
+	kek = NULL;
+	if (crypto_kek_check(ks->kek, check, ks->kek_id) != 0) {
 		snprintf(err, errlen, "could not compute the master key check value");
 		goto fail;
 	}
@@ -74,8 +81,7 @@ fail:
 	free(ks);
 	return NULL;
 fail_nokek:
-	ks->kek = NULL;
-	secbuf_free(kek);
+	secbuf_free(ks->kek);
 	free(ks);
 	return NULL;
 }

@@ -266,6 +266,7 @@ main(int argc, char **argv)
 		    db_migrations[db_nmigrations - 1].version);
 		goto out;
 	}
+	log_debug("opened %d database connections", db_warm(db));
 	ks = ks_new(db, st.kek, st.cfg->cache_ttl_ms, err, sizeof(err));
 	st.kek = NULL;		/* owned (or freed) by ks_new */
 	if (ks == NULL) {

@@ -3,7 +3,7 @@ checked against an independent AES-CTR computation."""
 
 import pytest
 
-from kwtest import (IAE, assert_dek, assert_eek, assert_error,
+from kwclient import (IAE, assert_dek, assert_eek, assert_error,
                     assert_keyversion, b64url, b64decode_any, eek_decrypt,
                     ok_json, quote)
 

@@ -6,7 +6,7 @@ import urllib.parse
 
 import pytest
 
-from kwtest import (CIPHER, IOE, assert_error, assert_keyversion, b64std,
+from kwclient import (CIPHER, IOE, assert_error, assert_keyversion, b64std,
                     ok_json, quote)
 
 
@@ -23,7 +23,7 @@ def std_b64_with_plus_slash():
 def test_create_128(client, keyname):
     r = client.create(keyname, length=128)
     kv = ok_json(r, 201)
-    mat = assert_keyversion(kv, keyname, 0, 128)
+    assert_keyversion(kv, keyname, 0, 128)
     loc = r.header("Location")
     assert loc, "no Location header: %r" % r.headers
     assert urllib.parse.unquote(loc).endswith("/v1/key/" + keyname), loc

@@ -2,7 +2,7 @@
 exception class) and leaves the server healthy and the data undamaged.
 
 This module runs its own server with small limits:
-max_body_bytes 4096, max_num_keys 50, max_batch 10, request_timeout_s 2.
+max_body_bytes 4096, max_num_keys 50, max_batch 10, request_timeout_s 5.
 """
 
 import json
@@ -10,14 +10,14 @@ import os
 
 import pytest
 
-from kwtest import (IAE, IOE, assert_error, assert_healthy,
+from kwclient import (IAE, IOE, assert_error, assert_healthy,
                     assert_keyversion, b64std, b64url, b64decode_any,
                     ok_json, quote)
 
 MAX_BODY = 4096
 MAX_NUM_KEYS = 50
 MAX_BATCH = 10
-REQUEST_TIMEOUT = 2
+REQUEST_TIMEOUT = 5
 
 
 @pytest.fixture(scope="module")

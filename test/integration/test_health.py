@@ -4,8 +4,9 @@ import time
 
 import pytest
 
+import kwclient
 import kwtest
-from kwtest import ok_json
+from kwclient import ok_json
 
 
 def db_status_present(body):
@@ -59,11 +60,11 @@ def test_health_503_when_db_down(own_pg, pki, tmp_root, request):
         if "node" in body:
             assert body["node"] == "kw-health", body
         else:
-            kwtest.assert_error(r, 503)
+            kwclient.assert_error(r, 503)
     # a write is refused with the IOException envelope, not a hang
     r = c.create("health-key-2")
     assert r.status in (500, 503), r
-    kwtest.assert_error(r, r.status, kwtest.IOE)
+    kwclient.assert_error(r, r.status, kwclient.IOE)
 
     own_pg.start()
     wait_health(c, 200)

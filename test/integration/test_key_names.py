@@ -4,7 +4,7 @@ import urllib.parse
 
 import pytest
 
-from kwtest import (assert_dek, assert_eek, assert_keyversion, ok_json,
+from kwclient import (assert_dek, assert_eek, assert_keyversion, ok_json,
                     quote)
 
 NAMES = [

@@ -2,14 +2,15 @@
 it refuses to start on a bad master key or a loose TLS key, and says why."""
 
 import os
-import signal
 import subprocess
 import time
 
 import pytest
 
+import kwclient
 import kwtest
-from kwtest import ADMIN_BIN, SERVER_BIN, ok_json
+from kwclient import ok_json
+from kwtest import ADMIN_BIN, SERVER_BIN
 
 START_TIMEOUT = 10
 
@@ -152,10 +153,10 @@ def test_migrate_is_idempotent(node):
 def test_keys_survive_restart(node):
     node.start()
     c = node.client()
-    m0 = kwtest.assert_keyversion(ok_json(c.create("persist"), 201), "persist", 0, 128)
+    m0 = kwclient.assert_keyversion(ok_json(c.create("persist"), 201), "persist", 0, 128)
     e = ok_json(c.generate("persist", 1))[0]
     dek = ok_json(c.decrypt(e))["material"]
     assert node.stop() == 0
     node.start()
-    assert kwtest.assert_keyversion(ok_json(c.current("persist")), "persist", 0, 128) == m0
+    assert kwclient.assert_keyversion(ok_json(c.current("persist")), "persist", 0, 128) == m0
     assert ok_json(c.decrypt(e))["material"] == dek

@@ -8,8 +8,8 @@ import warnings
 
 import pytest
 
-import kwtest
-from kwtest import assert_keyversion, ok_json
+import kwclient
+from kwclient import assert_keyversion, ok_json
 
 WEAK = "DEFAULT:@SECLEVEL=0"
 TRANSPORT_ERRORS = (ssl.SSLError, ConnectionError, OSError, http.client.HTTPException)
@@ -77,7 +77,7 @@ def test_old_tls_refused(api_server, pki, old):
     cert = (pki.client_pem, pki.client_key)
     # the same client settings do work with TLS 1.2 ...
     assert handshake(api_server.port, ssl.TLSVersion.TLSv1_2, pki.ca_pem, cert) == "TLSv1.2"
-    r = kwtest.Client(api_server, tls_version=ssl.TLSVersion.TLSv1_2,
+    r = kwclient.Client(api_server, tls_version=ssl.TLSVersion.TLSv1_2,
                       ciphers=WEAK).get("/v1/health")
     assert r.status == 200, r
     if not client_can_speak(old, pki):
@@ -90,7 +90,7 @@ def test_old_tls_refused(api_server, pki, old):
 
 
 def test_tls13_works(api_server):
-    r = kwtest.Client(api_server, tls_version=ssl.TLSVersion.TLSv1_3).get("/v1/health")
+    r = kwclient.Client(api_server, tls_version=ssl.TLSVersion.TLSv1_3).get("/v1/health")
     assert r.status == 200, r
 
 
@@ -124,7 +124,7 @@ def test_mtls_valid_cert(api_server, client):
 def test_mtls_no_cert(api_server, client):
     name = secret_key(client)
     mat = ok_json(client.current(name))["material"]
-    anon = kwtest.Client(api_server, cert=None)
+    anon = kwclient.Client(api_server, cert=None)
     for req in (lambda: anon.names(), lambda: anon.current(name),
                 lambda: anon.generate(name, 1)):
         r = assert_refused_without_data(req, [name, mat])
@@ -138,7 +138,7 @@ def test_mtls_no_cert(api_server, client):
 def test_mtls_unknown_ca(api_server, client):
     name = secret_key(client)
     mat = ok_json(client.current(name))["material"]
-    rogue = kwtest.Client(api_server, cert="rogue")
+    rogue = kwclient.Client(api_server, cert="rogue")
     for req in (lambda: rogue.names(), lambda: rogue.current(name)):
         assert_refused_without_data(req, [name, mat])
     assert_refused_without_data(lambda: rogue.create("auth-rogue-made"), [])
@@ -148,7 +148,7 @@ def test_mtls_unknown_ca(api_server, client):
 def test_mtls_user_name_is_not_identity(api_server, client):
     """Under mtls a ?user.name= without a certificate grants nothing."""
     name = secret_key(client)
-    anon = kwtest.Client(api_server, cert=None, user="admin")
+    anon = kwclient.Client(api_server, cert=None, user="admin")
     r = assert_refused_without_data(lambda: anon.names(), [name])
     if r is not None:
         assert r.status == 401, r
@@ -160,26 +160,26 @@ def pseudo_server(servers):
 
 
 def test_pseudo_auth(pseudo_server):
-    good = kwtest.Client(pseudo_server, cert=None, user="alice")
+    good = kwclient.Client(pseudo_server, cert=None, user="alice")
     ok_json(good.create("pseudo-key"), 201)
     names = ok_json(good.names())
     assert "pseudo-key" in names
-    anon = kwtest.Client(pseudo_server, cert=None, user=None)
+    anon = kwclient.Client(pseudo_server, cert=None, user=None)
     for r in (anon.names(), anon.current("pseudo-key"), anon.create("pseudo-anon")):
         assert r.status == 401, r
         assert b"pseudo-key" not in r.body and b"material" not in r.body, r
         if r.body.strip():
-            kwtest.assert_error(r, 401)
+            kwclient.assert_error(r, 401)
     assert ok_json(good.metadata("pseudo-anon")) == {}
     # an empty user name is no identity either
-    empty = kwtest.Client(pseudo_server, cert=None, user="")
+    empty = kwclient.Client(pseudo_server, cert=None, user="")
     r = empty.names()
     assert r.status == 401, r
 
 
 def test_health_needs_no_auth(api_server, pseudo_server):
     for srv in (api_server, pseudo_server):
-        c = kwtest.Client(srv, cert=None, user=None)
+        c = kwclient.Client(srv, cert=None, user=None)
         try:
             r = c.get("/v1/health")
         except TRANSPORT_ERRORS as e:

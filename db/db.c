@@ -88,7 +88,7 @@ run(struct pconn *pc, int id, const char *const *vals, const int *lens,
     const int *fmts, int rfmt)
 {
 	return pc_prepared(pc, id, &stmts[id], vals, lens, fmts, rfmt,
-	    DB_DEADLINE_MS);
+	    DB_OP_DEADLINE_MS);
 }
 
 /* Map an error result to a kw_err; log what is not the caller's fault. */
@@ -228,8 +228,10 @@ db_new(const char *local, const char *peer, const char *password,
 	    connect_timeout_s, 1)) == NULL)
 		goto fail;
 	if (peer != NULL && *peer != '\0' &&
-	    (db->peer = pool_new("peer", peer, password, pool_size,
-	    connect_timeout_s, 0)) == NULL)
+	    ((db->peer = pool_new("peer", peer, password, pool_size,
+	    connect_timeout_s, 0)) == NULL ||
+	    (db->peer_probe = pool_new("peer", peer, password, 1,
+	    connect_timeout_s, 1)) == NULL))
 		goto fail;
 	return db;
 fail:
@@ -245,6 +247,7 @@ db_free(struct db *db)
 	pool_free(db->local);
 	pool_free(db->peer);
 	pool_free(db->probe);
+	pool_free(db->peer_probe);
 	free(db);
 }
 

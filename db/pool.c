@@ -361,6 +361,17 @@ pool_put(struct pconn *pc)
 	pthread_mutex_unlock(&p->mu);
 }
 
+void
+pool_mark(struct pool *p, int down, int for_ms)
+{
+	pthread_mutex_lock(&p->mu);
+	if (down)
+		p->down_until = db_mono_ms() + for_ms;
+	else
+		p->down_until = 0;
+	pthread_mutex_unlock(&p->mu);
+}
+
 int
 pool_down(struct pool *p)
 {

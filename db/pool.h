@@ -20,6 +20,12 @@
 #define DB_STMT_TIMEOUT_MS	5000
 /* Client-side deadline for one statement: the server's timeout, plus slack. */
 #define DB_DEADLINE_MS		(DB_STMT_TIMEOUT_MS + 1000)
+/*
+ * Client-side deadline of one key statement (an indexed lookup or a
+ * one-row write): short, so a read on a frozen database gives up and
+ * fails over to the peer well within a client's patience.
+ */
+#define DB_OP_DEADLINE_MS	1500
 /* How long a caller waits for a free connection when all are busy. */
 #define DB_BORROW_MS		30000
 
@@ -65,6 +71,7 @@ struct db {
 	struct pool	*local;
 	struct pool	*peer;		/* NULL when no peer is configured */
 	struct pool	*probe;		/* one connection to local, for health */
+	struct pool	*peer_probe;	/* one connection to peer, or NULL */
 	int		 commit_deadline_ms;
 };
 
@@ -81,6 +88,11 @@ void	pool_free(struct pool *p);
 const char *pool_label(const struct pool *p);
 /* Was p created quiet? */
 int	pool_quiet(const struct pool *p);
+/*
+ * What a health probe learnt: down (reads try the other database first
+ * for for_ms) or answering again.  Thread-safe.
+ */
+void	pool_mark(struct pool *p, int down, int for_ms);
 /* Did p fail to answer within the last DB_RETRY_MS?  Thread-safe. */
 int	pool_down(struct pool *p);
 /* libpq's notice receiver for pooled connections (arg: the pconn). */

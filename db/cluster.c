@@ -1,0 +1,212 @@
+/*
+ * cluster.c: probing the two databases of a pair and deciding whether
+ * writes may be admitted.
+ *
+ * Owns the probe SQL and the admission rule of DESIGN.md section 4:
+ * exactly one database answers as primary, and (when a peer is
+ * configured) the other streams from it as a synchronous standby whose
+ * last reply is fresh.  A single node (no db.peer) is writable while its
+ * database is primary: that is the development set-up, not a pair.  The
+ * probe also tells the read path which database is down, so reads skip
+ * a frozen database without waiting for it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "pool.h"
+#include "../lib/log.h"
+
+/*
+ * One round trip per database: in recovery or not, and the primary's
+ * best standby (sync first, freshest reply first).  pg_current_wal_lsn()
+ * fails on a standby, hence the CASE.
+ */
+static const char probe_sql[] =
+    "SELECT pg_is_in_recovery(), r.application_name, r.state, r.sync_state,"
+    " COALESCE((EXTRACT(EPOCH FROM (now() - r.reply_time)) * 1000)::bigint,"
+    " -1),"
+    " CASE WHEN pg_is_in_recovery() OR r.replay_lsn IS NULL THEN -1"
+    " ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn)::bigint END"
+    " FROM (SELECT 1) AS one LEFT JOIN LATERAL"
+    " (SELECT * FROM pg_stat_replication"
+    " ORDER BY (sync_state = 'sync') DESC, reply_time DESC NULLS LAST"
+    " LIMIT 1) AS r ON true";
+
+const char *
+db_role_name(enum db_role r)
+{
+	switch (r) {
+	case DB_ROLE_PRIMARY:
+		return "primary";
+	case DB_ROLE_STANDBY:
+		return "standby";
+	default:
+		return "down";
+	}
+}
+
+static void
+copy_field(char *dst, size_t len, const PGresult *r, int col)
+{
+	snprintf(dst, len, "%s", PQgetisnull(r, 0, col) ? "" :
+	    PQgetvalue(r, 0, col));
+}
+
+/* Probe one database through pool p into ns (and repl when primary). */
+static void
+probe_one(struct pool *p, int timeout_ms, struct db_node_state *ns,
+    struct db_repl_state *repl)
+{
+	struct pconn *pc;
+	PGresult *r;
+	int64_t t0 = db_mono_ms();
+	char line[160];
+
+	ns->configured = 1;
+	ns->role = DB_ROLE_DOWN;
+	if (pool_get(p, timeout_ms, &pc) != KW_OK) {
+		snprintf(ns->error, sizeof(ns->error), "cannot connect");
+		goto out;
+	}
+	r = pc_exec(pc, probe_sql, timeout_ms);
+	if (r == NULL) {
+		snprintf(ns->error, sizeof(ns->error), "%s",
+		    pc->broken == PC_TIMEOUT ? "not answering within the probe "
+		    "deadline (frozen or overloaded?)" :
+		    db_oneline(PQerrorMessage(pc->conn), line, sizeof(line)));
+		pool_put(pc);
+		goto out;
+	}
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		snprintf(ns->error, sizeof(ns->error), "probe failed: %s",
+		    db_oneline(PQresultErrorMessage(r), line, sizeof(line)));
+		PQclear(r);
+		pool_put(pc);
+		goto out;
+	}
+	ns->role = strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? DB_ROLE_STANDBY :
+	    DB_ROLE_PRIMARY;
+	ns->error[0] = '\0';
+	if (ns->role == DB_ROLE_PRIMARY && repl != NULL &&
+	    !PQgetisnull(r, 0, 2)) {
+		repl->present = 1;
+		copy_field(repl->app_name, sizeof(repl->app_name), r, 1);
+		copy_field(repl->state, sizeof(repl->state), r, 2);
+		copy_field(repl->sync_state, sizeof(repl->sync_state), r, 3);
+		repl->reply_age_ms = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+		repl->lag_bytes = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
+	}
+	PQclear(r);
+	pool_put(pc);
+out:
+	ns->probe_ms = db_mono_ms() - t0;
+}
+
+/* Set out->why (truncated when long). */
+static void __attribute__((format(printf, 2, 3)))
+set_why(struct db_cluster_state *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out->why, sizeof(out->why), fmt, ap);
+	va_end(ap);
+}
+
+/* "down (error)", "standby", ... for one node, into buf. */
+static const char *
+node_text(const struct db_node_state *n, char *buf, size_t len)
+{
+	if (n->error[0] != '\0')
+		snprintf(buf, len, "%s (%.100s)", db_role_name(n->role), n->error);
+	else
+		snprintf(buf, len, "%s", db_role_name(n->role));
+	return buf;
+}
+
+/* Decide writability from the probed states; fills out->why. */
+static void
+decide(struct db_cluster_state *out, int stale_ms, const char *lname,
+    const char *pname)
+{
+	const struct db_node_state *l = &out->local, *p = &out->peer;
+	const struct db_repl_state *rp = &out->repl;
+	const char *sname;
+	const struct db_node_state *standby;
+	char a[128], b[128];
+
+	out->readable = l->role != DB_ROLE_DOWN ||
+	    (p->configured && p->role != DB_ROLE_DOWN);
+	out->writable = 0;
+	if (!p->configured) {
+		if (l->role == DB_ROLE_PRIMARY)
+			out->writable = 1;
+		else
+			set_why(out, "database of %s is %s", lname,
+			    node_text(l, a, sizeof(a)));
+		return;
+	}
+	if (l->role == DB_ROLE_PRIMARY && p->role == DB_ROLE_PRIMARY) {
+		set_why(out, "both databases (%s and %s) answer as primary: split "
+		    "brain, writes refused until "
+		    "one is rejoined as standby", lname, pname);
+		return;
+	}
+	if (l->role != DB_ROLE_PRIMARY && p->role != DB_ROLE_PRIMARY) {
+		set_why(out, "no primary database: %s is %s, %s is %s", lname,
+		    node_text(l, a, sizeof(a)), pname, node_text(p, b, sizeof(b)));
+		return;
+	}
+	standby = l->role == DB_ROLE_PRIMARY ? p : l;
+	sname = l->role == DB_ROLE_PRIMARY ? pname : lname;
+	if (standby->role == DB_ROLE_DOWN) {
+		set_why(out, "standby %s is down: %s",
+		    sname, standby->error);
+		return;
+	}
+	if (!rp->present) {
+		set_why(out, "standby %s is not "
+		    "replicating from the primary", sname);
+		return;
+	}
+	if (strcmp(rp->state, "streaming") != 0 ||
+	    strcmp(rp->sync_state, "sync") != 0) {
+		set_why(out, "standby %s is not a "
+		    "synchronous standby yet (state %s, sync_state %s)", sname,
+		    rp->state, rp->sync_state);
+		return;
+	}
+	if (rp->reply_age_ms < 0 || rp->reply_age_ms > stale_ms) {
+		set_why(out, "standby %s last replied "
+		    "%lld ms ago (frozen or cut off?)", sname,
+		    (long long)rp->reply_age_ms);
+		return;
+	}
+	out->writable = 1;
+}
+
+void
+db_cluster_probe(struct db *db, int timeout_ms, int stale_ms,
+    const char *local_name, const char *peer_name,
+    struct db_cluster_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->repl.reply_age_ms = -1;
+	out->repl.lag_bytes = -1;
+	probe_one(db->probe, timeout_ms, &out->local, &out->repl);
+	if (db->peer_probe != NULL)
+		probe_one(db->peer_probe, timeout_ms, &out->peer,
+		    out->local.role == DB_ROLE_PRIMARY ? NULL : &out->repl);
+	decide(out, stale_ms, local_name, peer_name);
+	out->at_ms = db_mono_ms();
+
+	/* let the read path skip what did not answer */
+	pool_mark(db->local, out->local.role == DB_ROLE_DOWN, 2 * timeout_ms +
+	    DB_RETRY_MS);
+	if (db->peer != NULL)
+		pool_mark(db->peer, out->peer.role == DB_ROLE_DOWN,
+		    2 * timeout_ms + DB_RETRY_MS);
+}

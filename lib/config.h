@@ -22,6 +22,8 @@ struct kw_config {
 	char	*node_name;
 	char	*listen;		/* "ADDR:PORT" */
 	char	*peer_url;		/* may be empty */
+	char	*peer_name;		/* the peer's node.name */
+	char	*url;			/* this node's URL, may be empty */
 	/* [tls] */
 	char	*tls_cert_file;
 	char	*tls_key_file;
@@ -37,6 +39,8 @@ struct kw_config {
 	int	 db_connect_timeout_s;
 	int	 commit_deadline_ms;
 	int	 monitor_interval_ms;
+	int	 probe_timeout_ms;
+	int	 standby_stale_ms;
 	/* [keys] */
 	char	*master_key_file;
 	int	 cache_ttl_ms;		/* current-version cache lifetime */

@@ -43,6 +43,14 @@ const struct cfg_setting cfg_table[] = {
 	    "https://kw-b.example:9600, published by the cluster endpoint so "
 	    "that clients and operators can find both nodes.  Empty for a "
 	    "single node."),
+	STR("node", "peer_name", CFG_STRING, "peer", 0, peer_name,
+	    "Name of the other node of the pair, as its own node.name says.  "
+	    "It names the peer in health and cluster output and in the "
+	    "reason writes are refused."),
+	STR("node", "url", CFG_STRING, "", 0, url,
+	    "Base URL clients use for this node, such as "
+	    "https://kw-a.example:9600, published by the cluster endpoint.  "
+	    "Empty: https://LISTEN."),
 
 	STR("tls", "cert_file", CFG_PATH, "tls/server.pem",
 	    CFG_REQUIRED, tls_cert_file,
@@ -102,6 +110,17 @@ const struct cfg_setting cfg_table[] = {
 	    "Milliseconds between the cluster monitor's checks of which "
 	    "database is primary and whether the standby streams in sync.  "
 	    "Writes are refused from the first failed check."),
+	INT("db", "probe_timeout_ms", "1000", 100, 30000, 0,
+	    probe_timeout_ms,
+	    "How long the cluster monitor waits for each database to answer "
+	    "a probe.  A database slower than this counts as down: reads go "
+	    "to the other one and writes are refused."),
+	INT("db", "standby_stale_ms", "3000", 500, 60000, 0,
+	    standby_stale_ms,
+	    "A synchronous standby whose last reply to the primary is older "
+	    "than this counts as out of sync (a frozen standby keeps looking "
+	    "in sync until wal_sender_timeout).  Keep it above the standby's "
+	    "wal_receiver_status_interval (1 s in keyward's template)."),
 
 	STR("keys", "master_key_file", CFG_PATH, "master.key", CFG_REQUIRED,
 	    master_key_file,

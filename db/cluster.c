@@ -103,6 +103,9 @@ probe_one(struct pool *p, int timeout_ms, struct db_node_state *ns,
 	pool_put(pc);
 out:
 	ns->probe_ms = db_mono_ms() - t0;
+	/* a connect that timed out is slowness too; a refusal is not */
+	if (ns->role == DB_ROLE_DOWN && ns->probe_ms >= timeout_ms / 2)
+		ns->slow = 1;
 }
 
 /* Set out->why (truncated when long). */
@@ -188,10 +191,25 @@ decide(struct db_cluster_state *out, int stale_ms, const char *lname,
 	out->writable = 1;
 }
 
+/*
+ * A first slow probe of a database that answered last time: keep what
+ * it was (and, for a primary, its replication view) for one more round.
+ */
+static void
+forgive_slow(struct db_node_state *n, const struct db_node_state *was,
+    struct db_repl_state *repl, const struct db_repl_state *was_repl)
+{
+	if (!n->slow || was == NULL || was->role == DB_ROLE_DOWN || was->slow)
+		return;
+	n->role = was->role;
+	if (was->role == DB_ROLE_PRIMARY && !repl->present)
+		*repl = *was_repl;
+}
+
 void
 db_cluster_probe(struct db *db, int timeout_ms, int stale_ms,
     const char *local_name, const char *peer_name,
-    struct db_cluster_state *out)
+    const struct db_cluster_state *prev, struct db_cluster_state *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->repl.reply_age_ms = -1;
@@ -200,6 +218,14 @@ db_cluster_probe(struct db *db, int timeout_ms, int stale_ms,
 	if (db->peer_probe != NULL)
 		probe_one(db->peer_probe, timeout_ms, &out->peer,
 		    out->local.role == DB_ROLE_PRIMARY ? NULL : &out->repl);
+	if (prev != NULL) {
+		if (out->local.slow)
+			out->local.slow += prev->local.slow;
+		if (out->peer.slow)
+			out->peer.slow += prev->peer.slow;
+		forgive_slow(&out->local, &prev->local, &out->repl, &prev->repl);
+		forgive_slow(&out->peer, &prev->peer, &out->repl, &prev->repl);
+	}
 	decide(out, stale_ms, local_name, peer_name);
 	out->at_ms = db_mono_ms();
 

@@ -23,6 +23,7 @@ struct db_node_state {
 	int		 configured;	/* this database is in the config */
 	enum db_role	 role;		/* DOWN when it did not answer */
 	int64_t		 probe_ms;	/* how long the probe took */
+	int		 slow;		/* consecutive probes past the deadline */
 	char		 error[160];	/* why it is down, "" otherwise */
 };
 
@@ -49,11 +50,14 @@ struct db_cluster_state {
  * Probe both databases, each within timeout_ms, and decide.  A standby
  * whose last reply is older than stale_ms counts as not in sync (a frozen
  * standby keeps showing "streaming"/"sync" until wal_sender_timeout).
+ * A database that refuses connections is down at once; one that answers
+ * too slowly is down from its second slow probe in a row (prev, the last
+ * result or NULL, carries the count), so a busy machine does not flap.
  * local_name and peer_name name the nodes in out->why.  Always fills out.
  */
 void	db_cluster_probe(struct db *db, int timeout_ms, int stale_ms,
 	    const char *local_name, const char *peer_name,
-	    struct db_cluster_state *out);
+	    const struct db_cluster_state *prev, struct db_cluster_state *out);
 /* "primary", "standby" or "down". */
 const char *db_role_name(enum db_role r);
 

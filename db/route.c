@@ -1,10 +1,10 @@
 /*
  * route.c: which database a call goes to.
  *
- * Reads go to the local database and, when it does not answer, to the
- * peer's; writes go to the primary, today found by asking each database
- * whether it is in recovery.  The HA work replaces that choice with the
- * cluster monitor's view and refuses writes while the pair is degraded.
+ * Reads go to the local database and, when it does not answer (or the
+ * cluster probe found it down), to the peer's; writes go to the primary,
+ * found by asking each database whether it is in recovery, and in a pair
+ * only while that primary has a synchronous standby.
  */
 #include <string.h>
 
@@ -78,23 +78,27 @@ db_read_local(struct db *db, db_read_fn fn, void *arg)
 }
 
 /*
- * Begin a transaction on p if it is a primary.  KW_OK with *out set;
- * otherwise *why says what p is.
+ * Begin a transaction on p if it is a primary and, when need_sync, has a
+ * standby streaming in sync mode right now (checked in the same round
+ * trip, so a write never rests on a stale monitor view alone).  KW_OK
+ * with *out set; otherwise *why says what p is.
  */
 static enum kw_err
-begin_on(struct pool *p, struct pconn **out, const char **why)
+begin_on(struct pool *p, int need_sync, struct pconn **out, const char **why)
 {
 	struct pconn *pc;
 	PGresult *r;
 	enum pc_broken b;
-	int try, reused, standby;
+	int try, reused, standby, insync;
 
 	*why = "not answering";
 	for (try = 0; try < 2; try++) {
 		if (pool_get(p, DB_BORROW_MS, &pc) != KW_OK)
 			return KW_EDB;
-		r = pc_exec(pc, "BEGIN; SELECT pg_is_in_recovery()",
-		    DB_DEADLINE_MS);
+		r = pc_exec(pc, "BEGIN; SELECT pg_is_in_recovery(),"
+		    " EXISTS (SELECT 1 FROM pg_stat_replication"
+		    " WHERE state = 'streaming' AND sync_state = 'sync')",
+		    DB_OP_DEADLINE_MS);
 		if (r == NULL) {
 			b = pc->broken;
 			reused = pc->reused;
@@ -110,9 +114,15 @@ begin_on(struct pool *p, struct pconn **out, const char **why)
 			return KW_EDB;
 		}
 		standby = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+		insync = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
 		PQclear(r);
 		if (standby) {
 			*why = "a standby";
+			db_write_end(pc);
+			return KW_EUNAVAIL;
+		}
+		if (need_sync && !insync) {
+			*why = "a primary without a synchronous standby";
 			db_write_end(pc);
 			return KW_EUNAVAIL;
 		}
@@ -130,9 +140,10 @@ db_write_begin(struct db *db, struct pconn **out)
 	int order[2] = { 0, 1 }, k, i;
 
 	/*
-	 * The primary is the database not in recovery.  The HA work will
-	 * take this choice from the cluster monitor and also refuse writes
-	 * while the standby is not in sync.
+	 * The primary is the database not in recovery; in a pair it must
+	 * also have a synchronous standby (the server's cluster monitor
+	 * refuses writes earlier, with the reason, when the pair is not
+	 * healthy; this is the last check, inside the transaction).
 	 */
 	*out = NULL;
 	if (db->peer != NULL && pool_down(db->local) && !pool_down(db->peer)) {
@@ -141,7 +152,8 @@ db_write_begin(struct db *db, struct pconn **out)
 	}
 	for (k = 0; k < 2; k++) {
 		i = order[k];
-		if (pools[i] != NULL && begin_on(pools[i], out, &why[i]) == KW_OK)
+		if (pools[i] != NULL && begin_on(pools[i], db->peer != NULL, out,
+		    &why[i]) == KW_OK)
 			return KW_OK;
 	}
 	log_warnx("write refused: no primary database (local %s, peer %s)",

@@ -110,7 +110,7 @@ const struct cfg_setting cfg_table[] = {
 	    "Milliseconds between the cluster monitor's checks of which "
 	    "database is primary and whether the standby streams in sync.  "
 	    "Writes are refused from the first failed check."),
-	INT("db", "probe_timeout_ms", "1000", 100, 30000, 0,
+	INT("db", "probe_timeout_ms", "2000", 100, 30000, 0,
 	    probe_timeout_ms,
 	    "How long the cluster monitor waits for each database to answer "
 	    "a probe.  A database slower than this counts as down: reads go "

@@ -26,6 +26,7 @@ static const api_fn handlers[OP_MAX] = {
 	[OP_EEK] = api_eek,
 	[OP_REENCRYPT_BATCH] = api_reencrypt_batch,
 	[OP_HEALTH] = api_health,
+	[OP_CLUSTER] = api_cluster,
 };
 
 void
@@ -161,6 +162,18 @@ api_b64_member(json_t *obj, const char *field, unsigned char *buf, size_t cap,
 		    "most %zu bytes", field, cap);
 		return -1;
 	}
+	return 0;
+}
+
+int
+api_admit_write(struct api_ctx *ctx, struct kw_response *resp)
+{
+	char why[256];
+
+	if (cluster_writable(ctx->cl, why, sizeof(why)))
+		return 1;
+	resp_error(resp, KW_EUNAVAIL, "writes refused by node %s: %s",
+	    ctx->cfg->node_name, why);
 	return 0;
 }
 

@@ -17,15 +17,13 @@
 #include "request.h"
 #include "router.h"
 #include "keystore.h"
+#include "cluster.h"
 #include "../lib/config.h"
 
 struct api_ctx {
 	struct keystore		*ks;
+	struct cluster		*cl;	/* the cluster monitor */
 	const struct kw_config	*cfg;
-	/* the last database probe, reused for monitor_interval_ms */
-	pthread_mutex_t		 health_lock;
-	int64_t			 health_at_ms;
-	int			 health_up;
 };
 
 /* The kw_handler_fn for the HTTP glue; ctx is a struct api_ctx. */
@@ -67,6 +65,8 @@ void	api_reencrypt_batch(struct api_ctx *, const struct kw_request *,
 /* api_ops.c */
 void	api_health(struct api_ctx *, const struct kw_request *,
 	    const struct route *, struct kw_response *);
+void	api_cluster(struct api_ctx *, const struct kw_request *,
+	    const struct route *, struct kw_response *);
 
 /* Helpers (api.c). */
 /* Send j (reference stolen; NULL means out of memory) with status. */
@@ -85,6 +85,8 @@ json_t	*api_b64(const unsigned char *p, size_t n);
  * 0, or -1 with resp filled (400: missing, not a string, bad base64). */
 int	api_b64_member(json_t *obj, const char *field, unsigned char *buf,
 	    size_t cap, size_t *len, struct kw_response *resp);
+/* Admit a write: 1, or 0 with resp filled (503 naming the reason). */
+int	api_admit_write(struct api_ctx *ctx, struct kw_response *resp);
 /* Answer a keystore error e about key name (500/503/400...). */
 void	api_store_error(struct kw_response *resp, enum kw_err e,
 	    const char *name);

@@ -153,6 +153,8 @@ api_create(struct api_ctx *ctx, const struct kw_request *req,
 		goto out;
 	nk.material = mat;
 	nk.attributes = attrs;
+	if (!api_admit_write(ctx, resp))
+		goto out;
 	if ((e = ks_create(ctx->ks, &nk, &kv)) != KW_OK) {
 		api_store_error(resp, e, nk.name);
 		goto out;
@@ -179,7 +181,8 @@ api_roll(struct api_ctx *ctx, const struct kw_request *req,
 
 	if ((body = api_body(req, JSON_OBJECT, 1, resp)) == NULL)
 		return;
-	if (optional_material(body, &mat, resp) != 0)
+	if (optional_material(body, &mat, resp) != 0 ||
+	    !api_admit_write(ctx, resp))
 		goto out;
 	if ((e = ks_roll(ctx->ks, rt->name, mat, &kv)) != KW_OK) {
 		api_store_error(resp, e, rt->name);
@@ -200,6 +203,8 @@ api_delete(struct api_ctx *ctx, const struct kw_request *req,
 {
 	enum kw_err e;
 
+	if (!api_admit_write(ctx, resp))
+		return;
 	if ((e = ks_delete(ctx->ks, rt->name)) != KW_OK) {
 		api_store_error(resp, e, rt->name);
 		return;

@@ -1,48 +1,105 @@
 /*
- * api_ops.c: the operations endpoints: GET /v1/health for load balancers
- * and operators.  The cluster view (roles, replication) joins it with
- * the HA pair.
+ * api_ops.c: the operations endpoints, from the cluster monitor's view.
+ *
+ *   GET /v1/health   200 this node can read and write; 429 it can only
+ *                    read (the pair is degraded); 503 it cannot serve.
+ *                    The body says why, for operators and load balancers.
+ *   GET /v1/cluster  both nodes (name, URL, role, health), so clients and
+ *                    operators can discover the pair.
+ * Neither needs a client identity.
  */
-#include <time.h>
+#include <stdio.h>
 
 #include "api.h"
 #include "errors.h"
 #include "../lib/version.h"
 
-/* Is the local database up?  Probed at most once per monitor interval,
- * so a load balancer polling hard never loads the database. */
-static int
-local_db_up(struct api_ctx *ctx)
+/* "active" when the local database is primary, "passive" when standby. */
+static const char *
+node_role(enum db_role r)
 {
-	struct timespec ts;
-	int64_t now;
-	int up;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	pthread_mutex_lock(&ctx->health_lock);
-	if (ctx->health_at_ms == 0 ||
-	    now - ctx->health_at_ms >= ctx->cfg->monitor_interval_ms) {
-		ctx->health_up = db_local_alive(ks_db(ctx->ks));
-		ctx->health_at_ms = now;
+	switch (r) {
+	case DB_ROLE_PRIMARY:
+		return "active";
+	case DB_ROLE_STANDBY:
+		return "passive";
+	default:
+		return "down";
 	}
-	up = ctx->health_up;
-	pthread_mutex_unlock(&ctx->health_lock);
-	return up;
+}
+
+static json_t *
+db_json(const struct db_node_state *n)
+{
+	if (!n->configured)
+		return json_null();
+	return json_pack("{s:s, s:I, s:s?}", "role", db_role_name(n->role),
+	    "probe_ms", (json_int_t)n->probe_ms,
+	    "error", n->error[0] ? n->error : NULL);
 }
 
 void
 api_health(struct api_ctx *ctx, const struct kw_request *req,
     const struct route *rt, struct kw_response *resp)
 {
-	int up;
+	struct db_cluster_state st;
+	const char *status;
+	int code;
+	json_t *repl;
 
 	(void)req;
 	(void)rt;
-	up = local_db_up(ctx);
-	api_send_json(resp, up ? 200 : 503, json_pack(
-	    "{s:s, s:s, s:s, s:{s:s}}",
+	cluster_view(ctx->cl, &st);
+	if (st.writable) {
+		code = 200;
+		status = "ok";
+	} else if (st.readable) {
+		code = 429;
+		status = "read-only";
+	} else {
+		code = 503;
+		status = "unavailable";
+	}
+	repl = st.repl.present ? json_pack("{s:s, s:s, s:s, s:I, s:I}",
+	    "standby", st.repl.app_name, "state", st.repl.state,
+	    "sync_state", st.repl.sync_state,
+	    "reply_age_ms", (json_int_t)st.repl.reply_age_ms,
+	    "lag_bytes", (json_int_t)st.repl.lag_bytes) : json_null();
+	api_send_json(resp, code, json_pack(
+	    "{s:s, s:s, s:s, s:s, s:b, s:b, s:s?, s:{s:o, s:o}, s:o}",
 	    "node", ctx->cfg->node_name, "version", KW_VERSION,
-	    "status", up ? "ok" : "unavailable",
-	    "database", "local", up ? "up" : "down"));
+	    "status", status, "role", node_role(st.local.role),
+	    "writable", st.writable, "readable", st.readable,
+	    "reason", st.writable ? NULL : st.why,
+	    "databases", "local", db_json(&st.local), "peer", db_json(&st.peer),
+	    "replication", repl));
+}
+
+void
+api_cluster(struct api_ctx *ctx, const struct kw_request *req,
+    const struct route *rt, struct kw_response *resp)
+{
+	struct db_cluster_state st;
+	char url[300];
+	json_t *nodes;
+
+	(void)req;
+	(void)rt;
+	cluster_view(ctx->cl, &st);
+	if (ctx->cfg->url[0] != '\0')
+		snprintf(url, sizeof(url), "%s", ctx->cfg->url);
+	else
+		snprintf(url, sizeof(url), "https://%s", ctx->cfg->listen);
+	nodes = json_pack("[{s:s, s:s, s:s, s:s}]", "name", ctx->cfg->node_name,
+	    "url", url, "role", node_role(st.local.role),
+	    "database", db_role_name(st.local.role));
+	if (nodes != NULL && st.peer.configured)
+		json_array_append_new(nodes, json_pack("{s:s, s:s?, s:s, s:s}",
+		    "name", ctx->cfg->peer_name,
+		    "url", ctx->cfg->peer_url[0] ? ctx->cfg->peer_url : NULL,
+		    "role", node_role(st.peer.role),
+		    "database", db_role_name(st.peer.role)));
+	api_send_json(resp, 200, json_pack("{s:s, s:o, s:b, s:s?}",
+	    "this", ctx->cfg->node_name, "nodes", nodes,
+	    "writable", st.writable, "reason", st.writable ? NULL : st.why));
 }

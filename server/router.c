@@ -60,6 +60,7 @@ static const char *op_names[OP_MAX] = {
 	[OP_EEK] = "DECRYPT_EEK",
 	[OP_REENCRYPT_BATCH] = "REENCRYPT_EEK_BATCH",
 	[OP_HEALTH] = "HEALTH",
+	[OP_CLUSTER] = "CLUSTER",
 };
 
 /* Sub-resources a key route may end with; a name never ends in these. */
@@ -224,10 +225,10 @@ route_match(const char *method, const char *path, struct route *rt)
 	enum kw_err e, found = KW_ENOROUTE;
 
 	memset(rt, 0, sizeof(*rt));
-	if (strcmp(path, "/v1/health") == 0) {
+	if (strcmp(path, "/v1/health") == 0 || strcmp(path, "/v1/cluster") == 0) {
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 			return KW_EMETHOD;
-		rt->op = OP_HEALTH;
+		rt->op = path[4] == 'h' ? OP_HEALTH : OP_CLUSTER;
 		return KW_OK;
 	}
 	if (strncmp(path, KMS_PREFIX, strlen(KMS_PREFIX)) != 0)

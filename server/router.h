@@ -29,6 +29,7 @@ enum kw_op {
 	OP_EEK,			/* POST keyversion/NAME@N/_eek */
 	OP_REENCRYPT_BATCH,	/* POST key/NAME/_reencryptbatch */
 	OP_HEALTH,		/* GET /v1/health */
+	OP_CLUSTER,		/* GET /v1/cluster */
 	OP_MAX
 };
 

@@ -31,6 +31,8 @@ static const struct {
 	{ "GET", "/kms/v1/keyversion/k1@17", KW_OK, OP_VERSION, "k1", 17 },
 	{ "POST", "/kms/v1/keyversion/k1@3/_eek", KW_OK, OP_EEK, "k1", 3 },
 	{ "GET", "/v1/health", KW_OK, OP_HEALTH, "", -1 },
+	{ "GET", "/v1/cluster", KW_OK, OP_CLUSTER, "", -1 },
+	{ "DELETE", "/v1/cluster", KW_EMETHOD, OP_NONE, "", -1 },
 	/* names with '/', '@', spaces, '+', UTF-8 */
 	{ "GET", "/kms/v1/key/a/b/c/_metadata", KW_OK, OP_METADATA, "a/b/c", -1 },
 	{ "POST", "/kms/v1/key/a/b", KW_OK, OP_ROLL, "a/b", -1 },

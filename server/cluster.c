@@ -1,0 +1,155 @@
+/*
+ * cluster.c: the cluster monitor thread.
+ *
+ * Owns the timing (probe every monitor_interval_ms, each database within
+ * probe_timeout_ms) and the latest view; the probe and the admission rule
+ * are db/cluster.c's.  A view older than a few intervals means the
+ * monitor itself is stuck: writes are then refused too.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster.h"
+#include "../lib/log.h"
+
+struct cluster {
+	struct db		*db;
+	const struct kw_config	*cfg;
+	pthread_t		 thread;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	int			 stop;
+	struct db_cluster_state	 view;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Probe and publish; log changes of writability once. */
+static void
+probe(struct cluster *cl)
+{
+	struct db_cluster_state st, prev;
+	int was, had;
+
+	pthread_mutex_lock(&cl->mu);
+	prev = cl->view;
+	pthread_mutex_unlock(&cl->mu);
+	db_cluster_probe(cl->db, cl->cfg->probe_timeout_ms,
+	    cl->cfg->standby_stale_ms, cl->cfg->node_name, cl->cfg->peer_name,
+	    prev.at_ms != 0 ? &prev : NULL, &st);
+	pthread_mutex_lock(&cl->mu);
+	had = cl->view.at_ms != 0;
+	was = cl->view.writable;
+	cl->view = st;
+	pthread_mutex_unlock(&cl->mu);
+	if (!had || was != st.writable) {
+		if (st.writable)
+			log_info("cluster: writes admitted (local %s, peer %s)",
+			    db_role_name(st.local.role), st.peer.configured ?
+			    db_role_name(st.peer.role) : "not configured");
+		else
+			log_warnx("cluster: writes refused: %s", st.why);
+	}
+}
+
+static void *
+monitor_main(void *arg)
+{
+	struct cluster *cl = arg;
+	struct timespec ts;
+	int64_t next;
+
+	for (;;) {
+		next = mono_ms() + cl->cfg->monitor_interval_ms;
+		pthread_mutex_lock(&cl->mu);
+		ts.tv_sec = next / 1000;
+		ts.tv_nsec = (next % 1000) * 1000000L;
+		while (!cl->stop && mono_ms() < next)
+			pthread_cond_timedwait(&cl->cv, &cl->mu, &ts);
+		if (cl->stop) {
+			pthread_mutex_unlock(&cl->mu);
+			return NULL;
+		}
+		pthread_mutex_unlock(&cl->mu);
+		probe(cl);
+	}
+}
+
+struct cluster *
+cluster_start(struct db *db, const struct kw_config *cfg)
+{
+	struct cluster *cl;
+	pthread_condattr_t ca;
+
+	if ((cl = calloc(1, sizeof(*cl))) == NULL)
+		return NULL;
+	cl->db = db;
+	cl->cfg = cfg;
+
+	pthread_mutex_init(&cl->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);	/* see mono_ms */
+	pthread_cond_init(&cl->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	probe(cl);
+	if (pthread_create(&cl->thread, NULL, monitor_main, cl) != 0) {
+		pthread_cond_destroy(&cl->cv);
+		pthread_mutex_destroy(&cl->mu);
+		free(cl);
+		return NULL;
+	}
+	return cl;
+}
+
+void
+cluster_stop(struct cluster *cl)
+{
+	if (cl == NULL)
+		return;
+	pthread_mutex_lock(&cl->mu);
+	cl->stop = 1;
+	pthread_cond_signal(&cl->cv);
+	pthread_mutex_unlock(&cl->mu);
+	pthread_join(cl->thread, NULL);
+	pthread_cond_destroy(&cl->cv);
+	pthread_mutex_destroy(&cl->mu);
+	free(cl);
+}
+
+void
+cluster_view(struct cluster *cl, struct db_cluster_state *out)
+{
+	int64_t limit = 3 * (int64_t)cl->cfg->monitor_interval_ms +
+	    4 * (int64_t)cl->cfg->probe_timeout_ms;
+
+	pthread_mutex_lock(&cl->mu);
+	*out = cl->view;
+	pthread_mutex_unlock(&cl->mu);
+	if (out->writable && mono_ms() - out->at_ms > limit) {
+		out->writable = 0;
+		snprintf(out->why, sizeof(out->why), "cluster monitor has not "
+		    "completed a check for %lld ms",
+		    (long long)(mono_ms() - out->at_ms));
+	}
+}
+
+int
+cluster_writable(struct cluster *cl, char *why, size_t len)
+{
+	struct db_cluster_state st;
+
+	cluster_view(cl, &st);
+	if (!st.writable)
+		snprintf(why, len, "%s", st.why);
+	return st.writable;
+}

@@ -1,0 +1,27 @@
+/*
+ * cluster.h: the cluster monitor, a thread that probes both databases of
+ * the pair every monitor_interval_ms (db_cluster_probe) and keeps the
+ * latest view for write admission, health and the cluster endpoint.
+ * Thread-safe.
+ */
+#ifndef KW_CLUSTER_H
+#define KW_CLUSTER_H
+
+#include <stddef.h>
+#include "../db/cluster.h"
+#include "../lib/config.h"
+
+struct db;
+struct cluster;
+
+/* Probe once (so the first request sees a real view), then start the
+ * thread.  NULL on failure to start it. */
+struct cluster *cluster_start(struct db *db, const struct kw_config *cfg);
+/* Stop the thread and free; NULL is a no-op. */
+void	cluster_stop(struct cluster *cl);
+/* A copy of the latest view (with "monitor stalled" folded in). */
+void	cluster_view(struct cluster *cl, struct db_cluster_state *out);
+/* 1 when writes may be admitted now; else 0 and the reason in why. */
+int	cluster_writable(struct cluster *cl, char *why, size_t len);
+
+#endif

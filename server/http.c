@@ -38,7 +38,11 @@ struct http_server {
 	void			*ctx;
 	char			 id_prefix[9];
 	atomic_ulong		 seq;
+	atomic_int		 inflight;	/* requests begun, not completed */
 };
+
+/* How long http_stop lets in-flight requests finish. */
+#define DRAIN_MS	10000
 
 /* Per TCP connection: the verified client identity, once known. */
 struct conn_state {
@@ -88,15 +92,16 @@ static void
 request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct http_server *srv = cls;
 	struct req_state *rs = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (rs != NULL) {
 		free(rs->body);
 		free(rs);
 		*con_cls = NULL;
+		atomic_fetch_sub(&srv->inflight, 1);
 	}
 }
 
@@ -343,6 +348,7 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &rs->start);
 		*con_cls = rs;
+		atomic_fetch_add(&srv->inflight, 1);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL && strtoull(cl, NULL, 10) > srv->opts.max_body) {
@@ -444,7 +450,7 @@ http_start(const struct http_opts *opts, kw_handler_fn handler, void *ctx,
 	    MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s,
 	    MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
 	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
-	    MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    opts->ca_pem != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END,
 	    opts->ca_pem,
@@ -462,9 +468,20 @@ http_start(const struct http_opts *opts, kw_handler_fn handler, void *ctx,
 void
 http_stop(struct http_server *srv)
 {
+	struct timespec ts = { 0, 20 * 1000000L };
+	int waited = 0, n;
+
 	if (srv == NULL)
 		return;
+	/* stop accepting, then let the requests in flight finish */
 	MHD_quiesce_daemon(srv->daemon);
+	while ((n = atomic_load(&srv->inflight)) > 0 && waited < DRAIN_MS) {
+		nanosleep(&ts, NULL);
+		waited += 20;
+	}
+	if (n > 0)
+		log_warnx("stopping with %d requests still in flight after %d ms",
+		    n, DRAIN_MS);
 	MHD_stop_daemon(srv->daemon);
 	free(srv);
 }

@@ -465,7 +465,10 @@ class PairNode(kwtest.Server):
         _rc, self.init_out, self.init_err = run(cmd)
         conf = {("node", "peer_name"): peer_name,
                 ("node", "url"): "https://127.0.0.1:%d" % self.port,
-                ("db", "peer"): peer_db.conninfo()}
+                ("db", "peer"): peer_db.conninfo(),
+                # every read goes to a database: the failover is what is
+                # under test, not the cache
+                ("keys", "cache_ttl_ms"): "0"}
         conf.update(settings or {})
         kwtest.conf_set(self.conf, conf)
 
@@ -723,8 +726,8 @@ class Call:
 
     def __repr__(self):
         what = self.resp if self.resp is not None else repr(self.exc)
-        return "<%s %s %s %.3fs %s>" % (self.node, self.op, self.name or "",
-                                        self.secs, what)
+        return "<%s %s %s at %.3f took %.3fs %s>" % (
+            self.node, self.op, self.name or "", self.t0, self.secs, what)
 
 
 def timed(node, op, fn, *args, name=None, origin=0.0):
@@ -818,3 +821,124 @@ def dump(obj):
 
 def unique(prefix):
     return "%s-%s" % (prefix, os.urandom(4).hex())
+
+
+class Key:
+    """A key the test made: its versions' material and EEKs made from
+    it, to check reads against after a failure."""
+
+    def __init__(self, client, name, length=128, rolls=0):
+        self.name, self.length = name, length
+        self.materials = [create_key(client, name, length)]
+        for v in range(1, rolls + 1):
+            kv = kwclient.ok_json(client.roll(name))
+            self.materials.append(kwclient.assert_keyversion(kv, name, v,
+                                                              length))
+        self.eeks = kwclient.ok_json(client.generate(name, 2))
+        assert len(self.eeks) == 2, self.eeks
+
+    @property
+    def version(self):
+        return len(self.materials) - 1
+
+    def check_reads(self, client, other=None):
+        """Every read of this key through client answers with the content
+        it was made with; EEKs generated here decrypt through other."""
+        n, v = self.name, self.version
+        md = kwclient.ok_json(client.metadata(n))
+        assert md.get("name") == n and md.get("versions") == v + 1 and \
+            md.get("length") == self.length, md
+        assert current_material(client, n, v, self.length) == \
+            self.materials[v]
+        for i, mat in enumerate(self.materials):
+            kv = kwclient.ok_json(client.keyversion("%s@%d" % (n, i)))
+            assert kwclient.assert_keyversion(kv, n, i, self.length) == mat
+        vs = kwclient.ok_json(client.versions(n))
+        assert [kwclient.assert_keyversion(x, n, i, self.length)
+                for i, x in enumerate(vs)] == self.materials, vs
+        for e in self.eeks:
+            check_decrypt(client, e, n, v, self.materials[v], self.length)
+        check_eek_roundtrip(client, other or client, n, v, self.materials[v],
+                            self.length)
+
+
+def probe_writes(nodes, origin, seconds, every=0.05, stop_at_refusal=True):
+    """Start a create (fresh name) every `every` seconds, alternating
+    nodes, each in its own thread, until one is refused (503) or seconds
+    pass; returns every Call (times relative to origin), by end time."""
+    calls, lock, threads = [], threading.Lock(), []
+
+    def one(node, name):
+        c = timed(node, "create", node.client().create, name, name=name,
+                  origin=origin)
+        with lock:
+            calls.append(c)
+
+    end = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < end:
+        with lock:
+            if stop_at_refusal and any(c.status == 503 for c in calls):
+                break
+        t = threading.Thread(target=one, daemon=True,
+                             args=(nodes[i % len(nodes)], unique("probe")))
+        t.start()
+        threads.append(t)
+        i += 1
+        time.sleep(every)
+    for t in threads:
+        t.join(60)
+    return sorted(calls, key=lambda c: c.t1)
+
+
+def wait_write_ok(node, timeout=15.0, prefix="after"):
+    """Create keys through node until one is accepted (201); returns
+    (seconds waited, name, material, the Calls refused meanwhile)."""
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        name = unique(prefix)
+        c = timed(node, "create", node.client().create, name, name=name,
+                  origin=t0)
+        if c.status == 201:
+            kv = c.resp.json()
+            return (time.monotonic() - t0, name,
+                    kwclient.assert_keyversion(kv, name, 0), seen)
+        seen.append(c)
+        time.sleep(0.2)
+    raise AssertionError("%s accepted no write within %.0f s; last: %r"
+                         % (node.name, timeout, seen[-3:]))
+
+
+def assert_health(node, status, role, local, peer, reason_names=None):
+    """GET /v1/health on node says status, role and both databases'
+    roles; when not writable the reason names reason_names."""
+    st, h = node.health()
+    assert st == status, "health of %s: %d %s" % (node.name, st, dump(h))
+    assert h["node"] == node.name and h["role"] == role, dump(h)
+    assert h["writable"] is (status == 200), dump(h)
+    assert h["readable"] is (status != 503), dump(h)
+    assert h["databases"]["local"]["role"] == local, dump(h)
+    assert h["databases"]["peer"]["role"] == peer, dump(h)
+    if reason_names is not None:
+        assert isinstance(h.get("reason"), str) and \
+            reason_names in h["reason"], dump(h)
+    return h
+
+
+def wait_health(node, status, timeout):
+    """Poll node's health until it answers status; returns the body."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            st, body = node.health()
+            if st == status:
+                return body
+            last = (st, body)
+        except (OSError, AssertionError) as e:
+            last = e
+        time.sleep(0.1)
+    raise AssertionError("health of %s not %d within %.0f s; last: %r"
+                         % (node.name, status, timeout, last))

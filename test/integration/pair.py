@@ -4,7 +4,7 @@ Two nodes, each a keyward-server plus its own PostgreSQL 15 instance; the
 databases are a primary and a hot standby with synchronous streaming
 replication (remote_apply, synchronous_standby_names = '*').  Node A's
 database listens on 127.0.0.1, node B's on 127.0.0.2 (each with its Unix
-socket in its own data directory); both servers listen on 127.0.0.1 (the
+socket beside its own data directory); both servers listen on 127.0.0.1 (the
 shared HTTPS client connects there) on ports of their own.
 
 What this module owns: building a pair (from a data directory template
@@ -141,6 +141,12 @@ class Proc:
         st = _proc_start_time(self.pid)
         return st is not None and st[0] == self.start and st[1] != "Z"
 
+    def gone(self):
+        """Not even a zombie: PostgreSQL's lock-file check (kill(pid, 0))
+        still counts a zombie postmaster as running."""
+        st = _proc_start_time(self.pid)
+        return st is None or st[0] != self.start
+
     def signal(self, sig):
         if self.alive():
             try:
@@ -191,6 +197,7 @@ class PairDB:
         self.logfile = os.path.join(self.dir, "postgres.log")
         self.frozen = []                    # Procs stopped by freeze()
         self.killed = []                    # children left by kill()
+        self.killed_pm = []                 # postmasters killed
 
     # -- addresses
     @property
@@ -217,13 +224,16 @@ class PairDB:
     # -- files
     def write_node_conf(self):
         """keyward-node.conf: what differs between the two nodes (a base
-        backup or rewind copies the other node's)."""
+        backup or rewind copies the other node's).  The Unix socket goes
+        beside the data directory, not in it: pg_rewind fails on a socket
+        in the source's data directory ("could not open file
+        ".s.PGSQL.N" for reading: No such device or address")."""
         path = os.path.join(self.datadir, "keyward-node.conf")
         with open(path, "w") as f:
             f.write("# node %s (test/integration/pair.py)\n"
                     "listen_addresses = '%s'\nport = %d\n"
                     "unix_socket_directories = '%s'\ncluster_name = '%s'\n"
-                    % (self.node, self.host, self.port, self.datadir,
+                    % (self.node, self.host, self.port, self.dir,
                        self.slot))
         os.chmod(path, 0o600)
         chown_pg(path)
@@ -292,17 +302,23 @@ class PairDB:
         t = time.monotonic()
         pm.signal(sig)
         self.killed.extend(kids)
+        self.killed_pm.append(pm)
         return t
 
     def reap(self):
-        """Wait for the children a kill left; SIGKILL those that linger."""
-        if not self.killed:
-            return
-        left = wait_gone(self.killed, CHILD_EXIT_TIMEOUT)
-        for p in left:
-            p.signal(signal.SIGKILL)
-        wait_gone(left, CHILD_EXIT_TIMEOUT)
-        self.killed = []
+        """Wait for the children a kill left (SIGKILL those that linger)
+        and for the dead postmaster to be reaped."""
+        if self.killed:
+            left = wait_gone(self.killed, CHILD_EXIT_TIMEOUT)
+            for p in left:
+                p.signal(signal.SIGKILL)
+            wait_gone(left, CHILD_EXIT_TIMEOUT)
+            self.killed = []
+        deadline = time.monotonic() + CHILD_EXIT_TIMEOUT
+        while any(not p.gone() for p in self.killed_pm) and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.killed_pm = []
 
     def freeze(self):
         """SIGSTOP the postmaster, then every child (walreceiver, startup,
@@ -594,16 +610,21 @@ class Pair:
         primary.psql("SELECT pg_create_physical_replication_slot('%s', true) "
                      "WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots "
                      "WHERE slot_name = '%s')" % (db.slot, db.slot))
+        # a freshly promoted primary writes its new timeline into
+        # pg_control only at its next checkpoint; pg_rewind reads it there
+        # (and says "same timeline, no rewind required" without it)
+        primary.psql("CHECKPOINT")
         rc, out, err = run(as_pg_user([
             os.path.join(bindir(), "pg_rewind"), "-D", db.datadir,
             "--source-server", primary.conninfo(), "--no-sync"]),
             timeout=PG_CMD_TIMEOUT, env=primary.env(), check=False)
+        self.rejoin_method = "pg_rewind" if rc == 0 else "base backup"
+        self.rewind_output = out + err
         if rc == 0:
             db.write_node_conf()
             db.write_standby_conf(primary)
             db.start()
         else:
-            self.rewind_output = out + err
             self.init_passive(db, primary)
         self.enable_sync(primary, db)
 
@@ -675,9 +696,16 @@ atexit.register(_close_all_pairs)
 # ------------------------------------------------------------- fixtures
 # Test modules import these names so pytest finds them.
 
+_TEMPLATES = {}
+
+
 @pytest.fixture(scope="session")
 def pair_template(binaries, tmp_root):
-    return Template(tmp_root)
+    # each test module imports this fixture (so each has its own
+    # session-scoped copy): make the template once per temp dir
+    if tmp_root not in _TEMPLATES:
+        _TEMPLATES[tmp_root] = Template(tmp_root)
+    return _TEMPLATES[tmp_root]
 
 
 @pytest.fixture
@@ -799,6 +827,14 @@ def db_key_rows(db, name):
                    "FROM keys k JOIN key_versions v ON v.key_id = k.id "
                    "WHERE k.name = %s ORDER BY v.version" % lit)
     return [(int(r[0]), r[1], r[2]) for r in rows]
+
+
+def db_key_versions(db):
+    """{name: number of versions} of every key in db, in one query."""
+    rows = db.psql("SELECT k.name, count(v.version) FROM keys k "
+                   "LEFT JOIN key_versions v ON v.key_id = k.id "
+                   "GROUP BY k.name")
+    return {r[0]: int(r[1]) for r in rows}
 
 
 def run_for(seconds, fn, threads=1):
@@ -927,14 +963,15 @@ def assert_health(node, status, role, local, peer, reason_names=None):
     return h
 
 
-def wait_health(node, status, timeout):
-    """Poll node's health until it answers status; returns the body."""
+def wait_health(node, status, timeout, role=None):
+    """Poll node's health until it answers status (and names role);
+    returns the body."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         try:
             st, body = node.health()
-            if st == status:
+            if st == status and role in (None, body.get("role")):
                 return body
             last = (st, body)
         except (OSError, AssertionError) as e:

@@ -443,6 +443,7 @@ http_start(const struct http_opts *opts, kw_handler_fn handler, void *ctx,
 	/* the trust option goes last: MHD_OPTION_END when not mtls */
 	srv->daemon = MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL,
 	    access_handler, srv,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,	/* first, per MHD */
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_HTTPS_MEM_CERT, opts->cert_pem,
 	    MHD_OPTION_HTTPS_MEM_KEY, opts->key_pem,
@@ -451,7 +452,6 @@ http_start(const struct http_opts *opts, kw_handler_fn handler, void *ctx,
 	    MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
 	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    opts->ca_pem != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END,
 	    opts->ca_pem,
 	    MHD_OPTION_END);

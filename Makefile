@@ -36,6 +36,8 @@ ALL_LDFLAGS	= $(HARDEN_LD) $(LDFLAGS)
 LIB_SRC		:= $(wildcard lib/*.c)
 DB_SRC		:= $(wildcard db/*.c)
 SQL		:= $(sort $(wildcard db/[0-9]*.sql))
+PGCONF_IN	:= db/postgresql.conf.in db/postgresql.node.conf.in \
+		   db/pg_hba.conf.in db/pg_ident.conf.in
 SERVER_SRC	:= $(wildcard server/*.c)
 ADMIN_SRC	:= $(wildcard admin/*.c)
 UNIT_SRC	:= $(wildcard test/unit/check_*.c)
@@ -43,7 +45,7 @@ UNIT_SRC	:= $(wildcard test/unit/check_*.c)
 LIB_OBJ		:= $(LIB_SRC:%.c=$(BUILD)/%.o)
 DB_OBJ		:= $(DB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/db/migrations.o
 SERVER_OBJ	:= $(SERVER_SRC:%.c=$(BUILD)/%.o)
-ADMIN_OBJ	:= $(ADMIN_SRC:%.c=$(BUILD)/%.o)
+ADMIN_OBJ	:= $(ADMIN_SRC:%.c=$(BUILD)/%.o) $(BUILD)/admin/pgtemplates.o
 # server objects the unit tests link (everything but main and the MHD glue)
 SERVER_TESTABLE	:= $(filter-out $(BUILD)/server/main.o $(BUILD)/server/http.o,$(SERVER_OBJ))
 UNIT_BIN	:= $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
@@ -64,6 +66,14 @@ $(BUILD)/db/migrations.c: db/embed-sql.sh $(SQL)
 	sh db/embed-sql.sh $(SQL) > $@
 
 $(BUILD)/db/migrations.o: $(BUILD)/db/migrations.c db/migrations.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# the PostgreSQL configuration templates, embedded in keyward-admin
+$(BUILD)/admin/pgtemplates.c: db/embed-conf.sh $(PGCONF_IN)
+	@mkdir -p $(dir $@)
+	sh db/embed-conf.sh $(PGCONF_IN) > $@
+
+$(BUILD)/admin/pgtemplates.o: $(BUILD)/admin/pgtemplates.c admin/pgconf.h admin/pair.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/keyward-server: $(SERVER_OBJ) $(DB_OBJ) $(LIB_OBJ)

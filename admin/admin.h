@@ -21,12 +21,40 @@ struct admin_cmd {
 	const char	*usage;		/* arguments after the name */
 	const char	*help;		/* one line */
 	int		(*exec)(int argc, char **argv);
+	const char	*detail;	/* more help for --help, or NULL */
 };
 
 /* cmd_init.c */
 int	cmd_init(int argc, char **argv);
 /* cmd_db.c */
 int	cmd_db_migrate(int argc, char **argv);
+/*
+ * Apply the migrations to the primary named by cfg's [db] local and store
+ * (or verify) the master key's check value, printing what happened.  0 or
+ * -1 (printed).  password may be NULL.
+ */
+int	admin_migrate(const struct kw_config *cfg, const char *password);
+/*
+ * Compare cfg's master key with the check value in the local database
+ * (a standby will do): 0 when they match, -1 (printed, saying what to do)
+ * when not, when the key is missing or the database does not answer.
+ */
+int	admin_kek_verify(const struct kw_config *cfg, const char *password);
+/* cmd_db_bootstrap.c */
+int	cmd_db_bootstrap(int argc, char **argv);
+/* cmd_db_passive.c */
+int	cmd_db_init_passive(int argc, char **argv);
+/* cmd_db_sync.c */
+int	cmd_db_enable_sync(int argc, char **argv);
+/* cmd_db_ctl.c */
+int	cmd_db_start(int argc, char **argv);
+int	cmd_db_stop(int argc, char **argv);
+/* cmd_status.c */
+int	cmd_status(int argc, char **argv);
+/* cmd_promote.c */
+int	cmd_promote(int argc, char **argv);
+/* cmd_rejoin.c */
+int	cmd_rejoin(int argc, char **argv);
 /* cmd_config.c */
 int	cmd_config_show(int argc, char **argv);
 

@@ -1,7 +1,8 @@
 /*
  * cmd_db.c: `keyward-admin db migrate`: bring the node's database schema
  * up to date and bind the database to this node's master key by storing
- * its check value (or verifying the one already there).
+ * its check value (or verifying the one already there).  admin_migrate
+ * is the same step for `db bootstrap`.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -36,46 +37,18 @@ read_password(const struct kw_config *cfg, int *failed)
 }
 
 int
-cmd_db_migrate(int argc, char **argv)
+admin_migrate(const struct kw_config *cfg, const char *password)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = ADMIN_DEFAULT_CONFIG;
-	struct kw_config *cfg = NULL;
-	struct secbuf *kek = NULL, *pw = NULL;
+	struct secbuf *kek = NULL;
 	struct db *db = NULL;
 	unsigned char check[KW_CHECK_LEN];
 	char err[512], kek_id[KW_KEK_ID_LEN + 1];
-	int ch, failed, rc = EXIT_FAIL;
+	int rc = -1;
 	enum kw_err e;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			admin_usage("db migrate");
-			return EXIT_OK;
-		default:
-			admin_usage("db migrate");
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		admin_usage("db migrate");
-		return EXIT_USAGE;
-	}
-	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+	if ((kek = secfile_read_as("master key file", cfg->master_key_file,
+	    4096, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
-		goto out;
-	}
-	if ((kek = secfile_read(cfg->master_key_file, 4096, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: master key: %s\n", err);
 		goto out;
 	}
 	if (kek->len != KW_KEK_LEN) {
@@ -84,11 +57,8 @@ cmd_db_migrate(int argc, char **argv)
 		    KW_KEK_LEN);
 		goto out;
 	}
-	pw = read_password(cfg, &failed);
-	if (failed)
-		goto out;
-	db = db_new(cfg->db_local, NULL, pw != NULL ? (const char *)pw->data : NULL,
-	    1, cfg->db_connect_timeout_s, cfg->commit_deadline_ms);
+	db = db_new(cfg->db_local, NULL, password, 1, cfg->db_connect_timeout_s,
+	    cfg->commit_deadline_ms);
 	if (db == NULL) {
 		fprintf(stderr, "keyward-admin: out of memory\n");
 		goto out;
@@ -116,12 +86,110 @@ cmd_db_migrate(int argc, char **argv)
 		goto out;
 	}
 	printf("master key %s matches the database\n", kek_id);
-	rc = EXIT_OK;
+	rc = 0;
 out:
 	secure_wipe(check, sizeof(check));
 	db_free(db);
-	secbuf_free(pw);
 	secbuf_free(kek);
+	return rc;
+}
+
+int
+admin_kek_verify(const struct kw_config *cfg, const char *password)
+{
+	struct secbuf *kek = NULL;
+	struct db *db = NULL;
+	unsigned char check[KW_CHECK_LEN];
+	char err[512], kek_id[KW_KEK_ID_LEN + 1];
+	int rc = -1;
+	enum kw_err e;
+
+	if ((kek = secfile_read_as("master key file", cfg->master_key_file,
+	    4096, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "keyward-admin: %s: copy the active's master.key "
+		    "to this node (mode 0600, owned by the user that runs "
+		    "keyward-server)\n", err);
+		goto out;
+	}
+	if (kek->len != KW_KEK_LEN || crypto_kek_check(kek, check, kek_id) != 0) {
+		fprintf(stderr, "keyward-admin: master key file \"%s\" holds "
+		    "%zu bytes, expected %d\n", cfg->master_key_file, kek->len,
+		    KW_KEK_LEN);
+		goto out;
+	}
+	db = db_new(cfg->db_local, NULL, password, 1, cfg->db_connect_timeout_s,
+	    cfg->commit_deadline_ms);
+	if (db == NULL) {
+		fprintf(stderr, "keyward-admin: out of memory\n");
+		goto out;
+	}
+	e = db_kek_check(db, kek_id, check, sizeof(check), 0);
+	if (e == KW_OK) {
+		printf("master key %s matches the database\n", kek_id);
+		rc = 0;
+	} else if (e == KW_ECRYPTO) {
+		fprintf(stderr, "keyward-admin: master key \"%s\" (%s) is not the "
+		    "pair's: copy the active's master.key over it (mode 0600); "
+		    "keyward-server refuses to start until they match\n",
+		    cfg->master_key_file, kek_id);
+	} else if (e == KW_ENOTFOUND) {
+		fprintf(stderr, "keyward-admin: the database holds no master key "
+		    "check value: run keyward-admin db bootstrap (or db migrate) "
+		    "on the active first\n");
+	} else {
+		fprintf(stderr, "keyward-admin: could not read the master key "
+		    "check value from %s\n", cfg->db_local);
+	}
+out:
+	secure_wipe(check, sizeof(check));
+	db_free(db);
+	secbuf_free(kek);
+	return rc;
+}
+
+int
+cmd_db_migrate(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = ADMIN_DEFAULT_CONFIG;
+	struct kw_config *cfg = NULL;
+	struct secbuf *pw = NULL;
+	char err[512];
+	int ch, failed, rc = EXIT_FAIL;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			admin_usage("db migrate");
+			return EXIT_OK;
+		default:
+			admin_usage("db migrate");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		admin_usage("db migrate");
+		return EXIT_USAGE;
+	}
+	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "keyward-admin: %s\n", err);
+		goto out;
+	}
+	pw = read_password(cfg, &failed);
+	if (failed)
+		goto out;
+	if (admin_migrate(cfg, pw != NULL ? (const char *)pw->data : NULL) == 0)
+		rc = EXIT_OK;
+out:
+	secbuf_free(pw);
 	config_free(cfg);
 	return rc;
 }

@@ -12,15 +12,90 @@
 
 static const struct admin_cmd cmds[] = {
 	{ "init", "--confdir DIR [--node-name NAME] [--listen HOST:PORT] "
-	    "[--db-local CONNINFO] [--db-password-file FILE] [--auth mtls|pseudo] "
+	    "[--url URL] [--peer-name NAME] [--peer-url URL] "
+	    "[--db-local CONNINFO] [--db-peer CONNINFO] "
+	    "[--db-password-file FILE] [--auth mtls|pseudo] "
 	    "[--tls-cert FILE --tls-key FILE] [--client-ca FILE] [--force]",
 	    "create a node's config directory: keyward.conf, master.key, TLS "
-	    "material", cmd_init },
+	    "material", cmd_init, NULL },
 	{ "db migrate", "[-c CONFIG]",
 	    "apply the database schema and store (or verify) the master key "
-	    "check value", cmd_db_migrate },
+	    "check value", cmd_db_migrate, NULL },
 	{ "config show", "[-c CONFIG]",
-	    "print every setting with its effective value", cmd_config_show },
+	    "print every setting with its effective value", cmd_config_show,
+	    NULL },
+	{ "db bootstrap", "[-c CONFIG] --datadir DIR [--user USER] "
+	    "[--pg-cert FILE --pg-key FILE [--pg-ca FILE]]",
+	    "make the active's database: initdb, config, start, schema",
+	    cmd_db_bootstrap,
+	    "  Creates DIR with initdb as the service user (--user, default\n"
+	    "  keyward; created when missing; PostgreSQL refuses root), superuser\n"
+	    "  and replication user = the user of [db] local, password from\n"
+	    "  [db] password_file, scram-sha-256, data checksums.  Writes\n"
+	    "  postgresql.conf (replication, synchronous_commit = remote_apply),\n"
+	    "  keyward-node.conf (listen on the host and port of [db] local,\n"
+	    "  Unix socket in DIR.sock), pg_hba.conf (this node's and the peer's\n"
+	    "  database addresses), starts it (log: DIR.log), creates the\n"
+	    "  database and applies the schema and master-key check value.\n"
+	    "  --pg-cert/--pg-key turn on TLS between the databases (hostssl;\n"
+	    "  with --pg-ca the standby verifies the primary's certificate).\n"
+	    "  An existing DIR is only started (when needed) and checked.\n"
+	    "  Binaries: pg_config --bindir, or $PG_BINDIR." },
+	{ "db init-passive", "[-c CONFIG] --datadir DIR [--from HOST:PORT] "
+	    "[--user USER] [--timeout S] [--pg-cert FILE --pg-key FILE "
+	    "[--pg-ca FILE]]",
+	    "make the passive's database a hot standby of the active's",
+	    cmd_db_init_passive,
+	    "  Before: copy the active's master key to this node, e.g.\n"
+	    "    scp kw-a:/etc/keyward/master.key /etc/keyward/master.key\n"
+	    "    chmod 600 /etc/keyward/master.key\n"
+	    "  (owned by the user that runs keyward-server).  Then this takes a\n"
+	    "  base backup of the active's database (--from, default [db] peer)\n"
+	    "  through a replication slot named after this node, writes this\n"
+	    "  node's own settings over the copied ones, starts it as a hot\n"
+	    "  standby, waits until it streams and checks the master key against\n"
+	    "  the database.  --timeout bounds the base backup (default 600 s).\n"
+	    "  An existing standby in DIR is only started.  Next: on the active,\n"
+	    "  keyward-admin db enable-sync." },
+	{ "db enable-sync", "[-c CONFIG]",
+	    "make the streaming standby the primary's synchronous standby",
+	    cmd_db_enable_sync,
+	    "  On whichever of [db] local and [db] peer is primary: refuses\n"
+	    "  unless a standby streams from it, then sets\n"
+	    "  synchronous_standby_names = '*' (ALTER SYSTEM) and waits up to\n"
+	    "  10 s for sync_state = sync.  From then on a commit returns only\n"
+	    "  once the standby has applied it." },
+	{ "db start", "--datadir DIR [--user USER]",
+	    "start a node's PostgreSQL (as the service user)", cmd_db_start,
+	    NULL },
+	{ "db stop", "--datadir DIR [--user USER]",
+	    "stop a node's PostgreSQL (fast shutdown)", cmd_db_stop, NULL },
+	{ "status", "[-c CONFIG] [--json]",
+	    "both databases, replication, sync state, lag, whether writes are "
+	    "allowed", cmd_status,
+	    "  Probes both databases as keyward-server's cluster monitor does.\n"
+	    "  Exit status 0 when writes are allowed, 1 when they are refused\n"
+	    "  (the reason is printed), 2 on a usage error." },
+	{ "promote", "[-c CONFIG] [--force]",
+	    "make this node's database the primary (the passive takes over)",
+	    cmd_promote,
+	    "  Refused while the peer's database still answers as primary,\n"
+	    "  unless --force.  Promotes this node's standby, sets\n"
+	    "  synchronous_standby_names = '*' on it, and says what to do next:\n"
+	    "  rejoin the old active as the passive (keyward-admin rejoin).\n"
+	    "  Until then keyward-server refuses writes (no synchronous standby)." },
+	{ "rejoin", "[-c CONFIG] --datadir DIR [--from HOST:PORT] [--fresh] "
+	    "[--user USER] [--timeout S] [--pg-cert FILE --pg-key FILE "
+	    "[--pg-ca FILE]]",
+	    "turn a former active into the passive of the new active",
+	    cmd_rejoin,
+	    "  Stops this node's database, rewinds it onto the new primary\n"
+	    "  (--from, default [db] peer) with pg_rewind, or when that fails\n"
+	    "  (or with --fresh) moves DIR aside to DIR.old-TIME and takes a new\n"
+	    "  base backup; writes this node's own settings again, makes it a\n"
+	    "  standby through its replication slot, starts it and waits until\n"
+	    "  it is the synchronous standby.  Works on any host and address:\n"
+	    "  nothing needs rebuilding under the old name." },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -32,7 +107,7 @@ usage_all(FILE *fp)
 	fprintf(fp, "usage: keyward-admin COMMAND [ARGS]   (keyward %s)\n\n"
 	    "commands:\n", KW_VERSION);
 	for (i = 0; i < NCMDS; i++)
-		fprintf(fp, "  %-12s %s\n", cmds[i].name, cmds[i].help);
+		fprintf(fp, "  %-16s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(fp, "\n`keyward-admin COMMAND --help` shows a command's "
 	    "arguments.  Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
@@ -43,9 +118,12 @@ admin_usage(const char *name)
 	size_t i;
 
 	for (i = 0; i < NCMDS; i++)
-		if (strcmp(cmds[i].name, name) == 0)
+		if (strcmp(cmds[i].name, name) == 0) {
 			fprintf(stderr, "usage: keyward-admin %s %s\n  %s\n",
 			    cmds[i].name, cmds[i].usage, cmds[i].help);
+			if (cmds[i].detail != NULL)
+				fprintf(stderr, "\n%s\n", cmds[i].detail);
+		}
 }
 
 int

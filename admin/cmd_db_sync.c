@@ -1,0 +1,147 @@
+/*
+ * cmd_db_sync.c: `keyward-admin db enable-sync`: make the standby the
+ * primary's synchronous standby.
+ *
+ * Finds the primary (whichever of [db] local and [db] peer is not in
+ * recovery), refuses unless a standby streams from it, sets
+ * synchronous_standby_names = '*' with ALTER SYSTEM (with two nodes any
+ * standby is the one; the setting survives promotion and rejoin without
+ * renaming), reloads, and waits a bounded time for sync_state = sync.
+ * Idempotent.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "admin.h"
+#include "pair.h"
+#include "../db/pgadmin.h"
+
+/* How long to wait for the standby to report sync. */
+#define SYNC_WAIT_MS	10000
+
+/*
+ * On the primary a: set synchronous_standby_names = '*' unless set and
+ * wait for the sync standby.  Shared with promote and rejoin through
+ * pair.h.  0, or -1 (printed).
+ */
+int
+pair_enable_sync(const struct pair *p, const struct pg_addr *a, int wait_ms,
+    int require_standby)
+{
+	struct pga_standby st;
+	struct pga *c;
+	char err[512], names[256];
+	long long t0;
+	int r, n;
+
+	if ((c = pair_connect(p, a, NULL, PAIR_DB_TIMEOUT_S, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "keyward-admin: %s\n", err);
+		return -1;
+	}
+	if (require_standby) {
+		r = pga_standbys(c, &st, 1, &n, err, sizeof(err));
+		if (r != 0 || n == 0 || strcmp(st.state, "streaming") != 0) {
+			if (r != 0)
+				fprintf(stderr, "keyward-admin: %s\n", err);
+			else
+				fprintf(stderr, "keyward-admin: no standby is "
+				    "streaming from the primary %s:%s%s%s: "
+				    "enabling synchronous replication now would "
+				    "block every commit.  Set up the passive first "
+				    "(keyward-admin db init-passive, or rejoin).  "
+				    "Nothing changed.\n", a->host, a->port,
+				    n > 0 ? "; its standby is " : "",
+				    n > 0 ? st.state : "");
+			pga_close(c);
+			return -1;
+		}
+	}
+	if (pga_sync_names(c, names, sizeof(names), err, sizeof(err)) != 0) {
+		fprintf(stderr, "keyward-admin: %s\n", err);
+		pga_close(c);
+		return -1;
+	}
+	if (strcmp(names, "*") == 0) {
+		printf("synchronous_standby_names is already '*' on %s:%s\n",
+		    a->host, a->port);
+	} else {
+		if (pga_set_sync_names(c, "*", err, sizeof(err)) != 0) {
+			fprintf(stderr, "keyward-admin: %s\n", err);
+			pga_close(c);
+			return -1;
+		}
+		printf("set synchronous_standby_names = '*' on %s:%s (ALTER "
+		    "SYSTEM, reloaded)%s%s%s\n", a->host, a->port,
+		    *names ? "; it was '" : "", names, *names ? "'" : "");
+	}
+	pga_close(c);
+	if (wait_ms <= 0)
+		return 0;
+	t0 = pgx_now_ms();
+	r = pair_wait_standby(p, a, 1, wait_ms, &st, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "keyward-admin: %s\n", err);
+		return -1;
+	}
+	if (r == 0) {
+		fprintf(stderr, "keyward-admin: no standby became synchronous "
+		    "within %d s%s%s%s%s\n", wait_ms / 1000,
+		    st.app_name[0] ? " (" : "", st.app_name,
+		    st.app_name[0] ? ": " : "", st.app_name[0] ? st.sync_state : "");
+		return -1;
+	}
+	printf("standby \"%s\" (%s) is the synchronous standby of %s:%s "
+	    "(%.1f s): commits wait until it has applied them\n", st.app_name,
+	    st.client_addr, a->host, a->port,
+	    (double)(pgx_now_ms() - t0) / 1000);
+	return 0;
+}
+
+int
+cmd_db_enable_sync(int argc, char **argv)
+{
+	struct pair_opts o;
+	struct pair p;
+	const struct pg_addr *prim;
+	enum pair_role lr, pr;
+	char lerr[512], perr[512];
+	int r, rc = EXIT_FAIL;
+
+	r = pair_getopt(argc, argv, "db enable-sync", 0, 0, &o);
+	if (r != 0)
+		return r > 0 ? EXIT_OK : EXIT_USAGE;
+	if (pair_open(&p, o.config) != 0)
+		goto out;
+	if (p.peer.host[0] == '\0') {
+		fprintf(stderr, "keyward-admin: %s has no [db] peer: a single "
+		    "node has no standby to wait for\n", o.config);
+		goto out;
+	}
+	lr = pair_role(&p, &p.local, PAIR_DB_TIMEOUT_S, lerr, sizeof(lerr));
+	pr = pair_role(&p, &p.peer, PAIR_DB_TIMEOUT_S, perr, sizeof(perr));
+	if (lr == PAIR_PRIMARY && pr == PAIR_PRIMARY) {
+		fprintf(stderr, "keyward-admin: both databases (%s:%s and %s:%s) "
+		    "answer as primary: rejoin one of them as the passive "
+		    "(keyward-admin rejoin) first.  Nothing changed.\n",
+		    p.local.host, p.local.port, p.peer.host, p.peer.port);
+		goto out;
+	}
+	if (lr != PAIR_PRIMARY && pr != PAIR_PRIMARY) {
+		fprintf(stderr, "keyward-admin: no database answers as primary "
+		    "(this node's %s:%s: %s; the peer's %s:%s: %s).  Nothing "
+		    "changed.\n", p.local.host, p.local.port,
+		    lr == PAIR_DOWN ? lerr : "standby", p.peer.host, p.peer.port,
+		    pr == PAIR_DOWN ? perr : "standby");
+		goto out;
+	}
+	prim = lr == PAIR_PRIMARY ? &p.local : &p.peer;
+	printf("the primary is %s's database %s:%s\n", lr == PAIR_PRIMARY ?
+	    "this node" : "the peer", prim->host, prim->port);
+	if (pair_enable_sync(&p, prim, SYNC_WAIT_MS, 1) != 0)
+		goto out;
+	rc = EXIT_OK;
+out:
+	pair_close(&p);
+	return rc;
+}

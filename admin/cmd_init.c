@@ -27,6 +27,10 @@ struct init_opts {
 	const char	*node;
 	const char	*listen;
 	const char	*db_local;
+	const char	*db_peer;
+	const char	*url;
+	const char	*peer_name;
+	const char	*peer_url;
 	const char	*db_password_file;
 	const char	*auth;
 	const char	*tls_cert;
@@ -89,6 +93,9 @@ write_config(const struct init_opts *o, const char *path, const char *cert,
 	    "name = %s\n"
 	    "; address and port of the HTTPS listener\n"
 	    "listen = %s\n"
+	    "%s%s%s"
+	    "%s%s%s"
+	    "%s%s%s"
 	    "\n[tls]\n"
 	    "cert_file = %s\n"
 	    "; the private key: mode 0600, owned by the service user\n"
@@ -101,12 +108,22 @@ write_config(const struct init_opts *o, const char *path, const char *cert,
 	    "\n[db]\n"
 	    "; libpq connection string of this node's PostgreSQL\n"
 	    "local = %s\n"
+	    "%s%s%s"
 	    "password_file = %s\n"
 	    "\n[keys]\n"
 	    "; 32 bytes, mode 0600; the same file on both nodes of a pair\n"
 	    "master_key_file = master.key\n",
-	    o->node, date, o->node, o->listen, cert, key, ca, o->auth,
-	    o->db_local, pwfile);
+	    o->node, date, o->node, o->listen,
+	    o->url ? "; the URL clients use for this node\nurl = " : "",
+	    o->url ? o->url : "", o->url ? "\n" : "",
+	    o->peer_name ? "; the other node of the pair\npeer_name = " : "",
+	    o->peer_name ? o->peer_name : "", o->peer_name ? "\n" : "",
+	    o->peer_url ? "peer_url = " : "", o->peer_url ? o->peer_url : "",
+	    o->peer_url ? "\n" : "",
+	    cert, key, ca, o->auth, o->db_local,
+	    o->db_peer ? "; libpq connection string of the peer's PostgreSQL\n"
+	    "peer = " : "", o->db_peer ? o->db_peer : "", o->db_peer ? "\n" : "",
+	    pwfile);
 	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || ferror(fp)) {
 		fprintf(stderr, "keyward-admin: could not write \"%s\"\n", tmp);
 		fclose(fp);
@@ -173,6 +190,10 @@ parse_init(int argc, char **argv, struct init_opts *o)
 		{ "node-name", required_argument, NULL, 'N' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "db-local", required_argument, NULL, 'D' },
+		{ "db-peer", required_argument, NULL, 'E' },
+		{ "url", required_argument, NULL, 'U' },
+		{ "peer-name", required_argument, NULL, 'M' },
+		{ "peer-url", required_argument, NULL, 'R' },
 		{ "db-password-file", required_argument, NULL, 'P' },
 		{ "auth", required_argument, NULL, 'a' },
 		{ "tls-cert", required_argument, NULL, 'C' },
@@ -196,6 +217,10 @@ parse_init(int argc, char **argv, struct init_opts *o)
 		case 'N': o->node = optarg; break;
 		case 'l': o->listen = optarg; break;
 		case 'D': o->db_local = optarg; break;
+		case 'E': o->db_peer = optarg; break;
+		case 'U': o->url = optarg; break;
+		case 'M': o->peer_name = optarg; break;
+		case 'R': o->peer_url = optarg; break;
 		case 'P': o->db_password_file = optarg; break;
 		case 'a': o->auth = optarg; break;
 		case 'C': o->tls_cert = optarg; break;
@@ -205,6 +230,18 @@ parse_init(int argc, char **argv, struct init_opts *o)
 		case 'h': return 1;
 		default: return -1;
 		}
+	}
+	{
+		const char *vals[] = { o->node, o->listen, o->db_local,
+		    o->db_peer, o->url, o->peer_name, o->peer_url, o->auth };
+		size_t i;
+
+		for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+			if (vals[i] != NULL && strpbrk(vals[i], "\r\n") != NULL) {
+				fprintf(stderr, "keyward-admin: option values may "
+				    "not hold line breaks\n");
+				return -1;
+			}
 	}
 	if (optind != argc || o->confdir == NULL) {
 		fprintf(stderr, "keyward-admin: init needs --confdir\n");
@@ -292,8 +329,13 @@ cmd_init(int argc, char **argv)
 	    "passive node and keep a sealed backup\n", mk);
 	if (write_config(&o, conf, cert, key, ca, pw) != 0)
 		return EXIT_FAIL;
-	printf("wrote %s (node %s, listen %s, auth %s)\n"
-	    "next: keyward-admin db migrate -c %s\n", conf, o.node, o.listen,
-	    o.auth, conf);
+	printf("wrote %s (node %s, listen %s, auth %s%s%s)\n", conf, o.node,
+	    o.listen, o.auth, o.db_peer ? ", peer database " : "",
+	    o.db_peer ? o.db_peer : "");
+	if (o.db_peer != NULL)
+		printf("next: keyward-admin db bootstrap -c %s --datadir DIR (the "
+		    "active), or db init-passive (the passive)\n", conf);
+	else
+		printf("next: keyward-admin db migrate -c %s\n", conf);
 	return EXIT_OK;
 }

@@ -7,7 +7,8 @@
  * synchronous_standby_names = '*' with ALTER SYSTEM (with two nodes any
  * standby is the one; the setting survives promotion and rejoin without
  * renaming), reloads, and waits a bounded time for sync_state = sync.
- * Idempotent.
+ * Idempotent: when the setting is there already it only waits for the
+ * standby to be in sync.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 
 /* How long to wait for the standby to report sync. */
 #define SYNC_WAIT_MS	10000
+/* How long a standby that is connecting may take to stream. */
+#define STANDBY_WAIT_MS	5000
 
 /*
  * On the primary a: set synchronous_standby_names = '*' unless set and
@@ -31,64 +34,70 @@ pair_enable_sync(const struct pair *p, const struct pg_addr *a, int wait_ms,
 	struct pga_standby st;
 	struct pga *c;
 	char err[512], names[256];
-	long long t0;
-	int r, n;
+	long long t0 = pgx_now_ms();
+	int r, already;
 
 	if ((c = pair_connect(p, a, NULL, PAIR_DB_TIMEOUT_S, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		return -1;
 	}
-	if (require_standby) {
-		r = pga_standbys(c, &st, 1, &n, err, sizeof(err));
-		if (r != 0 || n == 0 || strcmp(st.state, "streaming") != 0) {
-			if (r != 0)
-				fprintf(stderr, "keyward-admin: %s\n", err);
-			else
-				fprintf(stderr, "keyward-admin: no standby is "
-				    "streaming from the primary %s:%s%s%s: "
-				    "enabling synchronous replication now would "
-				    "block every commit.  Set up the passive first "
-				    "(keyward-admin db init-passive, or rejoin).  "
-				    "Nothing changed.\n", a->host, a->port,
-				    n > 0 ? "; its standby is " : "",
-				    n > 0 ? st.state : "");
-			pga_close(c);
-			return -1;
-		}
-	}
 	if (pga_sync_names(c, names, sizeof(names), err, sizeof(err)) != 0) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		pga_close(c);
 		return -1;
 	}
-	if (strcmp(names, "*") == 0) {
+	pga_close(c);
+	already = strcmp(names, "*") == 0;
+	if (!already && require_standby) {
+		/* a standby that is (re)connecting gets a moment */
+		r = pair_wait_standby(p, a, 0, STANDBY_WAIT_MS, &st, err,
+		    sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "keyward-admin: %s\n", err);
+			return -1;
+		}
+		if (r == 0) {
+			fprintf(stderr, "keyward-admin: no standby is streaming "
+			    "from the primary %s:%s%s%s (waited %d s): enabling "
+			    "synchronous replication now would block every "
+			    "commit.  Set up the passive first (keyward-admin db "
+			    "init-passive, or rejoin).  Nothing changed.\n",
+			    a->host, a->port, st.state[0] ? "; its standby is " :
+			    "", st.state, STANDBY_WAIT_MS / 1000);
+			return -1;
+		}
+	}
+	if (already) {
 		printf("synchronous_standby_names is already '*' on %s:%s\n",
 		    a->host, a->port);
 	} else {
-		if (pga_set_sync_names(c, "*", err, sizeof(err)) != 0) {
+		if ((c = pair_connect(p, a, NULL, PAIR_DB_TIMEOUT_S, err,
+		    sizeof(err))) == NULL ||
+		    pga_set_sync_names(c, "*", err, sizeof(err)) != 0) {
 			fprintf(stderr, "keyward-admin: %s\n", err);
 			pga_close(c);
 			return -1;
 		}
+		pga_close(c);
 		printf("set synchronous_standby_names = '*' on %s:%s (ALTER "
 		    "SYSTEM, reloaded)%s%s%s\n", a->host, a->port,
 		    *names ? "; it was '" : "", names, *names ? "'" : "");
 	}
-	pga_close(c);
 	if (wait_ms <= 0)
 		return 0;
-	t0 = pgx_now_ms();
 	r = pair_wait_standby(p, a, 1, wait_ms, &st, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		return -1;
 	}
 	if (r == 0) {
-		fprintf(stderr, "keyward-admin: no standby became synchronous "
-		    "within %d s%s%s%s%s\n", wait_ms / 1000,
-		    st.app_name[0] ? " (" : "", st.app_name,
-		    st.app_name[0] ? ": " : "", st.app_name[0] ? st.sync_state : "");
+		fprintf(stderr, "keyward-admin: no standby is the synchronous "
+		    "standby of %s:%s after %d s (%s%s%s); commits wait until "
+		    "one streams: see keyward-admin status\n", a->host, a->port,
+		    wait_ms / 1000, st.app_name[0] ? st.app_name : "no standby "
+		    "streams", st.app_name[0] ? ": " : "", st.app_name[0] ?
+		    st.sync_state : "");
 		return -1;
 	}
 	printf("standby \"%s\" (%s) is the synchronous standby of %s:%s "

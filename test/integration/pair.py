@@ -102,6 +102,14 @@ def chown_pg(path):
         shutil.chown(path, RUN_USER, RUN_USER)
 
 
+def use_admin():
+    """Drive the pair through keyward-admin's pair commands?"""
+    return all(admin_has(*c) for c in (("db", "bootstrap"),
+                                       ("db", "init-passive"),
+                                       ("db", "enable-sync"), ("promote",),
+                                       ("rejoin",)))
+
+
 def admin_has(*words):
     """Does keyward-admin have the command `words` (its --help exits 0)?"""
     if os.environ.get("KEYWARD_PAIR_PG"):
@@ -183,8 +191,9 @@ class PairDB:
     the service user), its log (outside the data directory, so a base
     backup or a rewind does not carry it over) and its processes."""
 
-    def __init__(self, base, node, host, port, password_file):
+    def __init__(self, base, node, host, port, password_file, admin=False):
         self.node = node                    # "kw-a"
+        self.admin = admin                  # started/stopped by keyward-admin
         self.slot = node.replace("-", "_")  # slot and application_name
         self.host = host
         self.port = port
@@ -194,7 +203,9 @@ class PairDB:
         os.chmod(self.dir, 0o700)
         chown_pg(self.dir)
         self.datadir = os.path.join(self.dir, "data")
-        self.logfile = os.path.join(self.dir, "postgres.log")
+        # keyward-admin keeps the log beside the data directory too
+        self.logfile = self.datadir + ".log" if admin else \
+            os.path.join(self.dir, "postgres.log")
         self.frozen = []                    # Procs stopped by freeze()
         self.killed = []                    # children left by kill()
         self.killed_pm = []                 # postmasters killed
@@ -275,19 +286,29 @@ class PairDB:
                    timeout=timeout, check=check)
 
     def start(self):
-        """pg_ctl start -w (after a kill: once the old children are gone,
-        or the shared memory would still count as in use)."""
+        """Start and wait until it accepts connections (after a kill:
+        once the old processes are gone, or the lock file and shared
+        memory still count as in use)."""
         self.reap()
-        self.pg_ctl("-l", self.logfile, "-w", "-t", "30", "-s", "start")
         _track(self)
+        if self.admin:
+            run([ADMIN_BIN, "db", "start", "--datadir", self.datadir],
+                timeout=PG_CMD_TIMEOUT + 30)
+        else:
+            self.pg_ctl("-l", self.logfile, "-w", "-t", "30", "-s", "start")
 
     def stop(self):
         """Fast shutdown; SIGKILL (postmaster and children) if it hangs.
         A frozen instance is thawed first."""
         self.thaw()
         if self.running():
-            rc, _o, _e = self.pg_ctl("-m", "fast", "-w", "-t", "20", "-s",
-                                     "stop", timeout=30, check=False)
+            if self.admin:
+                rc, _o, _e = run([ADMIN_BIN, "db", "stop", "--datadir",
+                                  self.datadir], timeout=60, check=False)
+            else:
+                rc, _o, _e = self.pg_ctl("-m", "fast", "-w", "-t", "20",
+                                         "-s", "stop", timeout=30,
+                                         check=False)
             if rc != 0 and self.running():
                 self.kill()
         self.reap()
@@ -414,6 +435,14 @@ class Template:
     pair's shared settings, copied for each pair's node A."""
 
     def __init__(self, root):
+        self.root = root
+        self.made = False
+
+    def make(self):
+        if self.made:
+            return
+        self.made = True
+        root = self.root
         self.dir = os.path.join(root, "pair-template")
         os.makedirs(self.dir)
         os.chmod(self.dir, 0o711)
@@ -432,6 +461,7 @@ class Template:
             pass
 
     def copy_to(self, db):
+        self.make()
         run(["cp", "-a", self.datadir, db.datadir])
         db.write_node_conf()
 
@@ -521,16 +551,23 @@ class Pair:
         os.chmod(self.base, 0o711)
         self.pki = pki
         self.template = template
-        self.use_admin = admin_has("db", "init-passive") and \
-            admin_has("promote") and admin_has("rejoin")
+        self.use_admin = use_admin()
+        self.rejoin_method = None
         _LIVE_PAIRS.append(self)
         self.password_file = os.path.join(self.base, "db.pass")
-        shutil.copyfile(template.password_file, self.password_file)
-        os.chmod(self.password_file, 0o600)
+        if self.use_admin:
+            with open(os.open(self.password_file,
+                              os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                      "w") as f:
+                f.write(os.urandom(18).hex() + "\n")
+        else:
+            template.make()
+            shutil.copyfile(template.password_file, self.password_file)
+            os.chmod(self.password_file, 0o600)
         self.db_a = PairDB(self.base, "kw-a", HOST_A, kwtest.free_port(),
-                           self.password_file)
+                           self.password_file, self.use_admin)
         self.db_b = PairDB(self.base, "kw-b", HOST_B, kwtest.free_port(),
-                           self.password_file)
+                           self.password_file, self.use_admin)
         self.a = PairNode(self, "kw-a", "kw-b", self.db_a, self.db_b, auth,
                           settings)
         self.b = PairNode(self, "kw-b", "kw-a", self.db_b, self.db_a, auth,
@@ -556,6 +593,8 @@ class Pair:
 
     # -- building
     def _build(self):
+        if self.use_admin:
+            return self._build_admin()
         # node A: the primary, from the template; schema and master key
         # check value through keyward-admin
         self.template.copy_to(self.db_a)
@@ -567,6 +606,20 @@ class Pair:
         # both nodes serve the same keys: B gets A's master key
         shutil.copyfile(self.a.master_key_file, self.b.master_key_file)
         os.chmod(self.b.master_key_file, 0o600)
+
+    def _build_admin(self):
+        """The operator's way: db bootstrap on A, the master key copied,
+        db init-passive on B, db enable-sync."""
+        _track(self.db_a)
+        self.out_bootstrap = self.a.admin("db", "bootstrap", "--datadir",
+                                          self.db_a.datadir)[1]
+        shutil.copyfile(self.a.master_key_file, self.b.master_key_file)
+        os.chmod(self.b.master_key_file, 0o600)
+        _track(self.db_b)
+        self.out_init_passive = self.b.admin("db", "init-passive",
+                                             "--datadir", self.db_b.datadir)[1]
+        self.out_enable_sync = self.a.admin("db", "enable-sync")[1]
+        self.db_a.wait_sync(self.db_b)
 
     def init_passive(self, db, primary):
         """A fresh base backup of primary into db's data directory, made
@@ -587,6 +640,10 @@ class Pair:
 
     def enable_sync(self, primary, standby):
         """synchronous_standby_names = '*' on primary; wait for sync."""
+        if self.use_admin:
+            self.node_of(primary).admin("db", "enable-sync")
+            primary.wait_sync(standby)
+            return
         primary.psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
         primary.psql("SELECT pg_reload_conf()")
         primary.wait_sync(standby)
@@ -595,15 +652,27 @@ class Pair:
         """Make db (a standby) primary and wait until it is.  Its old
         primary is expected dead (the fence is keyward-admin's business)."""
         self.reap_all()
-        run(as_pg_user([os.path.join(bindir(), "pg_ctl"), "-D", db.datadir,
-                        "-w", "-t", "30", "-s", "promote"]),
-            timeout=PG_CMD_TIMEOUT)
+        if self.use_admin:
+            self.out_promote = self.node_of(db).admin("promote")[1]
+        else:
+            run(as_pg_user([os.path.join(bindir(), "pg_ctl"), "-D",
+                            db.datadir, "-w", "-t", "30", "-s", "promote"]),
+                timeout=PG_CMD_TIMEOUT)
         db.wait_primary()
 
     def rejoin(self, db, primary):
         """Turn db (a former primary, stopped or killed) into a standby of
         primary: pg_rewind, or a fresh base backup when that fails; then
         sync on."""
+        if self.use_admin:
+            db.reap()
+            _rc, out, err = self.node_of(db).admin("rejoin", "--datadir",
+                                                   db.datadir)
+            self.rewind_output = out + err
+            self.rejoin_method = "base backup" if "fresh base backup" in \
+                out else "pg_rewind"
+            primary.wait_sync(db)
+            return
         if db.running():
             db.stop()
         db.reap()
@@ -898,10 +967,24 @@ class Key:
                             self.length)
 
 
-def probe_writes(nodes, origin, seconds, every=0.05, stop_at_refusal=True):
+def refused_naming(call, unhealthy):
+    """Is call a 503 'writes refused by node X: ...' naming unhealthy?"""
+    if call.status != 503:
+        return False
+    try:
+        msg = call.resp.json()["RemoteException"]["message"]
+    except (AssertionError, KeyError, TypeError):
+        return False
+    return msg.startswith("writes refused by node ") and \
+        unhealthy in msg.split(": ", 1)[-1]
+
+
+def probe_writes(nodes, origin, seconds, every=0.05,
+                 until=lambda c: c.status == 503):
     """Start a create (fresh name) every `every` seconds, alternating
-    nodes, each in its own thread, until one is refused (503) or seconds
-    pass; returns every Call (times relative to origin), by end time."""
+    nodes, each in its own thread, until one answers as until() wants
+    (default: refused, 503) or seconds pass; returns every Call (times
+    relative to origin), by end time."""
     calls, lock, threads = [], threading.Lock(), []
 
     def one(node, name):
@@ -914,7 +997,7 @@ def probe_writes(nodes, origin, seconds, every=0.05, stop_at_refusal=True):
     i = 0
     while time.monotonic() < end:
         with lock:
-            if stop_at_refusal and any(c.status == 503 for c in calls):
+            if any(until(c) for c in calls):
                 break
         t = threading.Thread(target=one, daemon=True,
                              args=(nodes[i % len(nodes)], unique("probe")))
@@ -979,3 +1062,35 @@ def wait_health(node, status, timeout, role=None):
         time.sleep(0.1)
     raise AssertionError("health of %s not %d within %.0f s; last: %r"
                          % (node.name, status, timeout, last))
+
+
+def admin_status(node):
+    """`keyward-admin status --json` on node: (exit status, body), or None
+    when the pair is not driven by keyward-admin."""
+    if not node.pair.use_admin:
+        return None
+    rc, out, err = node.admin("status", "--json", check=False, timeout=60)
+    assert rc in (0, 1), "status exited %d: %s%s" % (rc, out, err)
+    try:
+        return rc, json.loads(out)
+    except ValueError:
+        raise AssertionError("status --json printed no JSON:\n%s%s"
+                             % (out, err))
+
+
+def assert_admin_status(node, writable, roles, why_names=None):
+    """keyward-admin status --json agrees: writable, {node: role}, and
+    when not writable the reason names why_names (skipped when the pair
+    is set up without keyward-admin)."""
+    st = admin_status(node)
+    if st is None:
+        return None
+    rc, body = st
+    assert rc == (0 if writable else 1), (rc, dump(body))
+    assert body["node"] == node.name and body["writable"] is writable, \
+        dump(body)
+    assert {d["name"]: d["role"] for d in body["databases"]} == roles, \
+        dump(body)
+    if why_names is not None:
+        assert why_names in body["why"], dump(body)
+    return body

@@ -10,7 +10,8 @@ import time
 import kwclient
 from kwclient import ok_json
 from pair import (pair, pair_factory, pair_template,  # noqa: F401 (fixtures)
-                  Key, assert_health, assert_refused_naming, db_key_rows,
+                  Key, assert_admin_status, assert_health,
+                  assert_refused_naming, db_key_rows,
                   db_key_versions,
                   run_for, timed, unique, wait_health, wait_write_ok)
 
@@ -88,6 +89,8 @@ def test_promote_then_rejoin(pair):
         assert_refused_naming(node.client().create(unique("fenced")),
                               node.name, "kw-a")
     assert_health(pair.b, 429, "active", "primary", "down", "kw-a")
+    assert_admin_status(pair.b, False, {"kw-a": "down", "kw-b": "primary"},
+                        "kw-a")
     for k in keys:
         k.check_reads(cb, ca)
 
@@ -105,6 +108,8 @@ def test_promote_then_rejoin(pair):
     assert h["replication"]["standby"] == "kw_a", h
     assert h["replication"]["sync_state"] == "sync", h
     assert_health(pair.b, 200, "active", "primary", "standby")
+    for node in pair.nodes:
+        assert_admin_status(node, True, {"kw-a": "standby", "kw-b": "primary"})
     cl = ok_json(ca.get("/v1/cluster"))
     assert {n["name"]: n["role"] for n in cl["nodes"]} == \
         {"kw-a": "passive", "kw-b": "active"}, cl
@@ -124,6 +129,11 @@ def test_promote_then_rejoin(pair):
     kv = ok_json(ca.roll("pr-0"))
     assert kv["versionName"] == "pr-0@1", kv
     assert len(db_key_rows(pair.db_a, "pr-0")) == 2
+
+    # a killed primary with wal_log_hints rewinds: the fresh base backup
+    # is the fallback, not the way
+    assert pair.rejoin_method == "pg_rewind", \
+        "rejoin fell back to a base backup:\n%s" % pair.rewind_output
 
 
 def test_writers_during_active_kill(pair, request):

@@ -53,24 +53,25 @@ static int
 rewind_onto(struct pair *p, const struct pair_opts *o,
     const struct pg_addr *src, const char *dir)
 {
+	struct pgconf_node n;
 	struct pgx_secret sec;
 	const char *env[2] = { NULL, NULL };
-	char err[512], out[8192], conninfo[700], *s;
+	char err[512], out[8192], *conninfo, *s;
 	long long t0;
 	int rc;
 
-	/* host and port are checked HOST:PORT/conninfo parts: no quotes */
-	snprintf(conninfo, sizeof(conninfo), "host='%s' port='%s' user='%s' "
-	    "dbname=postgres connect_timeout=%d", src->host, src->port,
-	    p->local.user, PAIR_DB_TIMEOUT_S);
-	if (strchr(src->host, '\'') != NULL || strchr(p->local.user, '\'') !=
-	    NULL) {
-		fprintf(stderr, "keyward-admin: quote in host or user name\n");
+	memset(&n, 0, sizeof(n));
+	n.ssl_cert = o->pg_cert;
+	n.ssl_ca = o->pg_ca;
+	if ((conninfo = pgconf_conninfo(&n, src, p->local.user, "postgres",
+	    NULL, NULL)) == NULL) {
+		fprintf(stderr, "keyward-admin: out of memory\n");
 		return -1;
 	}
 	if (pgx_secret_new(&p->pgx, p->local.user, (const char *)p->pw->data,
 	    &sec, err, sizeof(err)) != 0) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
+		free(conninfo);
 		return -1;
 	}
 	env[0] = sec.env;
@@ -82,6 +83,7 @@ rewind_onto(struct pair *p, const struct pair_opts *o,
 		rc = pgx_run(&p->pgx, o->timeout_s, env, out, sizeof(out), argv);
 	}
 	pgx_secret_free(&sec);
+	free(conninfo);
 	if (rc != 0) {
 		fprintf(stderr, "keyward-admin: pg_rewind %s:\n%s\n", rc == -2 ?
 		    "did not finish within --timeout" : "failed", out);

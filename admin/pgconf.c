@@ -163,6 +163,36 @@ sb_conninfo_kv(struct sbuf *b, const char *key, const char *v)
 		sb_str(b, "'");
 }
 
+char *
+pgconf_conninfo(const struct pgconf_node *n, const struct pg_addr *a,
+    const char *user, const char *dbname, const char *app,
+    const char *passfile)
+{
+	struct sbuf ci = { NULL, 0, 0, 0 };
+
+	sb_conninfo_kv(&ci, "host", a->host);
+	sb_conninfo_kv(&ci, "port", a->port);
+	sb_conninfo_kv(&ci, "user", user);
+	if (dbname != NULL)
+		sb_conninfo_kv(&ci, "dbname", dbname);
+	if (passfile != NULL)
+		sb_conninfo_kv(&ci, "passfile", passfile);
+	if (app != NULL)
+		sb_conninfo_kv(&ci, "application_name", app);
+	sb_conninfo_kv(&ci, "connect_timeout", "5");
+	sb_conninfo_kv(&ci, "keepalives_idle", "10");
+	sb_conninfo_kv(&ci, "keepalives_interval", "5");
+	sb_conninfo_kv(&ci, "keepalives_count", "3");
+	if (n->ssl_ca != NULL) {
+		sb_conninfo_kv(&ci, "sslmode", "verify-full");
+		sb_conninfo_kv(&ci, "sslrootcert", n->ssl_ca);
+	} else {
+		sb_conninfo_kv(&ci, "sslmode", n->ssl_cert != NULL ? "require" :
+		    "prefer");
+	}
+	return sb_done(&ci);
+}
+
 /*
  * Write text to dir/name: temporary file, fsync, rename; mode 0600 and
  * owned by the service user.  0 or -1.
@@ -396,7 +426,7 @@ pgconf_write_standby(const struct pgconf_node *n,
 {
 	const struct pair *p = n->pair;
 	const struct pgx *x = &p->pgx;
-	struct sbuf ci = { NULL, 0, 0, 0 }, ac = { NULL, 0, 0, 0 };
+	struct sbuf ac = { NULL, 0, 0, 0 };
 	char path[PATH_MAX + 32], *old = NULL, *line = NULL, *cis = NULL, *acs;
 	const char *s, *e;
 	int rc = -1;
@@ -411,27 +441,11 @@ pgconf_write_standby(const struct pgconf_node *n,
 		goto out;
 
 	snprintf(path, sizeof(path), "%s/%s", n->datadir, PASSFILE);
-	sb_conninfo_kv(&ci, "host", primary->host);
-	sb_conninfo_kv(&ci, "port", primary->port);
-	sb_conninfo_kv(&ci, "user", p->local.user);
-	sb_conninfo_kv(&ci, "passfile", path);
-	sb_conninfo_kv(&ci, "application_name", p->slot);
-	sb_conninfo_kv(&ci, "connect_timeout", "5");
-	sb_conninfo_kv(&ci, "keepalives_idle", "10");
-	sb_conninfo_kv(&ci, "keepalives_interval", "5");
-	sb_conninfo_kv(&ci, "keepalives_count", "3");
-	if (n->ssl_ca != NULL) {
-		sb_conninfo_kv(&ci, "sslmode", "verify-full");
-		sb_conninfo_kv(&ci, "sslrootcert", n->ssl_ca);
-	} else {
-		sb_conninfo_kv(&ci, "sslmode", n->ssl_cert != NULL ? "require" :
-		    "prefer");
-	}
-	if ((cis = sb_done(&ci)) == NULL) {
+	if ((cis = pgconf_conninfo(n, primary, p->local.user, NULL, p->slot,
+	    path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	ci.s = NULL;
 
 	/* postgresql.auto.conf without old primary_* settings, then ours */
 	snprintf(path, sizeof(path), "%s/postgresql.auto.conf", n->datadir);
@@ -478,7 +492,6 @@ out:
 		secure_wipe(line, strlen(line));
 		free(line);
 	}
-	free(ci.s);
 	free(ac.s);
 	free(cis);
 	free(old);

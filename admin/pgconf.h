@@ -49,6 +49,16 @@ struct pgconf_node {
 char	*pgconf_render(const char *name, const char *const *vars, char *err,
 	    size_t errlen);
 
+/*
+ * A connection string to a for user (dbname, application_name, passfile
+ * added when not NULL) with the TLS mode of n: verify-full against
+ * n->ssl_ca, require with n->ssl_cert alone, else prefer.  Malloc'd, or
+ * NULL on allocation failure.
+ */
+char	*pgconf_conninfo(const struct pgconf_node *n, const struct pg_addr *a,
+	    const char *user, const char *dbname, const char *app,
+	    const char *passfile);
+
 /* postgresql.conf from postgresql.conf.in.  0 or -1. */
 int	pgconf_write_shared(const struct pgx *x, const char *datadir,
 	    char *err, size_t errlen) WUR;

@@ -86,7 +86,8 @@ run_as(const struct pgx *x, int drop, int timeout_s, const char *const *env,
 		    dup2(fds[1], 2) < 0)
 			_exit(127);
 		if (drop && (setgroups(1, &x->gid) != 0 ||
-		    setgid(x->gid) != 0 || setuid(x->uid) != 0)) {
+		    setgid(x->gid) != 0 || setuid(x->uid) != 0 ||
+		    setenv("HOME", x->home, 1) != 0)) {
 			dprintf(2, "cannot switch to user %s: %s\n", x->user,
 			    strerror(errno));
 			_exit(126);
@@ -216,6 +217,8 @@ find_user(struct pgx *x, char *err, size_t errlen)
 	}
 	x->uid = pw->pw_uid;
 	x->gid = pw->pw_gid;
+	snprintf(x->home, sizeof(x->home), "%s", pw->pw_dir != NULL &&
+	    *pw->pw_dir != '\0' ? pw->pw_dir : "/nonexistent");
 	return 0;
 }
 

@@ -20,6 +20,8 @@
 struct pgx {
 	char	bindir[PATH_MAX];
 	char	user[64];		/* who runs the programs */
+	char	home[PATH_MAX];		/* its HOME (libpq looks for
+					   ~/.postgresql/ client files) */
 	int	drop;			/* we are root: switch to uid/gid */
 	uid_t	uid;
 	gid_t	gid;

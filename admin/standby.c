@@ -119,13 +119,11 @@ int
 standby_basebackup(struct pair *p, const struct pair_opts *o,
     const struct pg_addr *src, const char *datadir)
 {
-	const char *argv[] = { "pg_basebackup", "-D", datadir, "-h", src->host,
-	    "-p", src->port, "-U", p->local.user, "-X", "stream", "-S",
-	    p->slot, "-c", "fast", "-w", "-l", p->cfg->node_name, NULL };
+	struct pgconf_node n;
 	struct pgx_secret sec;
 	const char *env[2] = { NULL, NULL };
 	struct pga *c;
-	char err[512], out[4096];
+	char err[512], out[4096], *conninfo = NULL;
 	long long t0;
 	int created, rc, made = 0;
 
@@ -158,9 +156,25 @@ standby_basebackup(struct pair *p, const struct pair_opts *o,
 		goto fail;
 	}
 	env[0] = sec.env;
+	memset(&n, 0, sizeof(n));
+	n.ssl_cert = o->pg_cert;
+	n.ssl_ca = o->pg_ca;
+	if ((conninfo = pgconf_conninfo(&n, src, p->local.user, NULL, p->slot,
+	    NULL)) == NULL) {
+		pgx_secret_free(&sec);
+		fprintf(stderr, "keyward-admin: out of memory\n");
+		goto fail;
+	}
 	t0 = pgx_now_ms();
-	rc = pgx_run(&p->pgx, o->timeout_s, env, out, sizeof(out), argv);
+	{
+		const char *argv[] = { "pg_basebackup", "-D", datadir, "-d",
+		    conninfo, "-X", "stream", "-S", p->slot, "-c", "fast", "-w",
+		    "-l", p->cfg->node_name, NULL };
+
+		rc = pgx_run(&p->pgx, o->timeout_s, env, out, sizeof(out), argv);
+	}
 	pgx_secret_free(&sec);
+	free(conninfo);
 	if (rc != 0) {
 		fprintf(stderr, "keyward-admin: pg_basebackup from %s:%s %s:\n%s\n",
 		    src->host, src->port, rc == -2 ? "did not finish within "

@@ -46,6 +46,8 @@ int	cmd_db_bootstrap(int argc, char **argv);
 int	cmd_db_init_passive(int argc, char **argv);
 /* cmd_db_sync.c */
 int	cmd_db_enable_sync(int argc, char **argv);
+/* cmd_db_configure.c */
+int	cmd_db_configure(int argc, char **argv);
 /* cmd_db_ctl.c */
 int	cmd_db_start(int argc, char **argv);
 int	cmd_db_stop(int argc, char **argv);

@@ -104,6 +104,18 @@ pair_enable_sync(const struct pair *p, const struct pg_addr *a, int wait_ms,
 	    "(%.1f s): commits wait until it has applied them\n", st.app_name,
 	    st.client_addr, a->host, a->port,
 	    (double)(pgx_now_ms() - t0) / 1000);
+	/* a slot of a node that is gone keeps WAL (up to 4 GB) */
+	if ((c = pair_connect(p, a, NULL, PAIR_DB_TIMEOUT_S, err,
+	    sizeof(err))) != NULL) {
+		if (pga_slots_inactive(c, names, sizeof(names), err,
+		    sizeof(err)) == 0 && *names != '\0')
+			printf("note: unused replication slot(s) on %s:%s: %s.  "
+			    "They keep WAL for a node that is not streaming; once "
+			    "that node is gone for good, drop them (SELECT "
+			    "pg_drop_replication_slot('NAME'))\n", a->host,
+			    a->port, names);
+		pga_close(c);
+	}
 	return 0;
 }
 

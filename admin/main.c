@@ -65,6 +65,17 @@ static const struct admin_cmd cmds[] = {
 	    "  synchronous_standby_names = '*' (ALTER SYSTEM) and waits up to\n"
 	    "  10 s for sync_state = sync.  From then on a commit returns only\n"
 	    "  once the standby has applied it." },
+	{ "db configure", "[-c CONFIG] --datadir DIR [--user USER] "
+	    "[--pg-cert FILE --pg-key FILE [--pg-ca FILE]]",
+	    "write this node's PostgreSQL settings again from the config",
+	    cmd_db_configure,
+	    "  Rewrites keyward-node.conf (listen address and port of [db]\n"
+	    "  local, socket directory, TLS files: kept unless --pg-cert is\n"
+	    "  given), pg_hba.conf ([db] local's and [db] peer's addresses) and\n"
+	    "  pg_ident.conf, and reloads a running database.  Run it on the\n"
+	    "  surviving node after pointing [db] peer at a rebuilt node's new\n"
+	    "  address, before init-passive or rejoin there.  A new listen\n"
+	    "  address, port or TLS file takes a restart (db stop, db start)." },
 	{ "db start", "--datadir DIR [--user USER]",
 	    "start a node's PostgreSQL (as the service user)", cmd_db_start,
 	    NULL },

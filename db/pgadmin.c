@@ -322,6 +322,16 @@ pga_slots_drop_inactive(struct pga *c, int *dropped, char *err,
 }
 
 int
+pga_slots_inactive(struct pga *c, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	return one_value(c, "SELECT coalesce(string_agg(slot_name, ', ' "
+	    "ORDER BY slot_name), '') FROM pg_replication_slots "
+	    "WHERE NOT active AND slot_type = 'physical'", NULL, out, outlen,
+	    err, errlen);
+}
+
+int
 pga_sync_names(struct pga *c, char *out, size_t outlen, char *err,
     size_t errlen)
 {

@@ -57,6 +57,9 @@ int	pga_slot_ensure(struct pga *c, const char *name, int *created,
 /* Drop every inactive physical slot; *dropped counts them.  0 or -1. */
 int	pga_slots_drop_inactive(struct pga *c, int *dropped, char *err,
 	    size_t errlen) WUR;
+/* The inactive physical slots, comma-separated, into out ("" none). */
+int	pga_slots_inactive(struct pga *c, char *out, size_t outlen, char *err,
+	    size_t errlen) WUR;
 /* SHOW synchronous_standby_names into out.  0 or -1. */
 int	pga_sync_names(struct pga *c, char *out, size_t outlen, char *err,
 	    size_t errlen) WUR;

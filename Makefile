@@ -98,6 +98,7 @@ integration: all
 
 check: deps
 	$(MAKE) all
+	BUILD=$(BUILD) sh test/docs/check-man
 	$(MAKE) unit
 	$(MAKE) integration
 

@@ -26,8 +26,8 @@
  */
 static const char probe_sql[] =
     "SELECT pg_is_in_recovery(), r.application_name, r.state, r.sync_state,"
-    " COALESCE((EXTRACT(EPOCH FROM (now() - r.reply_time)) * 1000)::bigint,"
-    " -1),"
+    " COALESCE(GREATEST(0,"
+    " (EXTRACT(EPOCH FROM (now() - r.reply_time)) * 1000)::bigint), -1),"
     " CASE WHEN pg_is_in_recovery() OR r.replay_lsn IS NULL THEN -1"
     " ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn)::bigint END"
     " FROM (SELECT 1) AS one LEFT JOIN LATERAL"

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdatomic.h>
 #include <libpq-fe.h>
 #include "../lib/kwerr.h"
 
@@ -73,6 +74,7 @@ struct db {
 	struct pool	*probe;		/* one connection to local, for health */
 	struct pool	*peer_probe;	/* one connection to peer, or NULL */
 	int		 commit_deadline_ms;
+	atomic_int	 primary_hint;	/* 0 local, 1 peer: primary last time */
 };
 
 /*

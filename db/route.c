@@ -6,6 +6,7 @@
  * found by asking each database whether it is in recovery, and in a pair
  * only while that primary has a synchronous standby.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "pool.h"
@@ -146,15 +147,25 @@ db_write_begin(struct db *db, struct pconn **out)
 	 * healthy; this is the last check, inside the transaction).
 	 */
 	*out = NULL;
-	if (db->peer != NULL && pool_down(db->local) && !pool_down(db->peer)) {
+	/*
+	 * Start with the database that was primary last time (on the
+	 * passive's server, the peer), unless it is known to be down: a
+	 * standby that froze would otherwise cost every write a statement
+	 * deadline before it reaches the primary.
+	 */
+	if (db->peer != NULL &&
+	    ((atomic_load(&db->primary_hint) == 1 && !pool_down(db->peer)) ||
+	    (pool_down(db->local) && !pool_down(db->peer)))) {
 		order[0] = 1;
 		order[1] = 0;
 	}
 	for (k = 0; k < 2; k++) {
 		i = order[k];
 		if (pools[i] != NULL && begin_on(pools[i], db->peer != NULL, out,
-		    &why[i]) == KW_OK)
+		    &why[i]) == KW_OK) {
+			atomic_store(&db->primary_hint, i);
 			return KW_OK;
+		}
 	}
 	log_warnx("write refused: no primary database (local %s, peer %s)",
 	    why[0], why[1]);

@@ -110,11 +110,12 @@ const struct cfg_setting cfg_table[] = {
 	    "Milliseconds between the cluster monitor's checks of which "
 	    "database is primary and whether the standby streams in sync.  "
 	    "Writes are refused from the first failed check."),
-	INT("db", "probe_timeout_ms", "2000", 100, 30000, 0,
+	INT("db", "probe_timeout_ms", "1000", 100, 30000, 0,
 	    probe_timeout_ms,
 	    "How long the cluster monitor waits for each database to answer "
-	    "a probe.  A database slower than this counts as down: reads go "
-	    "to the other one and writes are refused."),
+	    "a probe.  A database that refuses connections is down at once; "
+	    "one slower than this is down from its second slow probe in a "
+	    "row: reads then go to the other one and writes are refused."),
 	INT("db", "standby_stale_ms", "3000", 500, 60000, 0,
 	    standby_stale_ms,
 	    "A synchronous standby whose last reply to the primary is older "

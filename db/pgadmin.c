@@ -37,16 +37,22 @@ mono_ms(void)
 static void
 oneline(char *out, size_t len, const char *msg)
 {
-	size_t i;
+	size_t i, o = 0;
+	char ch;
 
 	if (msg == NULL)
 		msg = "";
-	for (i = 0; i + 1 < len && msg[i] != '\0'; i++)
-		out[i] = (msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t') ?
-		    ' ' : msg[i];
-	while (i > 0 && out[i - 1] == ' ')
-		i--;
-	out[i] = '\0';
+	for (i = 0; o + 1 < len && msg[i] != '\0'; i++) {
+		ch = msg[i];
+		if (ch == '\n' || ch == '\r' || ch == '\t')
+			ch = ' ';
+		if (ch == ' ' && (o == 0 || out[o - 1] == ' '))
+			continue;	/* one space for libpq's line breaks */
+		out[o++] = ch;
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
 }
 
 struct pga *

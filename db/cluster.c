@@ -229,6 +229,11 @@ db_cluster_probe(struct db *db, int timeout_ms, int stale_ms,
 	decide(out, stale_ms, local_name, peer_name);
 	out->at_ms = db_mono_ms();
 
+	/* writes start with the primary the probe found */
+	if (out->local.role == DB_ROLE_PRIMARY)
+		atomic_store(&db->primary_hint, 0);
+	else if (out->peer.role == DB_ROLE_PRIMARY)
+		atomic_store(&db->primary_hint, 1);
 	/* let the read path skip what did not answer */
 	pool_mark(db->local, out->local.role == DB_ROLE_DOWN, 2 * timeout_ms +
 	    DB_RETRY_MS);

@@ -182,6 +182,45 @@ make_master_key(const char *path, int *kept)
 	return rc;
 }
 
+/*
+ * Load the config just written, as the server will: a value it cannot
+ * take (a listen address without a port, a name cut short by a ';') is
+ * refused now, and the file removed, rather than at the server's start.
+ */
+static int
+check_written(const struct init_opts *o, const char *conf)
+{
+	struct kw_config *cfg;
+	char err[512], host[256];
+	int port, rc = -1;
+
+	if ((cfg = config_load(conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "keyward-admin: the config would not load: %s\n",
+		    err);
+		goto out;
+	}
+	if (config_listen_addr(cfg, host, sizeof(host), &port) != 0) {
+		fprintf(stderr, "keyward-admin: --listen \"%s\" is not "
+		    "HOST:PORT\n", o->listen);
+		goto out;
+	}
+	if (strcmp(cfg->node_name, o->node) != 0) {
+		fprintf(stderr, "keyward-admin: --node-name \"%s\" does not "
+		    "survive the config file (it reads back as \"%s\"): use "
+		    "letters, digits, '-', '_' and '.'\n", o->node,
+		    cfg->node_name);
+		goto out;
+	}
+	rc = 0;
+out:
+	config_free(cfg);
+	if (rc != 0) {
+		unlink(conf);
+		fprintf(stderr, "keyward-admin: removed \"%s\"\n", conf);
+	}
+	return rc;
+}
+
 static int
 parse_init(int argc, char **argv, struct init_opts *o)
 {
@@ -243,7 +282,12 @@ parse_init(int argc, char **argv, struct init_opts *o)
 				return -1;
 			}
 	}
-	if (optind != argc || o->confdir == NULL) {
+	if (optind != argc) {
+		fprintf(stderr, "keyward-admin: init takes no argument \"%s\" "
+		    "(options only)\n", argv[optind]);
+		return -1;
+	}
+	if (o->confdir == NULL) {
 		fprintf(stderr, "keyward-admin: init needs --confdir\n");
 		return -1;
 	}
@@ -327,7 +371,8 @@ cmd_init(int argc, char **argv)
 	printf(kept ? "kept the existing master key %s\n" :
 	    "made master key %s (32 random bytes, mode 0600): copy it to the "
 	    "passive node and keep a sealed backup\n", mk);
-	if (write_config(&o, conf, cert, key, ca, pw) != 0)
+	if (write_config(&o, conf, cert, key, ca, pw) != 0 ||
+	    check_written(&o, conf) != 0)
 		return EXIT_FAIL;
 	printf("wrote %s (node %s, listen %s, auth %s%s%s)\n", conf, o.node,
 	    o.listen, o.auth, o.db_peer ? ", peer database " : "",

@@ -55,10 +55,28 @@ copy_field(char *dst, size_t len, const PGresult *r, int col)
 	    PQgetvalue(r, 0, col));
 }
 
-/* Probe one database through pool p into ns (and repl when primary). */
+/* cache_epoch of the database on pc (see 002_cache_epoch.sql), or -1. */
+static int64_t
+read_epoch(struct pconn *pc, int timeout_ms)
+{
+	PGresult *r;
+	int64_t e = -1;
+
+	r = pc_exec(pc, "SELECT epoch FROM cache_epoch WHERE id = 1", timeout_ms);
+	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK &&
+	    PQntuples(r) == 1)
+		e = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return e;
+}
+
+/*
+ * Probe one database through pool p into ns (and repl when primary);
+ * *epoch, when not NULL, receives its cache_epoch.
+ */
 static void
 probe_one(struct pool *p, int timeout_ms, struct db_node_state *ns,
-    struct db_repl_state *repl)
+    struct db_repl_state *repl, int64_t *epoch)
 {
 	struct pconn *pc;
 	PGresult *r;
@@ -100,6 +118,8 @@ probe_one(struct pool *p, int timeout_ms, struct db_node_state *ns,
 		repl->lag_bytes = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
 	}
 	PQclear(r);
+	if (epoch != NULL)
+		*epoch = read_epoch(pc, timeout_ms);
 	pool_put(pc);
 out:
 	ns->probe_ms = db_mono_ms() - t0;
@@ -214,10 +234,13 @@ db_cluster_probe(struct db *db, int timeout_ms, int stale_ms,
 	memset(out, 0, sizeof(*out));
 	out->repl.reply_age_ms = -1;
 	out->repl.lag_bytes = -1;
-	probe_one(db->probe, timeout_ms, &out->local, &out->repl);
+	out->cache_epoch = -1;
+	probe_one(db->probe, timeout_ms, &out->local, &out->repl,
+	    &out->cache_epoch);
 	if (db->peer_probe != NULL)
 		probe_one(db->peer_probe, timeout_ms, &out->peer,
-		    out->local.role == DB_ROLE_PRIMARY ? NULL : &out->repl);
+		    out->local.role == DB_ROLE_PRIMARY ? NULL : &out->repl,
+		    out->cache_epoch < 0 ? &out->cache_epoch : NULL);
 	if (prev != NULL) {
 		if (out->local.slow)
 			out->local.slow += prev->local.slow;

@@ -43,6 +43,7 @@ struct db_cluster_state {
 	int			writable;	/* writes may be admitted */
 	int			readable;	/* some database answers */
 	char			why[256];	/* why not writable, "" if so */
+	int64_t			cache_epoch;	/* cache_epoch.epoch; -1 unknown */
 	int64_t			at_ms;		/* monotonic time of the probe */
 };
 

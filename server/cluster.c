@@ -23,6 +23,9 @@ struct cluster {
 	pthread_cond_t		 cv;
 	int			 stop;
 	struct db_cluster_state	 view;
+	cluster_epoch_fn	 on_epoch;
+	void			*arg;
+	int64_t			 epoch;		/* last cache epoch seen, -1 */
 };
 
 static int64_t
@@ -52,6 +55,15 @@ probe(struct cluster *cl)
 	was = cl->view.writable;
 	cl->view = st;
 	pthread_mutex_unlock(&cl->mu);
+	/* another node's rollover or delete: forget cached versions */
+	if (st.cache_epoch >= 0 && st.cache_epoch != cl->epoch) {
+		if (cl->epoch >= 0 && cl->on_epoch != NULL) {
+			log_debug("cluster: cache epoch %lld -> %lld, cache dropped",
+			    (long long)cl->epoch, (long long)st.cache_epoch);
+			cl->on_epoch(cl->arg);
+		}
+		cl->epoch = st.cache_epoch;
+	}
 	if (!had || was != st.writable) {
 		if (st.writable)
 			log_info("cluster: writes admitted (local %s, peer %s)",
@@ -86,7 +98,8 @@ monitor_main(void *arg)
 }
 
 struct cluster *
-cluster_start(struct db *db, const struct kw_config *cfg)
+cluster_start(struct db *db, const struct kw_config *cfg,
+    cluster_epoch_fn on_epoch, void *arg)
 {
 	struct cluster *cl;
 	pthread_condattr_t ca;
@@ -95,6 +108,9 @@ cluster_start(struct db *db, const struct kw_config *cfg)
 		return NULL;
 	cl->db = db;
 	cl->cfg = cfg;
+	cl->on_epoch = on_epoch;
+	cl->arg = arg;
+	cl->epoch = -1;
 
 	pthread_mutex_init(&cl->mu, NULL);
 	pthread_condattr_init(&ca);

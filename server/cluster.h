@@ -14,9 +14,17 @@
 struct db;
 struct cluster;
 
+/*
+ * Called from the monitor thread when the databases' cache epoch moved (a
+ * key was rolled or deleted, perhaps through the other node).
+ */
+typedef void (*cluster_epoch_fn)(void *arg);
+
 /* Probe once (so the first request sees a real view), then start the
- * thread.  NULL on failure to start it. */
-struct cluster *cluster_start(struct db *db, const struct kw_config *cfg);
+ * thread.  on_epoch (may be NULL) is called with arg whenever the cache
+ * epoch changes.  NULL on failure to start it. */
+struct cluster *cluster_start(struct db *db, const struct kw_config *cfg,
+	    cluster_epoch_fn on_epoch, void *arg);
 /* Stop the thread and free; NULL is a no-op. */
 void	cluster_stop(struct cluster *cl);
 /* A copy of the latest view (with "monitor stalled" folded in). */

@@ -237,3 +237,11 @@ kcache_drop(struct kcache *kc, const char *name)
 	}
 	pthread_rwlock_unlock(&kc->lock);
 }
+
+void
+kcache_clear(struct kcache *kc)
+{
+	pthread_rwlock_wrlock(&kc->lock);
+	clear_locked(kc);
+	pthread_rwlock_unlock(&kc->lock);
+}

@@ -30,5 +30,7 @@ void		 kcache_put_current(struct kcache *kc, const char *name,
 		    uint32_t version);
 /* Drop every entry of name. */
 void		 kcache_drop(struct kcache *kc, const char *name);
+/* Drop everything. */
+void		 kcache_clear(struct kcache *kc);
 
 #endif

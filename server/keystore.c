@@ -252,6 +252,12 @@ ks_invalidate(struct keystore *ks, const char *name)
 	kcache_drop(ks->cache, name);
 }
 
+void
+ks_flush(struct keystore *ks)
+{
+	kcache_clear(ks->cache);
+}
+
 enum kw_err
 ks_metadata(struct keystore *ks, const char *name, struct db_key_meta *out)
 {

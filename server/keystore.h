@@ -60,6 +60,8 @@ enum kw_err ks_roll(struct keystore *ks, const char *name,
 enum kw_err ks_delete(struct keystore *ks, const char *name) WUR;
 /* Drop everything cached about name (versions and current version). */
 void	ks_invalidate(struct keystore *ks, const char *name);
+/* Drop the whole cache (another node rolled or deleted a key). */
+void	ks_flush(struct keystore *ks);
 
 enum kw_err ks_metadata(struct keystore *ks, const char *name,
 	    struct db_key_meta *out) WUR;

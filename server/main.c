@@ -132,6 +132,13 @@ startup_load(const char *path, struct startup *st)
 	return 0;
 }
 
+/* The cluster monitor saw a key rolled or deleted: drop the cache. */
+static void
+flush_cache(void *arg)
+{
+	ks_flush(arg);
+}
+
 /* Wait for signals; returns on SIGTERM/SIGINT.  cfg is the running
  * configuration, for telling the operator what a reload cannot apply. */
 static void
@@ -276,7 +283,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 
-	if ((cl = cluster_start(db, st.cfg)) == NULL) {
+	if ((cl = cluster_start(db, st.cfg, flush_cache, ks)) == NULL) {
 		log_errx("could not start the cluster monitor");
 		goto out;
 	}

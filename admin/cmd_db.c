@@ -36,20 +36,29 @@ read_password(const struct kw_config *cfg, int *failed)
 	return pw;
 }
 
-int
-admin_migrate(const struct kw_config *cfg, const char *password)
-{
-	struct secbuf *kek = NULL;
-	struct db *db = NULL;
-	unsigned char check[KW_CHECK_LEN];
-	char err[512], kek_id[KW_KEK_ID_LEN + 1];
-	int rc = -1;
-	enum kw_err e;
+#define ADMIN_CONNECT_S	10	/* connect timeout of admin commands */
 
+/*
+ * Read this node's master key (advice, when not NULL, ends the message
+ * of a missing or unreadable file), compute its check value into check
+ * and kek_id, and open the local database.  0 with *dbp set, or -1 with
+ * the reason printed.
+ */
+static int
+kek_and_db(const struct kw_config *cfg, const char *password,
+    const char *advice, unsigned char check[KW_CHECK_LEN],
+    char kek_id[KW_KEK_ID_LEN + 1], struct db **dbp)
+{
+	struct secbuf *kek;
+	char err[512];
+	int rc = -1;
+
+	*dbp = NULL;
 	if ((kek = secfile_read_as("master key file", cfg->master_key_file,
 	    4096, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
-		goto out;
+		fprintf(stderr, "keyward-admin: %s%s\n", err,
+		    advice != NULL ? advice : "");
+		return -1;
 	}
 	if (kek->len != KW_KEK_LEN) {
 		fprintf(stderr, "keyward-admin: master key file \"%s\" holds %zu "
@@ -57,22 +66,41 @@ admin_migrate(const struct kw_config *cfg, const char *password)
 		    KW_KEK_LEN);
 		goto out;
 	}
-	db = db_new(cfg->db_local, NULL, password, 1, cfg->db_connect_timeout_s,
-	    cfg->commit_deadline_ms);
-	if (db == NULL) {
-		fprintf(stderr, "keyward-admin: out of memory\n");
-		goto out;
-	}
-	if (db_migrate(db, err, sizeof(err)) != KW_OK) {
-		fprintf(stderr, "keyward-admin: migration failed: %s\n", err);
-		goto out;
-	}
-	printf("database schema at version %d\n", db_schema_version(db));
 	if (crypto_kek_check(kek, check, kek_id) != 0) {
 		fprintf(stderr, "keyward-admin: could not compute the master key "
 		    "check value\n");
 		goto out;
 	}
+	/* an operator's command can wait longer than a request */
+	*dbp = db_new(cfg->db_local, NULL, password, 1,
+	    cfg->db_connect_timeout_s < ADMIN_CONNECT_S ? ADMIN_CONNECT_S :
+	    cfg->db_connect_timeout_s, cfg->commit_deadline_ms);
+	if (*dbp == NULL) {
+		fprintf(stderr, "keyward-admin: out of memory\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	secbuf_free(kek);
+	return rc;
+}
+
+int
+admin_migrate(const struct kw_config *cfg, const char *password)
+{
+	struct db *db = NULL;
+	unsigned char check[KW_CHECK_LEN];
+	char err[512], kek_id[KW_KEK_ID_LEN + 1];
+	int rc = -1;
+	enum kw_err e;
+
+	if (kek_and_db(cfg, password, NULL, check, kek_id, &db) != 0)
+		goto out;
+	if (db_migrate(db, err, sizeof(err)) != KW_OK) {
+		fprintf(stderr, "keyward-admin: migration failed: %s\n", err);
+		goto out;
+	}
+	printf("database schema at version %d\n", db_schema_version(db));
 	e = db_kek_check(db, kek_id, check, sizeof(check), 1);
 	if (e == KW_ECRYPTO) {
 		fprintf(stderr, "keyward-admin: master key \"%s\" does not match "
@@ -90,39 +118,22 @@ admin_migrate(const struct kw_config *cfg, const char *password)
 out:
 	secure_wipe(check, sizeof(check));
 	db_free(db);
-	secbuf_free(kek);
 	return rc;
 }
 
 int
 admin_kek_verify(const struct kw_config *cfg, const char *password)
 {
-	struct secbuf *kek = NULL;
 	struct db *db = NULL;
 	unsigned char check[KW_CHECK_LEN];
-	char err[512], kek_id[KW_KEK_ID_LEN + 1];
+	char kek_id[KW_KEK_ID_LEN + 1];
 	int rc = -1;
 	enum kw_err e;
 
-	if ((kek = secfile_read_as("master key file", cfg->master_key_file,
-	    4096, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s: copy the active's master.key "
-		    "to this node (mode 0600, owned by the user that runs "
-		    "keyward-server)\n", err);
+	if (kek_and_db(cfg, password, ": copy the active's master.key to this "
+	    "node (mode 0600, owned by the user that runs keyward-server)",
+	    check, kek_id, &db) != 0)
 		goto out;
-	}
-	if (kek->len != KW_KEK_LEN || crypto_kek_check(kek, check, kek_id) != 0) {
-		fprintf(stderr, "keyward-admin: master key file \"%s\" holds "
-		    "%zu bytes, expected %d\n", cfg->master_key_file, kek->len,
-		    KW_KEK_LEN);
-		goto out;
-	}
-	db = db_new(cfg->db_local, NULL, password, 1, cfg->db_connect_timeout_s,
-	    cfg->commit_deadline_ms);
-	if (db == NULL) {
-		fprintf(stderr, "keyward-admin: out of memory\n");
-		goto out;
-	}
 	e = db_kek_check(db, kek_id, check, sizeof(check), 0);
 	if (e == KW_OK) {
 		printf("master key %s matches the database\n", kek_id);
@@ -143,7 +154,6 @@ admin_kek_verify(const struct kw_config *cfg, const char *password)
 out:
 	secure_wipe(check, sizeof(check));
 	db_free(db);
-	secbuf_free(kek);
 	return rc;
 }
 

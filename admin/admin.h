@@ -57,6 +57,8 @@ int	cmd_status(int argc, char **argv);
 int	cmd_promote(int argc, char **argv);
 /* cmd_rejoin.c */
 int	cmd_rejoin(int argc, char **argv);
+/* cmd_verify.c */
+int	cmd_verify(int argc, char **argv);
 /* cmd_config.c */
 int	cmd_config_show(int argc, char **argv);
 

@@ -119,6 +119,10 @@ install: all
 	install -m 0755 $(BUILD)/keyward-server $(DESTDIR)$(PREFIX)/sbin/keyward-server
 	install -m 0755 $(BUILD)/keyward-admin $(DESTDIR)$(PREFIX)/sbin/keyward-admin
 	install -m 0755 scripts/keyward-init $(DESTDIR)$(PREFIX)/sbin/keyward-init
+	install -m 0755 scripts/keyward-backup $(DESTDIR)$(PREFIX)/sbin/keyward-backup
+	install -m 0755 scripts/keyward-restore $(DESTDIR)$(PREFIX)/sbin/keyward-restore
+	install -d $(DESTDIR)$(SYSCONFDIR)/cron.d
+	install -m 0644 packaging/cron.d/keyward-backup $(DESTDIR)$(SYSCONFDIR)/cron.d/keyward-backup
 	install -d $(DESTDIR)$(PREFIX)/share/doc/keyward $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 packaging/keyward.conf.example $(DESTDIR)$(PREFIX)/share/doc/keyward/
 	install -m 0644 packaging/man/keyward-server.8 packaging/man/keyward-admin.8 $(DESTDIR)$(PREFIX)/share/man/man8/

@@ -1,0 +1,95 @@
+"""backupkit: helpers for the keyward-backup / keyward-restore tests.
+
+Owns: a backup recipient (a self-signed certificate and its key, made with
+the openssl CLI) and a wrong one, running the two scripts, and a restored
+node that keyward-server can run on (with the kwtest.Server start, stop,
+log and client).  The pair and the PKI come from pair.py and kwtest.py.
+"""
+
+import os
+import subprocess
+
+import kwtest
+from kwtest import REPO, run
+
+BACKUP = os.path.join(REPO, "scripts", "keyward-backup")
+RESTORE = os.path.join(REPO, "scripts", "keyward-restore")
+SCRIPT_TIMEOUT = 120
+
+
+class Recipient:
+    """A backup recipient: cert.pem and key.pem in dir."""
+
+    def __init__(self, root, name):
+        self.dir = os.path.join(root, "recipient-" + name)
+        os.makedirs(self.dir, mode=0o700)
+        self.cert = os.path.join(self.dir, "cert.pem")
+        self.key = os.path.join(self.dir, "key.pem")
+        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+             "-keyout", self.key, "-out", self.cert, "-days", "3",
+             "-subj", "/CN=keyward backup " + name])
+        os.chmod(self.key, 0o600)
+
+
+def script(path, *args, check=True, timeout=SCRIPT_TIMEOUT):
+    """Run a script with sh; (rc, stdout, stderr)."""
+    env = dict(os.environ)
+    env["KEYWARD_ADMIN"] = kwtest.ADMIN_BIN
+    return run(["sh", path, *args], timeout=timeout, check=check, env=env)
+
+
+def backup(confdir, output, *args, recipients=(), check=True):
+    a = ["--confdir", confdir, "--output", output]
+    for r in recipients:
+        a += ["--recipient", r.cert]
+    return script(BACKUP, *a, *args, check=check)
+
+
+def restore(*args, check=True):
+    return script(RESTORE, *args, check=check)
+
+
+def backups_in(d):
+    return sorted(f for f in os.listdir(d) if f.endswith(".kwb"))
+
+
+def snapshot(path):
+    """{relative path: (size, mtime_ns, mode)} of every file under path
+    ({} when it does not exist): to show a directory was not touched."""
+    out = {}
+    if not os.path.exists(path):
+        return out
+    for dp, _dn, fn in os.walk(path):
+        for f in fn:
+            p = os.path.join(dp, f)
+            st = os.lstat(p)
+            out[os.path.relpath(p, path)] = (st.st_size, st.st_mtime_ns,
+                                             st.st_mode)
+    return out
+
+
+class RestoredNode(kwtest.Server):
+    """A node made by keyward-restore: its config dir and database exist;
+    only keyward-server is started here."""
+
+    def __init__(self, base, name, confdir, port, pki, datadir):
+        kwtest.Server._seq += 1
+        self.name = name
+        self.dir = base
+        self.confdir = confdir
+        self.conf = os.path.join(confdir, "keyward.conf")
+        self.log_path = os.path.join(base, "server.log")
+        self.pki = pki
+        self.pg = None
+        self.auth = "mtls"
+        self.port = port
+        self.proc = None
+        self.returncode = None
+        self.secrets = set()
+        self.verify_ca = pki.ca_pem
+        self.datadir = datadir
+
+    def stop_db(self):
+        subprocess.run([kwtest.ADMIN_BIN, "db", "stop", "--datadir",
+                        self.datadir], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)

@@ -107,7 +107,9 @@ static const struct admin_cmd cmds[] = {
 	    "  standby through its replication slot, starts it and waits until\n"
 	    "  it is the synchronous standby.  Works on any host and address:\n"
 	    "  nothing needs rebuilding under the old name." },
-	{ "verify", "[-c CONFIG]", "check that every version of every key unwraps under the master key", cmd_verify, NULL },
+	{ "verify", "[-c CONFIG]",
+	    "check that every version of every key unwraps under the master key",
+	    cmd_verify, NULL },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 

@@ -316,3 +316,41 @@ def test_cron_file_is_valid_cron_d():
     assert "." not in os.path.basename(CRON)
     assert not os.stat(CRON).st_mode & 0o111
     _ = kwclient
+
+
+def test_restored_config_names_only_restored_files(servers, recipients,
+                                                   tmp_root):
+    """Paths into the old config directory (absolute ones too) and files
+    outside it all point into the new config directory after a restore."""
+    s = servers.make(auth="mtls")
+    kwtest.conf_set(s.conf, {("keys", "master_key_file"):
+                             os.path.join(s.confdir, "master.key")})
+    rcp = recipients[0]
+    out = os.path.join(s.dir, "backups")
+    os.makedirs(out)
+    backup(s.confdir, out, recipients=[rcp])
+    (f,) = backups_in(out)
+    base = os.path.join(tmp_root, "restored-paths")
+    os.makedirs(base)
+    os.chmod(base, 0o711)
+    confdir, datadir = os.path.join(base, "conf"), os.path.join(base, "data")
+    port = kwtest.free_port()
+    try:
+        restore("--input", os.path.join(out, f), "--key", rcp.key,
+                "--confdir", confdir, "--datadir", datadir,
+                "--db-port", str(port), "--db-host", "127.0.0.1",
+                "--listen", "127.0.0.1:1234")
+        _rc, shown, _e = kwtest.run([kwtest.ADMIN_BIN, "config", "show", "-c",
+                                     os.path.join(confdir, "keyward.conf")])
+        conf = dict(ln.split(" = ", 1) for ln in shown.splitlines())
+        for k in ("keys.master_key_file", "tls.cert_file", "tls.key_file",
+                  "tls.client_ca_file", "db.password_file"):
+            assert conf[k].startswith(confdir + "/"), (k, conf[k])
+            assert os.path.isfile(conf[k]), (k, conf[k])
+        assert conf["node.listen"] == "127.0.0.1:1234"
+        assert "port=%d" % port in conf["db.local"]
+        assert s.dir not in shown, shown
+    finally:
+        subprocess.run([kwtest.ADMIN_BIN, "db", "stop", "--datadir", datadir],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=60)

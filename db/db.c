@@ -3,10 +3,11 @@
  *
  * Every statement about keys lives here, prepared per connection, with
  * the key name always a parameter and bytea always binary.  Reads run
- * through db_read (local database, then the peer's); writes run in one
- * transaction on the primary (db_write_begin) and end with a COMMIT
- * bounded by the commit deadline (pc_commit), so a caller never sees a
- * success that was not acknowledged.  Pools are in pool.c, deadlines in
+ * through db_read (local database, then the peer's); each write is one
+ * autocommit statement on the primary (db_write) that checks the pair's
+ * health itself and completes within the commit deadline
+ * (pc_commit_prepared), so a caller never sees a success that was not
+ * acknowledged.  Pools are in pool.c, deadlines in
  * exec.c, the choice of database in route.c, migrations in migrate.c and
  * the master-key check in kek.c.
  *
@@ -31,39 +32,74 @@
 #define KEK_ID_MAX	16
 
 enum {
-	ST_KEY_INSERT, ST_VER_INSERT, ST_KEY_LOCK, ST_VER_ROLL, ST_KEY_DELETE,
+	ST_KEY_CREATE, ST_KEY_CUR, ST_VER_ROLL, ST_KEY_DELETE,
 	ST_META_GET, ST_NAMES, ST_VER_GET, ST_VER_CURRENT, ST_VER_ALL, ST_MAX
 };
 
+#define ROLL_TRIES	8	/* races a rollover may lose in a row */
+
+/*
+ * The write guard of every key write, its $1 saying whether a synchronous
+ * standby is needed (a pair): the row's ok is false, and the statement
+ * writes nothing, unless this database is a primary with a standby
+ * streaming in sync mode right now.  Checked in the statement that
+ * writes, so a write costs one round trip and never rests on a stale
+ * monitor view alone.  (A standby refuses the statement before that,
+ * with SQLSTATE 25006.)
+ */
+#define WRITE_OK	"ok AS (SELECT NOT pg_is_in_recovery() AND (NOT $1" \
+			" OR EXISTS (SELECT 1 FROM pg_stat_replication" \
+			" WHERE state = 'streaming' AND sync_state = 'sync'))" \
+			" AS ok)"
+
 static const Oid t_text[] = { DB_OID_TEXT };
 static const Oid t_text_int4[] = { DB_OID_TEXT, DB_OID_INT4 };
-static const Oid t_key_insert[] = { DB_OID_TEXT, DB_OID_TEXT, DB_OID_INT4,
-	DB_OID_TEXT, DB_OID_TEXT, DB_OID_INT8 };
-static const Oid t_ver_insert[] = { DB_OID_INT8, DB_OID_INT4, DB_OID_TEXT,
-	DB_OID_BYTEA, DB_OID_INT8 };
-static const Oid t_ver_roll[] = { DB_OID_INT8, DB_OID_INT4, DB_OID_TEXT,
+static const Oid t_key_create[] = { DB_OID_BOOL, DB_OID_TEXT, DB_OID_TEXT,
+	DB_OID_INT4, DB_OID_TEXT, DB_OID_TEXT, DB_OID_INT8, DB_OID_TEXT,
 	DB_OID_BYTEA };
+static const Oid t_ver_roll[] = { DB_OID_BOOL, DB_OID_INT8, DB_OID_INT4,
+	DB_OID_TEXT, DB_OID_BYTEA };
+static const Oid t_key_delete[] = { DB_OID_BOOL, DB_OID_TEXT };
 
+/* Writes answer one row (ok, rows written); see write_stmt. */
 static const struct db_stmt stmts[ST_MAX] = {
-	[ST_KEY_INSERT] = { "kw_key_insert",
-	    "INSERT INTO keys (name, cipher, length, description, attributes,"
-	    " created_ms) VALUES ($1, $2, $3, $4, $5, COALESCE($6, " MS_NOW "))"
-	    " RETURNING id, created_ms", 6, t_key_insert },
-	[ST_VER_INSERT] = { "kw_ver_insert",
-	    "INSERT INTO key_versions (key_id, version, kek_id, wrapped,"
-	    " created_ms) VALUES ($1, $2, $3, $4, $5)", 5, t_ver_insert },
-	[ST_KEY_LOCK] = { "kw_key_lock",
-	    "SELECT id, current_version FROM keys WHERE name = $1 FOR UPDATE",
+	/* The key and its version 0 (wrapped beforehand) together. */
+	[ST_KEY_CREATE] = { "kw_key_create",
+	    "WITH " WRITE_OK ","
+	    " k AS (INSERT INTO keys (name, cipher, length, description,"
+	    " attributes, created_ms) SELECT $2, $3, $4, $5, $6,"
+	    " COALESCE($7, " MS_NOW ") FROM ok WHERE ok.ok"
+	    " RETURNING id, created_ms),"
+	    " v AS (INSERT INTO key_versions (key_id, version, kek_id,"
+	    " wrapped, created_ms) SELECT id, 0, $8, $9, created_ms FROM k"
+	    " RETURNING 1)"
+	    " SELECT ok.ok, (SELECT count(*) FROM v) FROM ok",
+	    9, t_key_create },
+	/* What a rollover builds on; a standby says so rather than answer. */
+	[ST_KEY_CUR] = { "kw_key_cur",
+	    "SELECT pg_is_in_recovery(), k.id, k.current_version"
+	    " FROM (SELECT 1) AS one LEFT JOIN keys k ON k.name = $1",
 	    1, t_text },
-	/* Append the version and make it current in one round trip. */
+	/*
+	 * Append version $3 and make it current.  A concurrent rollover
+	 * that took $3 first makes this fail on the primary key of
+	 * key_versions (23505), a deleted key on its foreign key (23503).
+	 */
 	[ST_VER_ROLL] = { "kw_ver_roll",
-	    "WITH v AS (INSERT INTO key_versions (key_id, version, kek_id,"
-	    " wrapped, created_ms) VALUES ($1, $2, $3, $4, " MS_NOW ")"
-	    " RETURNING key_id, version)"
-	    " UPDATE keys SET current_version = v.version FROM v"
-	    " WHERE keys.id = v.key_id", 4, t_ver_roll },
+	    "WITH " WRITE_OK ","
+	    " v AS (INSERT INTO key_versions (key_id, version, kek_id,"
+	    " wrapped, created_ms) SELECT $2, $3, $4, $5, " MS_NOW
+	    " FROM ok WHERE ok.ok RETURNING key_id, version),"
+	    " u AS (UPDATE keys SET current_version = v.version FROM v"
+	    " WHERE keys.id = v.key_id RETURNING 1)"
+	    " SELECT ok.ok, (SELECT count(*) FROM u) FROM ok",
+	    5, t_ver_roll },
 	[ST_KEY_DELETE] = { "kw_key_delete",
-	    "DELETE FROM keys WHERE name = $1 RETURNING id", 1, t_text },
+	    "WITH " WRITE_OK ","
+	    " d AS (DELETE FROM keys WHERE name = $2 AND (SELECT ok FROM ok)"
+	    " RETURNING id)"
+	    " SELECT ok.ok, (SELECT count(*) FROM d) FROM ok",
+	    2, t_key_delete },
 	[ST_META_GET] = { "kw_meta_get",
 	    "SELECT name, cipher, length, description, attributes, created_ms,"
 	    " current_version + 1 FROM keys WHERE name = $1", 1, t_text },
@@ -278,186 +314,250 @@ db_local_alive(struct db *db)
 	return alive;
 }
 
+/*
+ * Send write statement id (its $1 filled in here) and read its (ok, rows)
+ * answer into *n.  KW_EUNAVAIL with *why when this database took none of
+ * it and the other may (see db_write_fn); a foreign-key violation reads
+ * KW_ENOTFOUND (the key went away); otherwise as res_err, or KW_ENOTACK
+ * from pc_commit_prepared.
+ */
+static enum kw_err
+write_stmt(struct pconn *pc, int id, const char **vals, const int *lens,
+    const int *fmts, int need_sync, int deadline_ms, const char *what,
+    const char *name, int64_t *n, const char **why)
+{
+	PGresult *r;
+	enum kw_err rc;
+
+	vals[0] = need_sync ? "t" : "f";
+	rc = pc_commit_prepared(pc, id, &stmts[id], vals, lens, fmts, 0,
+	    deadline_ms, &r);
+	if (rc == KW_EDB) {
+		if (r == NULL) {	/* failed before it was sent */
+			*why = "not answering";
+			rc = KW_EUNAVAIL;
+		} else if (strcmp(pc_sqlstate(r), "25006") == 0) {
+			*why = "a standby";
+			rc = KW_EUNAVAIL;
+		} else if (strcmp(pc_sqlstate(r), "23503") == 0)
+			rc = KW_ENOTFOUND;
+		else
+			rc = res_err(pc, what, name, r);
+		PQclear(r);
+		return rc;
+	}
+	if (rc != KW_OK)
+		return rc;
+	/* committed: a malformed answer must not read as a success */
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0) ||
+	    get_int(r, 0, 1, n) == -1) {
+		pc_log_error(pc, what, name, r);
+		rc = KW_EDB;
+	} else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
+		*why = "a primary without a synchronous standby";
+		rc = KW_EUNAVAIL;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* What create_fn, roll_fn and delete_fn are asked to write. */
+struct key_write {
+	const char		*name;
+	int			 deadline_ms;	/* the commit deadline */
+	const struct db_key_meta *meta;		/* create */
+	const char		*kek_id;	/* create: version 0 */
+	const unsigned char	*wrapped;
+	size_t			 wlen;
+	db_wrap_fn		 wrap;		/* roll */
+	void			*arg;
+	uint32_t		 version;	/* roll: the new version */
+};
+
+static enum kw_err
+create_fn(struct pconn *pc, int need_sync, void *arg, const char **why)
+{
+	struct key_write *a = arg;
+	const struct db_key_meta *meta = a->meta;
+	char lenbuf[16], msbuf[24];
+	const char *vals[9];
+	int lens[9] = { 0 }, fmts[9] = { 0 };
+	int64_t n = 0;
+	enum kw_err rc;
+
+	snprintf(lenbuf, sizeof(lenbuf), "%d", meta->length);
+	snprintf(msbuf, sizeof(msbuf), "%lld", (long long)meta->created_ms);
+	vals[1] = meta->name;
+	vals[2] = meta->cipher;
+	vals[3] = lenbuf;
+	vals[4] = meta->description;
+	vals[5] = meta->attributes;
+	vals[6] = meta->created_ms != 0 ? msbuf : NULL;
+	vals[7] = a->kek_id;
+	vals[8] = (const char *)a->wrapped;
+	lens[8] = (int)a->wlen;
+	fmts[8] = 1;
+	rc = write_stmt(pc, ST_KEY_CREATE, vals, lens, fmts, need_sync,
+	    a->deadline_ms, "create", meta->name, &n, why);
+	if (rc == KW_OK && n != 1) {
+		log_warnx("key \"%s\": create wrote %lld versions", meta->name,
+		    (long long)n);
+		rc = KW_EDB;
+	}
+	return rc;
+}
+
 enum kw_err
 db_key_create(struct db *db, const struct db_key_meta *meta,
     db_wrap_fn wrap, void *arg)
 {
-	struct pconn *pc = NULL;
-	PGresult *r = NULL;
+	struct key_write a = { 0 };
 	unsigned char *wrapped = NULL;
 	size_t wlen;
-	char kek_id[KEK_ID_MAX + 1], lenbuf[16], msbuf[24], idbuf[24];
-	const char *vals[6];
-	int lens[5], fmts[5];
-	int64_t id, created;
+	char kek_id[KEK_ID_MAX + 1];
 	enum kw_err rc;
 
 	if (meta == NULL || meta->name == NULL || meta->cipher == NULL ||
 	    wrap == NULL)
 		return KW_EINVAL;
-	if ((rc = db_write_begin(db, &pc)) != KW_OK)
-		goto out;
-
-	snprintf(lenbuf, sizeof(lenbuf), "%d", meta->length);
-	snprintf(msbuf, sizeof(msbuf), "%lld", (long long)meta->created_ms);
-	vals[0] = meta->name;
-	vals[1] = meta->cipher;
-	vals[2] = lenbuf;
-	vals[3] = meta->description;
-	vals[4] = meta->attributes;
-	vals[5] = meta->created_ms != 0 ? msbuf : NULL;
-	if ((r = run(pc, ST_KEY_INSERT, vals, NULL, NULL, 0)) == NULL) {
-		rc = KW_EDB;
-		goto out;
-	}
-	if (!pc_res_ok(r)) {
-		rc = res_err(pc, "create", meta->name, r);
-		goto out;
-	}
-	if (PQntuples(r) != 1 || get_int(r, 0, 0, &id) == -1 ||
-	    get_int(r, 0, 1, &created) == -1) {
-		pc_log_error(pc, "create", meta->name, r);
-		rc = KW_EDB;
-		goto out;
-	}
-	PQclear(r);
-	r = NULL;
-
+	/*
+	 * Version 0 is known before anything is sent, so the key and its
+	 * version go in one statement: one round trip, like a plain INSERT.
+	 */
 	if ((rc = do_wrap(wrap, arg, meta->name, 0, &wrapped, &wlen,
 	    kek_id)) != KW_OK)
-		goto out;
-	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
-	snprintf(msbuf, sizeof(msbuf), "%lld", (long long)created);
-	vals[0] = idbuf;
-	vals[1] = "0";
-	vals[2] = kek_id;
-	vals[3] = (const char *)wrapped;
-	vals[4] = msbuf;
-	memset(lens, 0, sizeof(lens));
-	memset(fmts, 0, sizeof(fmts));
-	lens[3] = (int)wlen;
-	fmts[3] = 1;
-	if ((r = run(pc, ST_VER_INSERT, vals, lens, fmts, 0)) == NULL) {
-		rc = KW_EDB;
-		goto out;
-	}
-	if (!pc_res_ok(r)) {
-		rc = res_err(pc, "create", meta->name, r);
-		goto out;
-	}
-	rc = pc_commit(pc, db->commit_deadline_ms);
-out:
-	PQclear(r);
+		return rc;
+	a.name = meta->name;
+	a.meta = meta;
+	a.kek_id = kek_id;
+	a.wrapped = wrapped;
+	a.wlen = wlen;
+	a.deadline_ms = db->commit_deadline_ms;
+	rc = db_write(db, create_fn, &a);
 	free(wrapped);
-	db_write_end(pc);
 	return rc;
+}
+
+/*
+ * A rollover without holding a lock across round trips: read the current
+ * version, wrap for the next one (the wrap binds the version), and append
+ * it in one statement that fails when another rollover appended that
+ * version first; then start again from the new current version.
+ */
+static enum kw_err
+roll_fn(struct pconn *pc, int need_sync, void *arg, const char **why)
+{
+	struct key_write *a = arg;
+	PGresult *r;
+	unsigned char *wrapped;
+	size_t wlen;
+	char kek_id[KEK_ID_MAX + 1], idbuf[24], verbuf[16];
+	const char *vals[5];
+	int lens[5] = { 0, 0, 0, 0, 0 }, fmts[5] = { 0, 0, 0, 0, 1 };
+	int64_t id, cur, n = 0;
+	uint32_t ver;
+	int try;
+	enum kw_err rc = KW_EDB;
+
+	for (try = 0; try < ROLL_TRIES; try++) {
+		/* nothing sent yet: a database not answering is skipped */
+		if ((r = run(pc, ST_KEY_CUR, &a->name, NULL, NULL, 0)) ==
+		    NULL) {
+			*why = "not answering";
+			return KW_EUNAVAIL;
+		}
+		if (!pc_res_ok(r) || PQntuples(r) != 1)
+			rc = res_err(pc, "rollover", a->name, r);
+		else if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
+			*why = "a standby";
+			rc = KW_EUNAVAIL;
+		} else if (PQgetisnull(r, 0, 1))
+			rc = KW_ENOTFOUND;
+		else if (get_int(r, 0, 1, &id) == -1 ||
+		    get_int(r, 0, 2, &cur) == -1 || cur < 0 ||
+		    cur >= INT32_MAX) {
+			pc_log_error(pc, "rollover", a->name, r);
+			rc = KW_EDB;
+		} else
+			rc = KW_OK;
+		PQclear(r);
+		if (rc != KW_OK)
+			return rc;
+
+		ver = (uint32_t)cur + 1;
+		if ((rc = do_wrap(a->wrap, a->arg, a->name, ver, &wrapped,
+		    &wlen, kek_id)) != KW_OK)
+			return rc;
+		snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+		snprintf(verbuf, sizeof(verbuf), "%u", ver);
+		vals[1] = idbuf;
+		vals[2] = verbuf;
+		vals[3] = kek_id;
+		vals[4] = (const char *)wrapped;
+		lens[4] = (int)wlen;
+		rc = write_stmt(pc, ST_VER_ROLL, vals, lens, fmts, need_sync,
+		    a->deadline_ms, "rollover", a->name, &n, why);
+		free(wrapped);
+		/* lost the race to another rollover, or the key went away */
+		if (rc == KW_EEXIST || rc == KW_ENOTFOUND) {
+			log_debug("key \"%s\": version %u taken or key gone; "
+			    "reading again", a->name, ver);
+			continue;
+		}
+		if (rc == KW_OK && n != 1) {
+			log_warnx("key \"%s\": rollover updated %lld rows",
+			    a->name, (long long)n);
+			rc = KW_EDB;
+		}
+		if (rc == KW_OK)
+			a->version = ver;
+		return rc;
+	}
+	log_warnx("key \"%s\": rollover lost the race %d times in a row",
+	    a->name, ROLL_TRIES);
+	return KW_EDB;
 }
 
 enum kw_err
 db_key_roll(struct db *db, const char *name, db_wrap_fn wrap, void *arg,
     uint32_t *new_version)
 {
-	struct pconn *pc = NULL;
-	PGresult *r = NULL;
-	unsigned char *wrapped = NULL;
-	size_t wlen;
-	char kek_id[KEK_ID_MAX + 1], idbuf[24], verbuf[16];
-	const char *vals[4];
-	int lens[4] = { 0, 0, 0, 0 }, fmts[4] = { 0, 0, 0, 1 };
-	int64_t id, cur;
-	uint32_t ver;
+	struct key_write a = { .name = name, .wrap = wrap, .arg = arg,
+	    .deadline_ms = db->commit_deadline_ms };
 	enum kw_err rc;
 
 	if (name == NULL || wrap == NULL || new_version == NULL)
 		return KW_EINVAL;
-	if ((rc = db_write_begin(db, &pc)) != KW_OK)
-		goto out;
+	if ((rc = db_write(db, roll_fn, &a)) == KW_OK)
+		*new_version = a.version;
+	return rc;
+}
 
-	/* The row lock orders concurrent rollovers of one key. */
-	vals[0] = name;
-	if ((r = run(pc, ST_KEY_LOCK, vals, NULL, NULL, 0)) == NULL) {
-		rc = KW_EDB;
-		goto out;
-	}
-	if (!pc_res_ok(r)) {
-		rc = res_err(pc, "rollover", name, r);
-		goto out;
-	}
-	if (PQntuples(r) == 0) {
+static enum kw_err
+delete_fn(struct pconn *pc, int need_sync, void *arg, const char **why)
+{
+	struct key_write *a = arg;
+	const char *vals[2];
+	int64_t n = 0;
+	enum kw_err rc;
+
+	vals[1] = a->name;
+	rc = write_stmt(pc, ST_KEY_DELETE, vals, NULL, NULL, need_sync,
+	    a->deadline_ms, "delete", a->name, &n, why);
+	if (rc == KW_OK && n == 0)
 		rc = KW_ENOTFOUND;
-		goto out;
-	}
-	if (get_int(r, 0, 0, &id) == -1 || get_int(r, 0, 1, &cur) == -1 ||
-	    cur < 0 || cur >= INT32_MAX) {
-		pc_log_error(pc, "rollover", name, r);
-		rc = KW_EDB;
-		goto out;
-	}
-	PQclear(r);
-	r = NULL;
-
-	ver = (uint32_t)cur + 1;
-	if ((rc = do_wrap(wrap, arg, name, ver, &wrapped, &wlen, kek_id)) !=
-	    KW_OK)
-		goto out;
-	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
-	snprintf(verbuf, sizeof(verbuf), "%u", ver);
-	vals[0] = idbuf;
-	vals[1] = verbuf;
-	vals[2] = kek_id;
-	vals[3] = (const char *)wrapped;
-	lens[3] = (int)wlen;
-	if ((r = run(pc, ST_VER_ROLL, vals, lens, fmts, 0)) == NULL) {
-		rc = KW_EDB;
-		goto out;
-	}
-	if (!pc_res_ok(r)) {
-		rc = res_err(pc, "rollover", name, r);
-		goto out;
-	}
-	if (strcmp(PQcmdTuples(r), "1") != 0) {
-		log_warnx("key \"%s\": rollover updated %s rows", name,
-		    PQcmdTuples(r));
-		rc = KW_EDB;
-		goto out;
-	}
-	if ((rc = pc_commit(pc, db->commit_deadline_ms)) == KW_OK)
-		*new_version = ver;
-out:
-	PQclear(r);
-	free(wrapped);
-	db_write_end(pc);
 	return rc;
 }
 
 enum kw_err
 db_key_delete(struct db *db, const char *name)
 {
-	struct pconn *pc = NULL;
-	PGresult *r = NULL;
-	enum kw_err rc;
+	struct key_write a = { .name = name,
+	    .deadline_ms = db->commit_deadline_ms };
 
 	if (name == NULL)
 		return KW_EINVAL;
-	if ((rc = db_write_begin(db, &pc)) != KW_OK)
-		goto out;
-	if ((r = run(pc, ST_KEY_DELETE, &name, NULL, NULL, 0)) == NULL) {
-		rc = KW_EDB;
-		goto out;
-	}
-	if (!pc_res_ok(r)) {
-		rc = res_err(pc, "delete", name, r);
-		goto out;
-	}
-	if (PQntuples(r) == 0) {
-		rc = KW_ENOTFOUND;
-		goto out;
-	}
-	rc = pc_commit(pc, db->commit_deadline_ms);
-out:
-	PQclear(r);
-	db_write_end(pc);
-	return rc;
+	return db_write(db, delete_fn, &a);
 }
 
 struct meta_arg {

@@ -4,9 +4,10 @@
  * Every statement is sent with libpq's asynchronous API and waited for
  * with poll() up to a deadline, so no call hangs on a frozen or
  * unreachable server; a connection that fails or runs past its deadline
- * is marked broken and closed by pool_put.  COMMIT gets the commit
+ * is marked broken and closed by pool_put.  A statement that commits
+ * (COMMIT, or a write sent as one autocommit statement) gets the commit
  * deadline: past it the backend is cancelled and the write reported as
- * not acknowledged, as is a COMMIT that ends with WARNING 01000 (the wait
+ * not acknowledged, as is a commit that ends with WARNING 01000 (the wait
  * for the synchronous standby was cancelled; committed locally only).
  * PQcancel of libpq 15 connects and waits for the server without a
  * timeout, so it runs in a helper thread waited for a bounded time.
@@ -319,10 +320,54 @@ pc_cancel(struct pconn *pc, int wait_ms)
 	return ok;
 }
 
+/*
+ * The outcome of a statement that commits (COMMIT, or one autocommit
+ * statement, whose completion includes the wait for the synchronous
+ * standby), given what pc_wait said about it: KW_OK with *r the result,
+ * or KW_ENOTACK (logged) when the commit is not known to be on both
+ * databases.  A result that is an error is left to the caller.
+ */
+static enum kw_err
+commit_outcome(struct pconn *pc, enum wait_rc wrc, PGresult **r,
+    const char *what, int deadline_ms)
+{
+	const char *label = pool_label(pc->pool);
+	PGresult *drained = NULL;
+
+	if (wrc == W_TIMEOUT) {
+		/*
+		 * Most likely waiting for a synchronous standby that is gone:
+		 * only a cancel ends that wait, and the transaction is then
+		 * committed on this database alone.  Not acknowledged either
+		 * way; the connection is discarded after a short drain.
+		 */
+		pc->broken = PC_DISCARD;
+		pc_cancel(pc, CANCEL_WAIT_MS);
+		if (pc_wait(pc, db_mono_ms() + DRAIN_MS, &drained) == W_OK)
+			PQclear(drained);
+		log_warnx("%s database: %s not acknowledged within %d ms; "
+		    "cancelled%s", label, what, deadline_ms, pc->warn01000 ?
+		    " (committed on this database only)" : "");
+		return KW_ENOTACK;
+	}
+	if (wrc == W_CONNERR) {
+		pc_fail(pc, wrc, "commit (outcome unknown)", deadline_ms);
+		return KW_ENOTACK;
+	}
+	if (pc_res_ok(*r) && pc->warn01000) {
+		log_warnx("%s database: %s not acknowledged: synchronous "
+		    "replication wait cancelled, committed on this database "
+		    "only", label, what);
+		PQclear(*r);
+		*r = NULL;
+		return KW_ENOTACK;
+	}
+	return KW_OK;
+}
+
 enum kw_err
 pc_commit(struct pconn *pc, int deadline_ms)
 {
-	const char *label = pool_label(pc->pool);
 	PGresult *r = NULL;
 	enum wait_rc wrc;
 	enum kw_err rc;
@@ -335,41 +380,98 @@ pc_commit(struct pconn *pc, int deadline_ms)
 		return KW_ENOTACK;
 	}
 	wrc = pc_wait(pc, t0 + deadline_ms, &r);
-	if (wrc == W_TIMEOUT) {
-		/*
-		 * Most likely waiting for a synchronous standby that is gone:
-		 * only a cancel ends that wait, and the transaction is then
-		 * committed on this database alone.  Not acknowledged either
-		 * way; the connection is discarded after a short drain.
-		 */
-		pc->broken = PC_DISCARD;
-		pc_cancel(pc, CANCEL_WAIT_MS);
-		if (pc_wait(pc, db_mono_ms() + DRAIN_MS, &r) == W_OK)
-			PQclear(r);
-		log_warnx("%s database: commit not acknowledged within %d ms; "
-		    "cancelled%s", label, deadline_ms, pc->warn01000 ?
-		    " (committed on this database only)" : "");
-		return KW_ENOTACK;
-	}
-	if (wrc == W_CONNERR) {
-		pc_fail(pc, wrc, "commit (outcome unknown)", deadline_ms);
-		return KW_ENOTACK;
-	}
+	if ((rc = commit_outcome(pc, wrc, &r, "commit", deadline_ms)) !=
+	    KW_OK)
+		return rc;
 	if (!pc_res_ok(r)) {
 		pc_log_error(pc, "commit", NULL, r);
 		rc = KW_EDB;
 	} else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
 		/* COMMIT of a failed transaction answers ROLLBACK. */
-		log_warnx("%s database: commit answered %s", label,
-		    PQcmdStatus(r));
+		log_warnx("%s database: commit answered %s",
+		    pool_label(pc->pool), PQcmdStatus(r));
 		rc = KW_EDB;
-	} else if (pc->warn01000) {
-		log_warnx("%s database: commit not acknowledged: synchronous "
-		    "replication wait cancelled, committed on this database "
-		    "only", label);
-		rc = KW_ENOTACK;
-	} else
-		rc = KW_OK;
+	}
 	PQclear(r);
 	return rc;
+}
+
+enum kw_err
+pc_commit_prepared(struct pconn *pc, int id, const struct db_stmt *st,
+    const char *const *vals, const int *lens, const int *fmts, int rfmt,
+    int deadline_ms, PGresult **out)
+{
+	uint64_t bit = (uint64_t)1 << id;
+	PGresult *r = NULL;
+	enum wait_rc wrc;
+	enum kw_err rc;
+	int64_t t0;
+
+	*out = NULL;
+	/*
+	 * Preparing executes nothing, so it gets the ordinary deadline and
+	 * a failure there means only "not answering".
+	 */
+	if ((pc->prepared & bit) == 0) {
+		if (!PQsendPrepare(pc->conn, st->name, st->sql, st->nparams,
+		    st->types)) {
+			pc_fail(pc, W_CONNERR, st->name, DB_OP_DEADLINE_MS);
+			return KW_EDB;
+		}
+		if ((wrc = pc_wait(pc, db_mono_ms() + DB_OP_DEADLINE_MS,
+		    &r)) != W_OK) {
+			pc_fail(pc, wrc, st->name, DB_OP_DEADLINE_MS);
+			return KW_EDB;
+		}
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			*out = r;	/* the caller reports the error */
+			return KW_EDB;
+		}
+		PQclear(r);
+		r = NULL;
+		pc->prepared |= bit;
+	}
+	pc->warn01000 = 0;
+	t0 = db_mono_ms();
+	if (!PQsendQueryPrepared(pc->conn, st->name, st->nparams, vals, lens,
+	    fmts, rfmt)) {
+		/* Part of it may have gone out: the outcome is unknown. */
+		pc_fail(pc, W_CONNERR, st->name, deadline_ms);
+		return KW_ENOTACK;
+	}
+	wrc = pc_wait(pc, t0 + deadline_ms, &r);
+	if ((rc = commit_outcome(pc, wrc, &r, st->name, deadline_ms)) !=
+	    KW_OK)
+		return rc;
+	*out = r;
+	/* An error ends an autocommit statement's transaction: no commit. */
+	return pc_res_ok(r) ? KW_OK : KW_EDB;
+}
+
+int
+pc_idle_ok(struct pconn *pc)
+{
+	struct pollfd pfd;
+	int i;
+
+	/*
+	 * Nothing is due on an idle connection.  A backend that was
+	 * terminated (a server restart, a rejoin) has sent its FATAL error
+	 * and closed the socket, which poll reports at once; read it to
+	 * learn whether the connection survived (a ParameterStatus or a
+	 * notice is harmless).  Bounded: a server cannot keep us here.
+	 */
+	for (i = 0; i < 4; i++) {
+		pfd.fd = PQsocket(pc->conn);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0)
+			return 0;
+		if (poll(&pfd, 1, 0) == 0)
+			return 1;
+		if (!PQconsumeInput(pc->conn) ||
+		    PQstatus(pc->conn) != CONNECTION_OK)
+			return 0;
+	}
+	return 0;	/* still talking: do not trust it */
 }

@@ -31,6 +31,7 @@
 #define DB_BORROW_MS		30000
 
 /* Parameter type OIDs (catalog/pg_type_d.h is a server header). */
+#define DB_OID_BOOL	16
 #define DB_OID_BYTEA	17
 #define DB_OID_INT8	20
 #define DB_OID_INT4	23
@@ -145,6 +146,26 @@ PGresult *pc_prepared(struct pconn *pc, int id, const struct db_stmt *st,
  * server refused it.  Logs every failure.
  */
 enum kw_err pc_commit(struct pconn *pc, int deadline_ms) WUR;
+/*
+ * Run statement id (prepared first when needed, within DB_OP_DEADLINE_MS)
+ * as one autocommit statement that writes and commits, waiting up to
+ * deadline_ms for its completion, which includes the wait for the
+ * synchronous standby.  Past the deadline the backend is cancelled.
+ * KW_OK: committed and acknowledged, *out the result.  KW_EDB: nothing
+ * was committed; *out is the error result (free with PQclear), or NULL
+ * when the connection failed before the statement was sent (pc->broken
+ * set, logged).  KW_ENOTACK (logged, *out NULL): the deadline passed, the
+ * connection failed after sending, or the commit only happened locally
+ * (WARNING 01000).
+ */
+enum kw_err pc_commit_prepared(struct pconn *pc, int id,
+	    const struct db_stmt *st, const char *const *vals, const int *lens,
+	    const int *fmts, int rfmt, int deadline_ms, PGresult **out) WUR;
+/*
+ * Is an idle connection still usable?  Reads (without waiting) what the
+ * server sent unasked: a terminated backend's farewell makes it 0.
+ */
+int	pc_idle_ok(struct pconn *pc);
 
 /* True when r is a successful command or query result. */
 int	pc_res_ok(const PGresult *r);
@@ -173,6 +194,23 @@ enum kw_err db_read_local(struct db *db, db_read_fn fn, void *arg) WUR;
  * in a transaction; KW_EUNAVAIL (logged) when no primary answers.
  */
 enum kw_err db_write_begin(struct db *db, struct pconn **out) WUR;
+/*
+ * One attempt of a write on pc, sent as autocommit statements that check
+ * (inside the statement that writes) that pc's database is a primary
+ * and, when need_sync, has a synchronous standby.  Return KW_EUNAVAIL and
+ * set *why only when pc's database took none of the write and the other
+ * database may take it: a standby, a primary without a synchronous
+ * standby, or not answering before the write was sent.
+ */
+typedef enum kw_err (*db_write_fn)(struct pconn *pc, int need_sync,
+	    void *arg, const char **why);
+/*
+ * Run fn on the primary: the database that was primary last time first,
+ * then the other one when fn says its database cannot take the write.
+ * A pooled connection found dead before the write is replaced.  Returns
+ * fn's result, or KW_EUNAVAIL (logged) when neither database took it.
+ */
+enum kw_err db_write(struct db *db, db_write_fn fn, void *arg) WUR;
 /* Roll back what is still open on pc and return it to its pool. */
 void	db_write_end(struct pconn *pc);
 

@@ -4,13 +4,18 @@
  * Reads go to the local database and, when it does not answer (or the
  * cluster probe found it down), to the peer's; writes go to the primary,
  * found by asking each database whether it is in recovery, and in a pair
- * only while that primary has a synchronous standby.
+ * only while that primary has a synchronous standby.  Key writes ask in
+ * the statement that writes (db_write); the rest in a transaction they
+ * then commit (db_write_begin).
  */
 #include <stdatomic.h>
 #include <string.h>
 
 #include "pool.h"
 #include "../lib/log.h"
+
+/* Dead pooled connections a write may skip: more than a pool holds. */
+#define DEAD_MAX	256
 
 /* Order pools (two, NULLs allowed): those recently down go last. */
 static void
@@ -133,12 +138,31 @@ begin_on(struct pool *p, int need_sync, struct pconn **out, const char **why)
 	return KW_EDB;
 }
 
+/*
+ * Which database a write tries first: the one that was primary last time
+ * (on the passive's server, the peer), unless it is known to be down: a
+ * standby that froze would otherwise cost every write a deadline before
+ * it reaches the primary.
+ */
+static void
+write_order(struct db *db, int order[2])
+{
+	order[0] = 0;
+	order[1] = 1;
+	if (db->peer != NULL &&
+	    ((atomic_load(&db->primary_hint) == 1 && !pool_down(db->peer)) ||
+	    (pool_down(db->local) && !pool_down(db->peer)))) {
+		order[0] = 1;
+		order[1] = 0;
+	}
+}
+
 enum kw_err
 db_write_begin(struct db *db, struct pconn **out)
 {
 	struct pool *pools[2] = { db->local, db->peer };
 	const char *why[2] = { "not answering", "not configured" };
-	int order[2] = { 0, 1 }, k, i;
+	int order[2], k, i;
 
 	/*
 	 * The primary is the database not in recovery; in a pair it must
@@ -147,18 +171,7 @@ db_write_begin(struct db *db, struct pconn **out)
 	 * healthy; this is the last check, inside the transaction).
 	 */
 	*out = NULL;
-	/*
-	 * Start with the database that was primary last time (on the
-	 * passive's server, the peer), unless it is known to be down: a
-	 * standby that froze would otherwise cost every write a statement
-	 * deadline before it reaches the primary.
-	 */
-	if (db->peer != NULL &&
-	    ((atomic_load(&db->primary_hint) == 1 && !pool_down(db->peer)) ||
-	    (pool_down(db->local) && !pool_down(db->peer)))) {
-		order[0] = 1;
-		order[1] = 0;
-	}
+	write_order(db, order);
 	for (k = 0; k < 2; k++) {
 		i = order[k];
 		if (pools[i] != NULL && begin_on(pools[i], db->peer != NULL, out,
@@ -166,6 +179,71 @@ db_write_begin(struct db *db, struct pconn **out)
 			atomic_store(&db->primary_hint, i);
 			return KW_OK;
 		}
+	}
+	log_warnx("write refused: no primary database (local %s, peer %s)",
+	    why[0], why[1]);
+	return KW_EUNAVAIL;
+}
+
+/* One write attempt through pool p; see db_write and db_write_fn. */
+static enum kw_err
+write_on(struct pool *p, int need_sync, db_write_fn fn, void *arg,
+    const char **why)
+{
+	struct pconn *pc;
+	enum kw_err rc;
+	enum pc_broken b;
+	int try = 0, dead = 0, reused;
+
+	/* Dead connections found idle cost no round trip: skip them all. */
+	while (try < 2 && dead <= DEAD_MAX) {
+		*why = "not answering";
+		if (pool_get(p, DB_BORROW_MS, &pc) != KW_OK)
+			return KW_EUNAVAIL;
+		/*
+		 * A write cannot be retried once sent (its outcome would be
+		 * unknown), so find out before sending whether the server
+		 * dropped this pooled connection (a restart, a rejoin).
+		 */
+		if (pc->reused && !pc_idle_ok(pc)) {
+			pc->broken = PC_CONNERR;
+			pool_put(pc);
+			dead++;
+			continue;
+		}
+		try++;
+		rc = fn(pc, need_sync, arg, why);
+		b = pc->broken;
+		reused = pc->reused;
+		db_write_end(pc);
+		/* fn wrote nothing: maybe only this connection failed */
+		if (rc == KW_EUNAVAIL && b == PC_CONNERR && reused)
+			continue;
+		return rc;
+	}
+	*why = "not answering";
+	return KW_EUNAVAIL;
+}
+
+enum kw_err
+db_write(struct db *db, db_write_fn fn, void *arg)
+{
+	struct pool *pools[2] = { db->local, db->peer };
+	const char *why[2] = { "not answering", "not configured" };
+	int order[2], k, i;
+	enum kw_err rc;
+
+	write_order(db, order);
+	for (k = 0; k < 2; k++) {
+		i = order[k];
+		if (pools[i] == NULL)
+			continue;
+		rc = write_on(pools[i], db->peer != NULL, fn, arg, &why[i]);
+		if (rc == KW_EUNAVAIL)
+			continue;	/* nothing written there: the other */
+		if (rc == KW_OK)
+			atomic_store(&db->primary_hint, i);
+		return rc;
 	}
 	log_warnx("write refused: no primary database (local %s, peer %s)",
 	    why[0], why[1]);

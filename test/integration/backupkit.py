@@ -90,6 +90,58 @@ class RestoredNode(kwtest.Server):
         self.datadir = datadir
 
     def stop_db(self):
+        stop_db(self.datadir)
+
+
+def stop_db(datadir):
+    """Stop the PostgreSQL of datadir, if any (keyward-admin db stop)."""
+    if os.path.exists(os.path.join(datadir, "postmaster.pid")):
         subprocess.run([kwtest.ADMIN_BIN, "db", "stop", "--datadir",
-                        self.datadir], stdout=subprocess.DEVNULL,
+                        datadir], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=60)
+
+
+class NewPassive:
+    """The passive of a new pair, made from a restored active the way the
+    README says: its master key copied, keyward-admin init, db
+    init-passive."""
+
+    def __init__(self, base, active, conninfo, datadir, pki):
+        self.confdir = os.path.join(base, "b-conf")
+        self.conf = os.path.join(self.confdir, "keyward.conf")
+        self.conninfo = conninfo
+        self.datadir = datadir
+        os.makedirs(self.confdir, mode=0o750)
+        shown = run([kwtest.ADMIN_BIN, "config", "show", "-c",
+                     active.conf])[1]
+        conf = dict(ln.split(" = ", 1) for ln in shown.splitlines())
+        self.password_file = conf["db.password_file"]
+        mk = os.path.join(self.confdir, "master.key")
+        with open(conf["keys.master_key_file"], "rb") as f:
+            data = f.read()
+        with open(os.open(mk, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                  "wb") as f:
+            f.write(data)
+        run([kwtest.ADMIN_BIN, "init", "--confdir", self.confdir,
+             "--node-name", "kw-new-b",
+             "--listen", "127.0.0.1:%d" % kwtest.free_port(),
+             "--db-local", conninfo, "--db-peer", conf["db.local"],
+             "--db-password-file", self.password_file, "--auth", "mtls",
+             "--tls-cert", pki.server_pem, "--tls-key", pki.server_key,
+             "--client-ca", pki.ca_pem])
+        run([kwtest.ADMIN_BIN, "db", "init-passive", "-c", self.conf,
+             "--datadir", datadir], timeout=SCRIPT_TIMEOUT)
+
+
+def new_passive(base, active, conninfo, datadir, pki):
+    return NewPassive(base, active, conninfo, datadir, pki)
+
+
+def psql(db, sql):
+    """One value from sql run on db (a NewPassive: its conninfo)."""
+    with open(db.password_file) as f:
+        pw = f.readline().strip()
+    env = dict(os.environ, PGPASSWORD=pw, PGCONNECT_TIMEOUT="5")
+    bindir = run(["pg_config", "--bindir"])[1].strip()
+    return run([os.path.join(bindir, "psql"), "-X", "-At", "-d", db.conninfo,
+                "-c", sql], env=env, timeout=30)[1].strip()

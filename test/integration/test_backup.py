@@ -15,7 +15,6 @@ import threading
 import pytest
 
 import backupkit
-import kwclient
 import kwtest
 from backupkit import Recipient, backup, backups_in, restore, snapshot
 from kwclient import ok_json
@@ -132,14 +131,22 @@ def test_backup_of_passive_under_writes_restores_identically(
     os.chmod(base, 0o711)
     confdir, datadir = os.path.join(base, "conf"), os.path.join(base, "data")
     db_port, port = kwtest.free_port(), kwtest.free_port()
+    # the new pair's passive will be 127.0.0.2:b_port
+    b_port = kwtest.free_port()
+    b_conninfo = "host=127.0.0.2 port=%d dbname=keyward user=keyward" % b_port
     _rc, so, se = restore("--input", path, "--key", rcp.key, "--cert",
                           rcp.cert, "--confdir", confdir, "--datadir", datadir,
                           "--db-port", str(db_port), "--db-host", "127.0.0.1",
-                          "--listen", "127.0.0.1:%d" % port, "--db-peer", "")
+                          "--listen", "127.0.0.1:%d" % port,
+                          "--db-peer", b_conninfo)
     assert "verified: %d keys" % len(in_dump) in so, so + se
     node = backupkit.RestoredNode(base, "kw-restored", confdir, port, pki,
                                   datadir)
+    b_datadir = os.path.join(base, "b-data")
     try:
+        # the restored node is the active of a new pair: a passive from it
+        newb = backupkit.new_passive(base, node, b_conninfo, b_datadir, pki)
+        kwtest.run([kwtest.ADMIN_BIN, "db", "enable-sync", "-c", node.conf])
         node.start()
         r = node.client()
         assert set(ok_json(r.names())) == in_dump
@@ -151,11 +158,17 @@ def test_backup_of_passive_under_writes_restores_identically(
         md = ok_json(r.metadata(described))
         assert md["description"] == "for the drill"
         assert md["attributes"] == {"owner": "ops", "tier": "1"}
-        # the restored node is writable on its own
-        ok_json(r.create(unique("after"), length=128), 201)
+        # writes are acknowledged by the new pair and reach its passive
+        after = unique("after")
+        ok_json(r.create(after, length=128), 201)
+        assert backupkit.psql(newb, "SELECT count(*) FROM keys WHERE "
+                              "name = '%s'" % after) == "1"
+        # status exits 0 only when the pair accepts writes
+        kwtest.run([kwtest.ADMIN_BIN, "status", "-c", node.conf])
     finally:
         node.stop()
         node.stop_db()
+        backupkit.stop_db(b_datadir)
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "wrong-key",
@@ -315,7 +328,6 @@ def test_cron_file_is_valid_cron_d():
     # cron.d files must not be executable nor have a dot in their name
     assert "." not in os.path.basename(CRON)
     assert not os.stat(CRON).st_mode & 0o111
-    _ = kwclient
 
 
 def test_restored_config_names_only_restored_files(servers, recipients,

@@ -35,9 +35,10 @@ struct db_key_version {
 };
 
 /*
- * Called by db_key_create/db_key_roll inside the write transaction, once
- * the version number is known: wrap the material for (name, version) into
- * a malloc'd buffer.  0 or -1.
+ * Called by db_key_create/db_key_roll once the version number is known,
+ * before the write is sent: wrap the material for (name, version) into a
+ * malloc'd buffer.  0 or -1.  A rollover that loses a race to another
+ * calls it again for the next version, so it must not assume one call.
  */
 typedef int (*db_wrap_fn)(void *arg, const char *name, uint32_t version,
     unsigned char **wrapped, size_t *wrapped_len, char kek_id[17]);

@@ -8,9 +8,11 @@ import base64
 import fcntl
 import os
 import re
+import signal
 import subprocess
 import tarfile
 import threading
+import time
 
 import pytest
 
@@ -366,3 +368,30 @@ def test_restored_config_names_only_restored_files(servers, recipients,
         subprocess.run([kwtest.ADMIN_BIN, "db", "stop", "--datadir", datadir],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        timeout=60)
+
+
+def test_interrupted_run_leaves_nothing(node, recipients, tmp_root):
+    """SIGTERM part-way: no file under a final name, no temp file, no work
+    directory left behind."""
+    out = os.path.join(tmp_root, "backups-interrupted")
+    os.makedirs(out)
+    env = dict(os.environ, KEYWARD_ADMIN=kwtest.ADMIN_BIN)
+    p = subprocess.Popen(["sh", backupkit.BACKUP, "--confdir", node.confdir,
+                          "--output", out, "--recipient", recipients[0].cert],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    # wait until it is dumping the database
+    while time.monotonic() < deadline and p.poll() is None and \
+            not [f for f in os.listdir(out) if f.startswith(".keyward-backup.")
+                 and os.path.isdir(os.path.join(out, f, "b", "db"))]:
+        time.sleep(0.002)
+    os.killpg(p.pid, signal.SIGTERM)
+    so, se = p.communicate(timeout=60)
+    left = sorted(os.listdir(out))
+    if p.returncode == 0:
+        # it finished before the signal landed: then the file is whole
+        assert len(backups_in(out)) == 1, (left, so, se)
+    else:
+        assert p.returncode == 1, (p.returncode, so, se)
+        assert left == [".keyward-backup.lock"], (left, so, se)

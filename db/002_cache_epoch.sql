@@ -7,7 +7,9 @@
 -- a name created again.  The trigger bumps cache_epoch in the same
 -- transaction (so it replicates with the change); each server's cluster
 -- monitor reads it every monitor interval and empties its cache when it
--- moved.  Creates do not bump it: a new name has nothing cached.
+-- moved.  Creates do not bump it: a new name has nothing cached.  The
+-- trigger is per row, so a statement that changes nothing (a refused
+-- roll, a delete of a missing key) writes nothing either.
 
 CREATE TABLE cache_epoch (
 	id	int PRIMARY KEY CHECK (id = 1),
@@ -25,4 +27,4 @@ $$;
 
 CREATE TRIGGER keys_cache_epoch
 	AFTER UPDATE OF current_version OR DELETE ON keys
-	FOR EACH STATEMENT EXECUTE FUNCTION keyward_bump_cache_epoch();
+	FOR EACH ROW EXECUTE FUNCTION keyward_bump_cache_epoch();

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include "../lib/config.h"
 
+struct secbuf;
+
 #define ADMIN_DEFAULT_CONFIG	"/etc/keyward/keyward.conf"
 
 /* Exit codes of every command. */
@@ -34,6 +36,9 @@ int	cmd_db_migrate(int argc, char **argv);
  * -1 (printed).  password may be NULL.
  */
 int	admin_migrate(const struct kw_config *cfg, const char *password);
+/* The database password of cfg (first line of db.password_file), or NULL
+ * when none is configured or (*failed set, reason printed) unreadable. */
+struct secbuf *admin_read_password(const struct kw_config *cfg, int *failed);
 /*
  * Compare cfg's master key with the check value in the local database
  * (a standby will do): 0 when they match, -1 (printed, saying what to do)

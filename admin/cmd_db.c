@@ -13,26 +13,22 @@
 #include "../lib/crypto.h"
 #include "../lib/secfile.h"
 
-/* The database password from the config's password file, or NULL. */
-static struct secbuf *
-read_password(const struct kw_config *cfg, int *failed)
+/* The database password from the config's password file, or NULL
+ * (*failed set when the file could not be read). */
+struct secbuf *
+admin_read_password(const struct kw_config *cfg, int *failed)
 {
 	struct secbuf *pw;
 	char err[512];
-	size_t n;
 
 	*failed = 0;
 	if (cfg->db_password_file[0] == '\0')
 		return NULL;
-	if ((pw = secfile_read(cfg->db_password_file, 4096, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: database password: %s\n", err);
+	if ((pw = secfile_read_password(cfg->db_password_file, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "keyward-admin: %s\n", err);
 		*failed = 1;
-		return NULL;
 	}
-	n = pw->len;
-	while (n > 0 && (pw->data[n - 1] == '\n' || pw->data[n - 1] == '\r'))
-		pw->data[--n] = '\0';
-	pw->len = n;
 	return pw;
 }
 
@@ -193,7 +189,7 @@ cmd_db_migrate(int argc, char **argv)
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		goto out;
 	}
-	pw = read_password(cfg, &failed);
+	pw = admin_read_password(cfg, &failed);
 	if (failed)
 		goto out;
 	if (admin_migrate(cfg, pw != NULL ? (const char *)pw->data : NULL) == 0)

@@ -15,28 +15,6 @@
 #include "../lib/crypto.h"
 #include "../lib/secfile.h"
 
-/* The database password from the config's password file, or NULL. */
-static struct secbuf *
-verify_password(const struct kw_config *cfg, int *failed)
-{
-	struct secbuf *pw;
-	char err[512];
-	size_t n;
-
-	*failed = 0;
-	if (cfg->db_password_file[0] == '\0')
-		return NULL;
-	if ((pw = secfile_read(cfg->db_password_file, 4096, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: database password: %s\n", err);
-		*failed = 1;
-		return NULL;
-	}
-	n = pw->len;
-	while (n > 0 && (pw->data[n - 1] == '\n' || pw->data[n - 1] == '\r'))
-		pw->data[--n] = '\0';
-	pw->len = n;
-	return pw;
-}
 
 /*
  * Unwrap every version of every key; count keys, versions and failures
@@ -139,7 +117,7 @@ cmd_verify(int argc, char **argv)
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		goto out;
 	}
-	pw = verify_password(cfg, &failed);
+	pw = admin_read_password(cfg, &failed);
 	if (failed)
 		goto out;
 	if (admin_kek_verify(cfg, pw != NULL ? (const char *)pw->data : NULL) != 0)

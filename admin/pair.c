@@ -252,7 +252,6 @@ static int
 read_password(struct pair *p)
 {
 	char err[512];
-	size_t n;
 
 	if (p->cfg->db_password_file[0] == '\0') {
 		fprintf(stderr, "keyward-admin: %s: [db] password_file is "
@@ -260,18 +259,13 @@ read_password(struct pair *p)
 		    "(scram-sha-256)\n", p->cfg->path);
 		return -1;
 	}
-	p->pw = secfile_read_as("database password file",
-	    p->cfg->db_password_file, 4096, err, sizeof(err));
+	p->pw = secfile_read_password(p->cfg->db_password_file, err,
+	    sizeof(err));
 	if (p->pw == NULL) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		return -1;
 	}
-	for (n = 0; n < p->pw->len && p->pw->data[n] != '\n' &&
-	    p->pw->data[n] != '\r'; n++)
-		;
-	p->pw->data[n] = '\0';
-	p->pw->len = n;
-	if (n == 0) {
+	if (p->pw->len == 0) {
 		fprintf(stderr, "keyward-admin: database password file \"%s\" "
 		    "is empty\n", p->cfg->db_password_file);
 		return -1;

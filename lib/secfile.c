@@ -292,3 +292,21 @@ out:
 		(void)unlink(tmp);
 	return rv;
 }
+
+struct secbuf *
+secfile_read_password(const char *path, char *err, size_t errlen)
+{
+	struct secbuf *pw;
+	size_t n;
+
+	pw = secfile_read_as("database password file", path, 4096, err, errlen);
+	if (pw == NULL)
+		return NULL;
+	for (n = 0; n < pw->len && pw->data[n] != '\n' && pw->data[n] != '\r';
+	    n++)
+		;
+	/* secbuf_free still wipes the whole allocation */
+	secure_wipe(pw->data + n, pw->len - n);
+	pw->len = n;
+	return pw;
+}

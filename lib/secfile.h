@@ -29,6 +29,13 @@ struct secbuf *secfile_read(const char *path, size_t max_len, char *err,
 struct secbuf *secfile_read_as(const char *what, const char *path,
 	    size_t max_len, char *err, size_t errlen);
 /*
+ * A password file: secfile_read_as("database password file", ...) cut at
+ * the first line break, so every program reads the same password from
+ * the same file.  NULL with a message in err.
+ */
+struct secbuf *secfile_read_password(const char *path, char *err,
+	    size_t errlen);
+/*
  * Write data to path with mode 0600 through a temporary file, fsync and
  * rename.  Refuses to replace an existing file unless overwrite.  0 or -1
  * with a message in err.

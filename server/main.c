@@ -81,7 +81,6 @@ static int
 startup_load(const char *path, struct startup *st)
 {
 	char err[512];
-	size_t n;
 
 	memset(st, 0, sizeof(*st));
 	if ((st->cfg = config_load(path, err, sizeof(err))) == NULL) {
@@ -117,17 +116,12 @@ startup_load(const char *path, struct startup *st)
 		return -1;
 	}
 	if (st->cfg->db_password_file[0] != '\0') {
-		st->db_password = secfile_read_as("database password file",
-		    st->cfg->db_password_file, 4096, err, sizeof(err));
+		st->db_password = secfile_read_password(
+		    st->cfg->db_password_file, err, sizeof(err));
 		if (st->db_password == NULL) {
 			log_errx("%s", err);
 			return -1;
 		}
-		n = st->db_password->len;
-		while (n > 0 && (st->db_password->data[n - 1] == '\n' ||
-		    st->db_password->data[n - 1] == '\r'))
-			st->db_password->data[--n] = '\0';
-		st->db_password->len = n;
 	}
 	return 0;
 }

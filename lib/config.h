@@ -16,6 +16,8 @@
 #include "kwerr.h"
 
 enum auth_mode { AUTH_MTLS = 0, AUTH_PSEUDO };
+/* Which part of a verified client certificate names the client. */
+enum auth_identity { IDENT_CN = 0, IDENT_SAN_DNS, IDENT_SAN_URI };
 
 struct kw_config {
 	/* [node] */
@@ -31,6 +33,18 @@ struct kw_config {
 	char	*tls_priorities;
 	/* [auth] */
 	int	 auth_mode;		/* enum auth_mode */
+	int	 auth_identity;		/* enum auth_identity */
+	char	*cookie_secret_file;	/* hadoop.auth signing secret */
+	int	 cookie_ttl_s;
+	/* [acl] */
+	char	*acl_file;
+	int	 acl_check_interval_ms;
+	/* [audit] */
+	char	*audit_file;		/* may be empty: no audit file */
+	int	 audit_max_bytes;
+	int	 audit_keep;
+	int	 audit_stderr;		/* 0 no, 1 yes */
+	int	 audit_aggregate_ms;
 	/* [db] */
 	char	*db_local;		/* libpq conninfo */
 	char	*db_peer;		/* libpq conninfo, may be empty */
@@ -50,6 +64,8 @@ struct kw_config {
 	int	 max_batch;		/* reencrypt batch bound */
 	int	 request_timeout_s;
 	int	 max_connections;
+	int	 max_connections_per_ip;
+	int	 max_header_bytes;
 	/* [log] */
 	char	*log_level;
 

@@ -16,6 +16,11 @@
 
 /* Index order is enum auth_mode. */
 static const char *const cfg_auth_modes[] = { "mtls", "pseudo", NULL };
+/* Index order is enum auth_identity. */
+static const char *const cfg_identities[] = {
+	"cn", "san-dns", "san-uri", NULL
+};
+static const char *const cfg_no_yes[] = { "no", "yes", NULL };
 static const char *const cfg_log_levels[] = {
 	"debug", "info", "warn", "error", NULL
 };
@@ -81,6 +86,60 @@ const struct cfg_setting cfg_table[] = {
 	    "the user.name query parameter, as in Hadoop's pseudo "
 	    "authentication; anyone can claim any name, so use it for tests "
 	    "only."),
+	ONEOF("auth", "identity", CFG_ENUM, "cn", cfg_identities, 0,
+	    auth_identity,
+	    "Under mtls, which part of the verified client certificate is "
+	    "the client's identity: cn, the subject common name; san-dns, "
+	    "the first DNS name of its subjectAltName; san-uri, the first "
+	    "URI of its subjectAltName (such as a SPIFFE ID).  A certificate "
+	    "without that part is refused (HTTP 401)."),
+	STR("auth", "cookie_secret_file", CFG_PATH, "auth-cookie.secret", 0,
+	    cookie_secret_file,
+	    "File holding the secret (at least 32 bytes, mode 0600) that "
+	    "signs the hadoop.auth cookies issued under pseudo "
+	    "authentication.  Both nodes of a pair must hold the same "
+	    "secret so that a cookie from one is accepted by the other.  "
+	    "Required when mode is pseudo."),
+	INT("auth", "cookie_ttl_s", "36000", 1, 2592000, 0, cookie_ttl_s,
+	    "Seconds a hadoop.auth cookie stays valid after it is issued; an "
+	    "expired cookie is refused (HTTP 401) and the client "
+	    "authenticates again."),
+
+	STR("acl", "file", CFG_PATH, "acls.conf", CFG_REQUIRED, acl_file,
+	    "The access control file (see keyward-acls.conf(5)): who may do "
+	    "which operation on which key, groups and proxy users.  Re-read "
+	    "on SIGHUP and when its modification time changes; a file that "
+	    "does not parse is ignored with an error in the log and the "
+	    "rules in force stay.  A missing or unreadable file at start "
+	    "stops the server."),
+	INT("acl", "check_interval_ms", "1000", 100, 600000, 0,
+	    acl_check_interval_ms,
+	    "Milliseconds between checks of the access control file's "
+	    "modification time."),
+
+	STR("audit", "file", CFG_PATH, "audit.log", 0, audit_file,
+	    "File the audit log is appended to: one JSON object per line for "
+	    "every key operation (time, node, identity, real user of a "
+	    "proxy, operation, key, version, result, HTTP status, request "
+	    "id), never key material.  Created with mode 0600.  Empty: no "
+	    "audit file."),
+	INT("audit", "max_bytes", "67108864", 65536, 1073741824, 0,
+	    audit_max_bytes,
+	    "Size in bytes at which the audit file is rotated: FILE becomes "
+	    "FILE.1, FILE.1 becomes FILE.2, and so on."),
+	INT("audit", "keep", "10", 1, 1000, 0, audit_keep,
+	    "Rotated audit files kept (FILE.1 to FILE.keep); older ones are "
+	    "removed."),
+	ONEOF("audit", "stderr", CFG_ENUM, "no", cfg_no_yes, 0, audit_stderr,
+	    "yes: also write every audit record to standard error, after the "
+	    "prefix \"audit: \"."),
+	INT("audit", "aggregate_ms", "10000", 0, 600000, 0,
+	    audit_aggregate_ms,
+	    "Successful generate and decrypt operations are counted per "
+	    "identity, operation and key and written as one record per this "
+	    "many milliseconds, as Hadoop KMS does; writes, other reads, "
+	    "denials and failures are always written one by one.  0 writes "
+	    "every operation singly."),
 
 	STR("db", "local", CFG_CONNINFO,
 	    "host=127.0.0.1 port=11381 dbname=keyward user=keyward",
@@ -148,9 +207,20 @@ const struct cfg_setting cfg_table[] = {
 	INT("limits", "request_timeout_s", "30", 1, 3600, 0,
 	    request_timeout_s,
 	    "Seconds a client connection may stay idle before the server "
-	    "closes it."),
+	    "closes it; also the longest a client may take to send one "
+	    "request body, however slowly it trickles in."),
 	INT("limits", "max_connections", "512", 1, 65535, 0, max_connections,
 	    "Most client connections served at once; more are refused."),
+	INT("limits", "max_connections_per_ip", "64", 1, 65535, 0,
+	    max_connections_per_ip,
+	    "Most connections served at once from one client address; more "
+	    "from that address are closed at once while other clients are "
+	    "still served."),
+	INT("limits", "max_header_bytes", "16384", 4096, 1048576, 0,
+	    max_header_bytes,
+	    "Memory for one connection's request line and headers, in bytes; "
+	    "a request whose headers do not fit is refused (HTTP 431 or "
+	    "414)."),
 
 	ONEOF("log", "level", CFG_WORD, "info", cfg_log_levels, CFG_RELOAD,
 	    log_level,

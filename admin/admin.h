@@ -66,6 +66,8 @@ int	cmd_rejoin(int argc, char **argv);
 int	cmd_verify(int argc, char **argv);
 /* cmd_config.c */
 int	cmd_config_show(int argc, char **argv);
+/* cmd_audit.c */
+int	cmd_audit(int argc, char **argv);
 
 /* Print the usage of the command named name to stderr (main.c). */
 void	admin_usage(const char *name);

@@ -110,6 +110,16 @@ static const struct admin_cmd cmds[] = {
 	{ "verify", "[-c CONFIG]",
 	    "check that every version of every key unwraps under the master key",
 	    cmd_verify, NULL },
+	{ "audit", "[-c CONFIG] [-n COUNT] [--key NAME] [--user NAME] "
+	    "[--result OK|DENIED|UNAUTHENTICATED|ERROR] [--json]",
+	    "print the newest audit records, oldest first", cmd_audit,
+	    "  Reads audit.file and its rotated copies (FILE.1 ... FILE.keep)\n"
+	    "  and prints the newest COUNT (default 20) records that match:\n"
+	    "  --key the key name, --user the identity or the proxy's real\n"
+	    "  user, --result the result.  A table by default (an aggregated\n"
+	    "  record shows its count); --json prints the records as written,\n"
+	    "  one JSON object per line.  Lines that are not JSON are skipped\n"
+	    "  and counted on stderr." },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 

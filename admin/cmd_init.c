@@ -2,10 +2,13 @@
  * cmd_init.c: `keyward-admin init`: create a node's config directory.
  *
  * Writes keyward.conf (commented), master.key (32 random bytes, mode
- * 0600) and, unless certificates are given, a self-signed TLS certificate
- * and key.  Refuses to touch an initialised directory without --force,
- * and even with --force never replaces an existing master key: that
- * would make every stored key unreadable.
+ * 0600), acls.conf (everything for the --admin identity, nothing for
+ * anyone else), auth-cookie.secret (32 random bytes, mode 0600, signs
+ * pseudo-auth cookies) and, unless certificates are given, a self-signed
+ * TLS certificate and key.  Refuses to touch an initialised directory
+ * without --force, and even with --force never replaces an existing
+ * master key (that would make every stored key unreadable), ACL file or
+ * cookie secret.
  */
 #include <sys/stat.h>
 #include <arpa/inet.h>
@@ -36,6 +39,7 @@ struct init_opts {
 	const char	*tls_cert;
 	const char	*tls_key;
 	const char	*client_ca;
+	const char	*admin;		/* the identity acls.conf lets in */
 	int		 force;
 };
 
@@ -159,6 +163,88 @@ san_for(const struct init_opts *o, char *out, size_t len)
 		snprintf(out + strlen(out), len - strlen(out), ",IP:%s", host);
 }
 
+/* Whether name can stand in an ACL line as one user name. */
+static int
+acl_name_ok(const char *name)
+{
+	const unsigned char *p;
+
+	if (*name == '\0' || strlen(name) > 255 || strcmp(name, "*") == 0 ||
+	    strcmp(name, "-") == 0)
+		return 0;
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == ',' || *p == '#')
+			return 0;
+	return 1;
+}
+
+/* acls.conf granting admin every operation on every key, unless one is
+ * there already (the operator's rules are never replaced). */
+static int
+make_acls(const char *path, const char *admin, int *kept)
+{
+	static const char *const ops[] = {
+		"CREATE", "DELETE", "ROLLOVER", "GET", "GET_KEYS",
+		"GET_METADATA", "SET_KEY_MATERIAL", "GENERATE_EEK",
+		"DECRYPT_EEK",
+	};
+	char text[4096], err[512];
+	size_t i, n;
+
+	*kept = 0;
+	if (access(path, F_OK) == 0) {
+		*kept = 1;
+		return 0;
+	}
+	n = (size_t)snprintf(text, sizeof(text),
+	    "# keyward access control, written by keyward-admin init: see\n"
+	    "# keyward-acls.conf(5).  Only %s may do anything; anyone not\n"
+	    "# named here is refused (HTTP 403).  The server applies changes\n"
+	    "# to this file without a restart.\n\n", admin);
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]) && n < sizeof(text); i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		    "hadoop.kms.acl.%s = %s\n", ops[i], admin);
+	if (n < sizeof(text))
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		    "\n# every key, unless key.acl.NAME lines say otherwise\n"
+		    "default.key.acl.ALL = %s\n", admin);
+	if (n >= sizeof(text)) {
+		fprintf(stderr, "keyward-admin: --admin name too long\n");
+		return -1;
+	}
+	if (secfile_write(path, text, n, 0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "keyward-admin: access control file: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* 32 random bytes, mode 0600, unless the file is there already (a pair's
+ * second node gets a copy of the first node's before its init). */
+static int
+make_secret(const char *path, const char *what, int *kept)
+{
+	unsigned char k[32];
+	char err[512];
+	int rc;
+
+	*kept = 0;
+	if (access(path, F_OK) == 0) {
+		*kept = 1;
+		return 0;
+	}
+	if (crypto_random(k, sizeof(k)) != 0) {
+		fprintf(stderr, "keyward-admin: no random bytes for the %s\n",
+		    what);
+		return -1;
+	}
+	rc = secfile_write(path, k, sizeof(k), 0, err, sizeof(err));
+	secure_wipe(k, sizeof(k));
+	if (rc != 0)
+		fprintf(stderr, "keyward-admin: %s: %s\n", what, err);
+	return rc;
+}
+
 static int
 make_master_key(const char *path, int *kept)
 {
@@ -238,6 +324,7 @@ parse_init(int argc, char **argv, struct init_opts *o)
 		{ "tls-cert", required_argument, NULL, 'C' },
 		{ "tls-key", required_argument, NULL, 'K' },
 		{ "client-ca", required_argument, NULL, 'A' },
+		{ "admin", required_argument, NULL, 'W' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -246,6 +333,7 @@ parse_init(int argc, char **argv, struct init_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->node = "keyward";
+	o->admin = "admin";
 	o->listen = "127.0.0.1:9600";
 	o->db_local = "host=127.0.0.1 port=11381 dbname=keyward user=keyward";
 	o->auth = "mtls";
@@ -265,6 +353,7 @@ parse_init(int argc, char **argv, struct init_opts *o)
 		case 'C': o->tls_cert = optarg; break;
 		case 'K': o->tls_key = optarg; break;
 		case 'A': o->client_ca = optarg; break;
+		case 'W': o->admin = optarg; break;
 		case 'f': o->force = 1; break;
 		case 'h': return 1;
 		default: return -1;
@@ -300,6 +389,11 @@ parse_init(int argc, char **argv, struct init_opts *o)
 		    "(the CA that signs client certificates)\n");
 		return -1;
 	}
+	if (!acl_name_ok(o->admin)) {
+		fprintf(stderr, "keyward-admin: --admin must be one user name: "
+		    "no spaces, commas or '#', not '*' or '-'\n");
+		return -1;
+	}
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
 		fprintf(stderr, "keyward-admin: give both --tls-cert and "
 		    "--tls-key, or neither\n");
@@ -313,6 +407,7 @@ cmd_init(int argc, char **argv)
 {
 	struct init_opts o;
 	char conf[PATH_MAX], mk[PATH_MAX], tlsdir[PATH_MAX], cert[PATH_MAX],
+	    acl[PATH_MAX], secret[PATH_MAX],
 	    key[PATH_MAX], ca[PATH_MAX] = "", pw[PATH_MAX] = "", san[512],
 	    err[512];
 	int r, kept;
@@ -328,6 +423,8 @@ cmd_init(int argc, char **argv)
 	}
 	if (join(conf, sizeof(conf), o.confdir, "/keyward.conf") != 0 ||
 	    join(mk, sizeof(mk), o.confdir, "/master.key") != 0 ||
+	    join(acl, sizeof(acl), o.confdir, "/acls.conf") != 0 ||
+	    join(secret, sizeof(secret), o.confdir, "/auth-cookie.secret") != 0 ||
 	    join(tlsdir, sizeof(tlsdir), o.confdir, "/tls") != 0)
 		return EXIT_FAIL;
 	if (access(conf, F_OK) == 0 && !o.force) {
@@ -371,6 +468,18 @@ cmd_init(int argc, char **argv)
 	printf(kept ? "kept the existing master key %s\n" :
 	    "made master key %s (32 random bytes, mode 0600): copy it to the "
 	    "passive node and keep a sealed backup\n", mk);
+	if (make_acls(acl, o.admin, &kept) != 0)
+		return EXIT_FAIL;
+	if (kept)
+		printf("kept the existing access control file %s\n", acl);
+	else
+		printf("wrote %s: only \"%s\" may use keys until you add others "
+		    "(keyward-acls.conf(5))\n", acl, o.admin);
+	if (make_secret(secret, "cookie secret", &kept) != 0)
+		return EXIT_FAIL;
+	printf(kept ? "kept the existing cookie secret %s\n" :
+	    "made cookie secret %s (signs pseudo-auth cookies; the passive "
+	    "node needs a copy)\n", secret);
 	if (write_config(&o, conf, cert, key, ca, pw) != 0 ||
 	    check_written(&o, conf) != 0)
 		return EXIT_FAIL;

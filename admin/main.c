@@ -15,9 +15,10 @@ static const struct admin_cmd cmds[] = {
 	    "[--url URL] [--peer-name NAME] [--peer-url URL] "
 	    "[--db-local CONNINFO] [--db-peer CONNINFO] "
 	    "[--db-password-file FILE] [--auth mtls|pseudo] "
-	    "[--tls-cert FILE --tls-key FILE] [--client-ca FILE] [--force]",
-	    "create a node's config directory: keyward.conf, master.key, TLS "
-	    "material", cmd_init, NULL },
+	    "[--tls-cert FILE --tls-key FILE] [--client-ca FILE] "
+	    "[--admin NAME] [--force]",
+	    "create a node's config directory: keyward.conf, master.key, "
+	    "acls.conf, cookie secret, TLS material", cmd_init, NULL },
 	{ "db migrate", "[-c CONFIG]",
 	    "apply the database schema and store (or verify) the master key "
 	    "check value", cmd_db_migrate, NULL },

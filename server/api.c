@@ -29,33 +29,99 @@ static const api_fn handlers[OP_MAX] = {
 	[OP_CLUSTER] = api_cluster,
 };
 
+/* The audit record of one request. */
+static void
+audit_request(struct api_ctx *ctx, const struct kw_request *req,
+    const struct route *rt, const struct kw_response *resp)
+{
+	struct audit_event ev;
+	const char *eek_op;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.identity = req->identity != NULL ? req->identity : "-";
+	ev.real_user = req->real_user;
+	ev.op = route_op_name(rt->op);
+	if (rt->op == OP_EEK && (eek_op = req_query(req, "eek_op")) != NULL &&
+	    strcmp(eek_op, "reencrypt") == 0)
+		ev.op = "REENCRYPT_EEK";
+	if (rt->name[0] != '\0')
+		ev.key = rt->name;
+	else if (resp->audit_key != NULL)
+		ev.key = resp->audit_key;
+	if (rt->has_version) {
+		ev.version = rt->version;
+		ev.has_version = 1;
+	} else if (resp->audit_has_version) {
+		ev.version = resp->audit_version;
+		ev.has_version = 1;
+	}
+	if (resp->status >= 200 && resp->status < 300)
+		ev.result = "OK";
+	else if (resp->status == 401)
+		ev.result = "UNAUTHENTICATED";
+	else if (resp->status == 403)
+		ev.result = "DENIED";
+	else
+		ev.result = "ERROR";
+	ev.status = resp->status;
+	ev.request_id = req->request_id;
+	ev.peer = req->peer_addr;
+	audit_log(ctx->audit, &ev);
+}
+
+/* Authenticate, authorize, run and audit one key operation. */
+static void
+key_operation(struct api_ctx *ctx, struct kw_request *r,
+    const struct route *rt, struct kw_response *resp)
+{
+	if (r->identity == NULL)
+		resp_error(resp, KW_EUNAUTH, "authentication required: %s",
+		    r->auth_why != NULL ? r->auth_why : "no identity");
+	else if (api_proxy(ctx, r, resp) && api_authorize(ctx, r, rt, resp))
+		handlers[rt->op](ctx, r, rt, resp);
+	audit_request(ctx, r, rt, resp);
+	free(resp->audit_key);
+	resp->audit_key = NULL;
+}
+
 void
 api_handle(void *vctx, const struct kw_request *req, struct kw_response *resp)
 {
 	struct api_ctx *ctx = vctx;
+	struct kw_request r = *req;
 	struct route *rt;
 	enum kw_err e;
 
+	/* Hadoop clients authenticate with OPTIONS first (the glue adds the
+	 * hadoop.auth cookie) */
+	if (strcmp(req->method, "OPTIONS") == 0) {
+		if (req->identity == NULL)
+			resp_error(resp, KW_EUNAUTH, "authentication required: "
+			    "%s", req->auth_why != NULL ? req->auth_why :
+			    "no identity");
+		else
+			resp->status = 200;
+		return;
+	}
 	if ((rt = malloc(sizeof(*rt))) == NULL) {
 		resp_error(resp, KW_ENOMEM, "out of memory");
 		return;
 	}
 	e = route_match(req->method, req->path, rt);
-	switch (e) {
-	case KW_OK:
-		handlers[rt->op](ctx, req, rt, resp);
-		break;
-	case KW_EMETHOD:
+	if (e == KW_OK && (rt->op == OP_HEALTH || rt->op == OP_CLUSTER))
+		handlers[rt->op](ctx, req, rt, resp);	/* need no identity */
+	else if (e == KW_OK)
+		key_operation(ctx, &r, rt, resp);
+	else if (req->identity == NULL)
+		resp_error(resp, KW_EUNAUTH, "authentication required: %s",
+		    req->auth_why != NULL ? req->auth_why : "no identity");
+	else if (e == KW_EMETHOD)
 		resp_error(resp, e, "method %s not allowed on this resource",
 		    req->method);
-		break;
-	case KW_EINVAL:
+	else if (e == KW_EINVAL)
 		resp_error(resp, e, "invalid key or version name in path");
-		break;
-	default:
+	else
 		resp_error(resp, KW_ENOROUTE, "no such resource");
-		break;
-	}
 	free(rt);
 }
 

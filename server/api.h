@@ -18,12 +18,17 @@
 #include "router.h"
 #include "keystore.h"
 #include "cluster.h"
+#include "authz.h"
+#include "audit.h"
+#include "../lib/acl.h"
 #include "../lib/config.h"
 
 struct api_ctx {
 	struct keystore		*ks;
 	struct cluster		*cl;	/* the cluster monitor */
 	const struct kw_config	*cfg;
+	struct authz		*authz;	/* the ACLs in force */
+	struct audit		*audit;	/* may record nothing, never NULL */
 };
 
 /* The kw_handler_fn for the HTTP glue; ctx is a struct api_ctx. */
@@ -67,6 +72,28 @@ void	api_health(struct api_ctx *, const struct kw_request *,
 	    const struct route *, struct kw_response *);
 void	api_cluster(struct api_ctx *, const struct kw_request *,
 	    const struct route *, struct kw_response *);
+
+/* Authorization (api_authz.c); each fills resp with a 403 and returns 0
+ * when the caller may not, else returns 1. */
+/* The ACLs the route needs before its handler runs. */
+int	api_authorize(struct api_ctx *ctx, const struct kw_request *req,
+	    const struct route *rt, struct kw_response *resp);
+int	api_allow_op(struct api_ctx *ctx, const struct kw_request *req,
+	    enum acl_op op, struct kw_response *resp);
+/* Key ACL kop on key name, governed by its key.acl.name attribute. */
+int	api_allow_key(struct api_ctx *ctx, const struct kw_request *req,
+	    const char *name, enum acl_keyop kop, struct kw_response *resp);
+/* The same with the ACL name given (a key being created). */
+int	api_allow_key_as(struct api_ctx *ctx, const struct kw_request *req,
+	    const char *name, const char *acl_name, enum acl_keyop kop,
+	    struct kw_response *resp);
+/* Whether the caller holds op (no response: material is withheld). */
+int	api_holds(struct api_ctx *ctx, const struct kw_request *req,
+	    enum acl_op op);
+/* A doAs request: when the proxy rules allow, identity becomes the doAs
+ * user and real_user the proxy. */
+int	api_proxy(struct api_ctx *ctx, struct kw_request *req,
+	    struct kw_response *resp);
 
 /* Helpers (api.c). */
 /* Send j (reference stolen; NULL means out of memory) with status. */

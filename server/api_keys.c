@@ -106,6 +106,27 @@ optional_string(json_t *body, const char *field, const char **out,
 	return 0;
 }
 
+/* The name key ACLs know a new key by: its key.acl.name attribute, or
+ * its own name; 0, or -1 with resp filled. */
+static int
+acl_name_of(json_t *body, const char *name, const char **out,
+    struct kw_response *resp)
+{
+	json_t *v = json_object_get(json_object_get(body, "attributes"),
+	    ACL_NAME_ATTR);
+
+	*out = name;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || !route_valid_name(json_string_value(v))) {
+		resp_error(resp, KW_EINVAL, "attribute \"%s\" must be a valid "
+		    "key name", ACL_NAME_ATTR);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
 void
 api_create(struct api_ctx *ctx, const struct kw_request *req,
     const struct route *rt, struct kw_response *resp)
@@ -113,6 +134,7 @@ api_create(struct api_ctx *ctx, const struct kw_request *req,
 	struct ks_new_key nk;
 	struct ks_version kv = { 0, NULL };
 	struct secbuf *mat = NULL;
+	const char *acl_name = NULL;
 	char *attrs = NULL;
 	json_t *body, *len;
 	enum kw_err e;
@@ -148,21 +170,30 @@ api_create(struct api_ctx *ctx, const struct kw_request *req,
 		}
 		nk.length = (int)json_integer_value(len);
 	}
+	resp->audit_key = strdup(nk.name);
 	if (optional_material(body, &mat, resp) != 0 ||
-	    attributes_text(body, &attrs, resp) != 0)
+	    attributes_text(body, &attrs, resp) != 0 ||
+	    acl_name_of(body, nk.name, &acl_name, resp) != 0)
 		goto out;
 	nk.material = mat;
 	nk.attributes = attrs;
-	if (!api_admit_write(ctx, resp))
+	if ((mat != NULL &&
+	    !api_allow_op(ctx, req, ACL_SET_KEY_MATERIAL, resp)) ||
+	    !api_allow_key_as(ctx, req, nk.name, acl_name, KEYOP_MANAGEMENT,
+	    resp) || !api_admit_write(ctx, resp))
 		goto out;
 	if ((e = ks_create(ctx->ks, &nk, &kv)) != KW_OK) {
 		api_store_error(resp, e, nk.name);
 		goto out;
 	}
+	resp->audit_version = kv.version;
+	resp->audit_has_version = 1;
 	log_info("req=%s id=%s created key \"%s\" (%d bits)", req->request_id,
 	    req->identity, nk.name, nk.length);
 	resp->location = location_of(nk.name);
-	api_send_json(resp, 201, api_key_version(nk.name, kv.version, kv.material));
+	/* material only for a caller who may also GET it */
+	api_send_json(resp, 201, api_key_version(nk.name, kv.version,
+	    api_holds(ctx, req, ACL_GET) ? kv.material : NULL));
 out:
 	ks_version_clear(&kv);
 	secbuf_free(mat);
@@ -182,15 +213,20 @@ api_roll(struct api_ctx *ctx, const struct kw_request *req,
 	if ((body = api_body(req, JSON_OBJECT, 1, resp)) == NULL)
 		return;
 	if (optional_material(body, &mat, resp) != 0 ||
+	    (mat != NULL &&
+	    !api_allow_op(ctx, req, ACL_SET_KEY_MATERIAL, resp)) ||
 	    !api_admit_write(ctx, resp))
 		goto out;
 	if ((e = ks_roll(ctx->ks, rt->name, mat, &kv)) != KW_OK) {
 		api_store_error(resp, e, rt->name);
 		goto out;
 	}
+	resp->audit_version = kv.version;
+	resp->audit_has_version = 1;
 	log_info("req=%s id=%s rolled key \"%s\" to version %u",
 	    req->request_id, req->identity, rt->name, kv.version);
-	api_send_json(resp, 200, api_key_version(rt->name, kv.version, kv.material));
+	api_send_json(resp, 200, api_key_version(rt->name, kv.version,
+	    api_holds(ctx, req, ACL_GET) ? kv.material : NULL));
 out:
 	ks_version_clear(&kv);
 	secbuf_free(mat);
@@ -303,7 +339,8 @@ api_bulk_metadata(struct api_ctx *ctx, const struct kw_request *req,
 			resp_error(resp, KW_EINVAL, "invalid key name");
 			goto out;
 		}
-		if ((j = metadata_or_empty(ctx, names[i], resp)) == NULL) {
+		if (!api_allow_key(ctx, req, names[i], KEYOP_READ, resp) ||
+		    (j = metadata_or_empty(ctx, names[i], resp)) == NULL) {
 			json_decref(arr);
 			goto out;
 		}

@@ -25,6 +25,7 @@
 
 #include "http.h"
 #include "errors.h"
+#include "../lib/authcookie.h"
 #include "../lib/config.h"
 #include "../lib/crypto.h"
 #include "../lib/log.h"
@@ -105,9 +106,36 @@ request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
-/* Verify the client certificate of a TLS session; fill cs. */
+/* The first subjectAltName of type want into out; 0 or -1. */
+static int
+san_of(gnutls_x509_crt_t crt, unsigned int want, char *out, size_t outlen)
+{
+	unsigned int seq, critical;
+	size_t len;
+	int type;
+
+	for (seq = 0; seq < 64; seq++) {
+		len = outlen;
+		type = gnutls_x509_crt_get_subject_alt_name(crt, seq, out, &len,
+		    &critical);
+		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (type < 0)
+			continue;	/* too long for out, or unreadable */
+		if ((unsigned int)type == want && len > 0 && len < outlen &&
+		    memchr(out, '\0', len) == NULL) {
+			out[len] = '\0';
+			return 0;
+		}
+	}
+	out[0] = '\0';
+	return -1;
+}
+
+/* Verify the client certificate of a TLS session; fill cs with the
+ * identity that part `which` (enum auth_identity) of it names. */
 static void
-verify_client(gnutls_session_t session, struct conn_state *cs)
+verify_client(gnutls_session_t session, struct conn_state *cs, int which)
 {
 	const gnutls_datum_t *peers;
 	unsigned int npeers = 0, status = 0;
@@ -137,9 +165,19 @@ verify_client(gnutls_session_t session, struct conn_state *cs)
 		return;
 	}
 	if (gnutls_x509_crt_init(&crt) != 0 ||
-	    gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) != 0 ||
-	    gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0,
-	    cs->identity, &len) != 0 || len == 0) {
+	    gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) != 0) {
+		cs->identity[0] = '\0';
+		snprintf(cs->why, sizeof(cs->why), "client certificate cannot "
+		    "be read");
+	} else if (which == IDENT_SAN_DNS || which == IDENT_SAN_URI) {
+		if (san_of(crt, which == IDENT_SAN_DNS ? GNUTLS_SAN_DNSNAME :
+		    GNUTLS_SAN_URI, cs->identity, sizeof(cs->identity)) != 0)
+			snprintf(cs->why, sizeof(cs->why), "client certificate "
+			    "has no usable %s subjectAltName",
+			    which == IDENT_SAN_DNS ? "DNS" : "URI");
+	} else if (gnutls_x509_crt_get_dn_by_oid(crt,
+	    GNUTLS_OID_X520_COMMON_NAME, 0, 0, cs->identity, &len) != 0 ||
+	    len == 0 || memchr(cs->identity, '\0', len) != NULL) {
 		cs->identity[0] = '\0';
 		snprintf(cs->why, sizeof(cs->why), "client certificate has no "
 		    "usable subject CN");
@@ -148,24 +186,68 @@ verify_client(gnutls_session_t session, struct conn_state *cs)
 		gnutls_x509_crt_deinit(crt);
 }
 
-/* The identity of this request, or NULL with *why set. */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Pseudo authentication as Hadoop's filter does it: a valid hadoop.auth
+ * cookie names the user; without one (or with a bad one, which is then
+ * ignored) the user.name parameter does, and *issue asks for a new
+ * cookie.  The user lands in buf.
+ */
 static const char *
-identity_of(struct http_server *srv, struct MHD_Connection *c,
-    const char **why)
+pseudo_identity(struct http_server *srv, struct MHD_Connection *c, char *buf,
+    size_t len, int *issue, const char **why)
+{
+	const char *tok, *u, *cwhy = NULL;
+
+	tok = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, AUTHCOOKIE_NAME);
+	if (tok != NULL) {
+		if (authcookie_check(srv->opts.cookie_secret,
+		    srv->opts.cookie_secret_len, tok, strlen(tok), now_ms(), buf,
+		    len, &cwhy) == KW_OK)
+			return buf;
+	}
+	u = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user.name");
+	if (u == NULL || *u == '\0') {
+		if (cwhy == NULL)
+			*why = "missing user.name (pseudo authentication)";
+		else if (strcmp(cwhy, "expired") == 0)
+			*why = "hadoop.auth cookie expired";
+		else if (strcmp(cwhy, "bad signature") == 0)
+			*why = "hadoop.auth cookie has a bad signature";
+		else
+			*why = "hadoop.auth cookie malformed";
+		return NULL;
+	}
+	if (!authcookie_user_ok(u) || strlen(u) >= len) {
+		*why = "user.name not acceptable (empty, too long, or with "
+		    "'&', '=', '\"', ';', ',', '\\', spaces or control "
+		    "characters)";
+		return NULL;
+	}
+	snprintf(buf, len, "%s", u);
+	*issue = 1;
+	return buf;
+}
+
+/* The identity of this request (in buf under pseudo), or NULL with *why
+ * set. */
+static const char *
+identity_of(struct http_server *srv, struct MHD_Connection *c, char *buf,
+    size_t len, int *issue, const char **why)
 {
 	const union MHD_ConnectionInfo *ci;
 	struct conn_state *cs;
-	const char *u;
 
-	if (srv->opts.auth_mode == AUTH_PSEUDO) {
-		u = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-		    "user.name");
-		if (u == NULL || *u == '\0' || strlen(u) >= IDENTITY_MAX) {
-			*why = "missing user.name (pseudo authentication)";
-			return NULL;
-		}
-		return u;
-	}
+	if (srv->opts.auth_mode == AUTH_PSEUDO)
+		return pseudo_identity(srv, c, buf, len, issue, why);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	cs = ci != NULL ? ci->socket_context : NULL;
 	if (cs == NULL) {
@@ -178,7 +260,8 @@ identity_of(struct http_server *srv, struct MHD_Connection *c,
 			*why = "not a TLS connection";
 			return NULL;
 		}
-		verify_client((gnutls_session_t)ci->tls_session, cs);
+		verify_client((gnutls_session_t)ci->tls_session, cs,
+		    srv->opts.identity);
 	}
 	if (cs->identity[0] == '\0') {
 		*why = cs->why;
@@ -226,9 +309,11 @@ glue_query_all(const struct kw_request *r, const char *name, const char **vals,
 	return qi.n;
 }
 
-/* Queue resp on c; takes ownership of resp's buffers. */
+/* Queue resp on c; takes ownership of resp's buffers.  cookie: a
+ * Set-Cookie value to add, or NULL. */
 static enum MHD_Result
-send_response(struct MHD_Connection *c, struct kw_response *resp)
+send_response(struct MHD_Connection *c, struct kw_response *resp,
+    const char *cookie)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -250,6 +335,8 @@ send_response(struct MHD_Connection *c, struct kw_response *resp)
 	if (resp->status == 401)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		    "keyward");
+	if (cookie != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
 	free(resp->location);
 	resp->location = NULL;
 	ret = MHD_queue_response(c, (unsigned int)resp->status, r);
@@ -275,6 +362,26 @@ peer_text(struct MHD_Connection *c, char *buf, size_t len)
 		    buf, (socklen_t)len);
 }
 
+/* The Set-Cookie value for a new hadoop.auth token of user; 0 or -1. */
+static int
+make_cookie(struct http_server *srv, const char *user, char *out, size_t len)
+{
+	char tok[AUTHCOOKIE_USER_MAX * 2 + 128], date[64];
+	int64_t exp = now_ms() + (int64_t)srv->opts.cookie_ttl_s * 1000;
+	time_t t = (time_t)(exp / 1000);
+	struct tm tm;
+	int n;
+
+	if (authcookie_make(srv->opts.cookie_secret,
+	    srv->opts.cookie_secret_len, user, exp, tok, sizeof(tok)) != 0 ||
+	    gmtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+		return -1;
+	n = snprintf(out, len, "%s=\"%s\"; Path=/; Expires=%s; Secure; HttpOnly",
+	    AUTHCOOKIE_NAME, tok, date);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
 /* Run the request: authenticate, call the handler, log, send. */
 static enum MHD_Result
 dispatch(struct http_server *srv, struct MHD_Connection *c, const char *url,
@@ -283,8 +390,10 @@ dispatch(struct http_server *srv, struct MHD_Connection *c, const char *url,
 	struct kw_request req;
 	struct kw_response resp;
 	struct timespec end;
-	char peer[INET6_ADDRSTRLEN + 1];
-	const char *id, *why = "";
+	char peer[INET6_ADDRSTRLEN + 1], idbuf[IDENTITY_MAX];
+	char cookie[AUTHCOOKIE_USER_MAX * 2 + 256];
+	const char *id, *why = "", *doas;
+	int issue = 0;
 	long ms;
 
 	memset(&req, 0, sizeof(req));
@@ -300,20 +409,28 @@ dispatch(struct http_server *srv, struct MHD_Connection *c, const char *url,
 	req.query = glue_query;
 	req.query_all = glue_query_all;
 	req.glue = c;
+	if ((doas = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    "doAs")) == NULL)
+		doas = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+		    "doas");
+	req.doas = doas;
 
-	id = identity_of(srv, c, &why);
+	id = identity_of(srv, c, idbuf, sizeof(idbuf), &issue, &why);
 	if (rs->too_big) {
 		resp_error(&resp, KW_ETOOBIG, "request body larger than %zu bytes",
 		    srv->opts.max_body);
-	} else if (id == NULL && strcmp(url, "/v1/health") != 0 &&
-	    strcmp(url, "/v1/cluster") != 0) {
-		resp_error(&resp, KW_EUNAUTH, "authentication required: %s", why);
 	} else {
-		req.identity = id != NULL ? id : "-";
+		req.identity = id;
+		req.auth_why = why;
 		srv->handler(srv->ctx, &req, &resp);
 	}
 	if (resp.status == 0)
 		resp_error(&resp, KW_ENOMEM, "internal error: no response");
+	if (id == NULL)
+		id = "-";
+	if (!issue || resp.status == 401 ||
+	    make_cookie(srv, id, cookie, sizeof(cookie)) != 0)
+		cookie[0] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	ms = (end.tv_sec - rs->start.tv_sec) * 1000 +
 	    (end.tv_nsec - rs->start.tv_nsec) / 1000000;
@@ -321,14 +438,29 @@ dispatch(struct http_server *srv, struct MHD_Connection *c, const char *url,
 		log_info("req=%s peer=%s id=- %s %s -> %d (%ld ms): %s",
 		    req.request_id, peer, method, url, resp.status, ms, why);
 	else if (resp.status >= 400)
-		log_info("req=%s peer=%s id=%s %s %s -> %d (%ld ms)",
-		    req.request_id, peer, id != NULL ? id : "-", method, url,
-		    resp.status, ms);
+		log_info("req=%s peer=%s id=%s%s%s %s %s -> %d (%ld ms)",
+		    req.request_id, peer, id, doas != NULL ? " doas=" : "",
+		    doas != NULL ? doas : "", method, url, resp.status, ms);
 	else
-		log_debug("req=%s peer=%s id=%s %s %s -> %d (%ld ms)",
-		    req.request_id, peer, id != NULL ? id : "-", method, url,
-		    resp.status, ms);
-	return send_response(c, &resp);
+		log_debug("req=%s peer=%s id=%s%s%s %s %s -> %d (%ld ms)",
+		    req.request_id, peer, id, doas != NULL ? " doas=" : "",
+		    doas != NULL ? doas : "", method, url, resp.status, ms);
+	return send_response(c, &resp, cookie[0] != '\0' ? cookie : NULL);
+}
+
+/* Whether the body of this request has taken longer than timeout_s to
+ * arrive: a client trickling bytes is cut off (logged once). */
+static int
+body_too_slow(struct http_server *srv, struct req_state *rs)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - rs->start.tv_sec < (time_t)srv->opts.timeout_s)
+		return 0;
+	log_info("closing a connection whose request body took more than "
+	    "%u s", srv->opts.timeout_s);
+	return 1;
 }
 
 static enum MHD_Result
@@ -359,6 +491,8 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
+		if (body_too_slow(srv, rs))
+			return MHD_NO;	/* closes the connection */
 		if (!rs->too_big) {
 			need = rs->len + *upload_data_size;
 			if (need > srv->opts.max_body) {
@@ -450,6 +584,8 @@ http_start(const struct http_opts *opts, kw_handler_fn handler, void *ctx,
 	    MHD_OPTION_HTTPS_PRIORITIES, opts->priorities,
 	    MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s,
 	    MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_per_ip,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, opts->max_header_bytes,
 	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
 	    opts->ca_pem != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END,

@@ -4,10 +4,14 @@
  * Thread per connection, so one slow database call never stalls another
  * client.  TLS through libmicrohttpd/GnuTLS with configurable priorities;
  * under auth = mtls the client certificate is verified against the
- * configured CA here and its subject CN becomes the identity; under
- * auth = pseudo the identity is the user.name query parameter.  Bodies
- * over max_body answer 413, unauthenticated requests 401, before the
- * handler runs.
+ * configured CA here and its subject CN (or first DNS/URI subjectAltName)
+ * becomes the identity; under auth = pseudo the identity comes from a
+ * valid hadoop.auth cookie, else from the user.name query parameter, and
+ * a request authenticated by user.name gets a new signed cookie.  Bodies
+ * over max_body answer 413 before the handler runs; the handler decides
+ * what an unauthenticated request may do.  Per-address and total
+ * connection limits, a header memory limit and body/idle timeouts bound
+ * what one client can hold.
  */
 #ifndef KW_HTTP_H
 #define KW_HTTP_H
@@ -23,9 +27,15 @@ struct http_opts {
 	const char	*ca_pem;	/* client CA PEM, NULL unless mtls */
 	const char	*priorities;	/* GnuTLS priority string */
 	int		 auth_mode;	/* enum auth_mode */
+	int		 identity;	/* enum auth_identity (mtls) */
+	const unsigned char *cookie_secret;	/* pseudo: signs hadoop.auth */
+	size_t		 cookie_secret_len;
+	unsigned	 cookie_ttl_s;
 	size_t		 max_body;
-	unsigned	 timeout_s;	/* idle connection timeout */
+	unsigned	 timeout_s;	/* idle timeout, and longest body upload */
 	unsigned	 max_connections;
+	unsigned	 max_per_ip;
+	size_t		 max_header_bytes;
 };
 
 struct http_server;

@@ -12,6 +12,7 @@
 
 #define NBUCKETS	4096
 #define CURRENT		UINT32_MAX	/* version slot of a current entry */
+#define ACLNAME		(UINT32_MAX - 1)/* version slot of an ACL name entry */
 
 struct kentry {
 	struct kentry	*next;
@@ -20,6 +21,7 @@ struct kentry {
 	uint32_t	 current;	/* the current version number */
 	int64_t		 expires_ms;
 	struct secbuf	*material;
+	char		*aclname;	/* ACLNAME entries: NULL = the name */
 };
 
 struct kcache {
@@ -56,6 +58,7 @@ static void
 entry_free(struct kentry *e)
 {
 	free(e->name);
+	free(e->aclname);
 	secbuf_free(e->material);
 	free(e);
 }
@@ -211,6 +214,49 @@ kcache_put_current(struct kcache *kc, const char *name, uint32_t version)
 	}
 	e->version = CURRENT;
 	e->current = version;
+	e->expires_ms = now_ms() + kc->ttl_ms;
+	pthread_rwlock_wrlock(&kc->lock);
+	insert_locked(kc, e);
+	pthread_rwlock_unlock(&kc->lock);
+}
+
+int
+kcache_get_aclname(struct kcache *kc, const char *name, char *buf, size_t len)
+{
+	struct kentry *e;
+	const char *v;
+	int found = 0;
+
+	pthread_rwlock_rdlock(&kc->lock);
+	if ((e = find_locked(kc, name, ACLNAME)) != NULL &&
+	    e->expires_ms > now_ms()) {
+		v = e->aclname != NULL ? e->aclname : name;
+		if (strlen(v) < len) {
+			memcpy(buf, v, strlen(v) + 1);
+			found = 1;
+		}
+	}
+	pthread_rwlock_unlock(&kc->lock);
+	return found;
+}
+
+void
+kcache_put_aclname(struct kcache *kc, const char *name, const char *aclname)
+{
+	struct kentry *e;
+
+	if (kc->max == 0 || kc->ttl_ms <= 0 ||
+	    (e = calloc(1, sizeof(*e))) == NULL)
+		return;
+	e->name = strdup(name);
+	if (aclname != NULL && strcmp(aclname, name) != 0)
+		e->aclname = strdup(aclname);
+	if (e->name == NULL || (aclname != NULL && strcmp(aclname, name) != 0 &&
+	    e->aclname == NULL)) {
+		entry_free(e);
+		return;
+	}
+	e->version = ACLNAME;
 	e->expires_ms = now_ms() + kc->ttl_ms;
 	pthread_rwlock_wrlock(&kc->lock);
 	insert_locked(kc, e);

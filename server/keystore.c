@@ -9,6 +9,8 @@
 #include <string.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "keystore.h"
 #include "kcache.h"
 #include "../lib/log.h"
@@ -262,6 +264,37 @@ enum kw_err
 ks_metadata(struct keystore *ks, const char *name, struct db_key_meta *out)
 {
 	return db_key_meta_get(ks->db, name, out);
+}
+
+enum kw_err
+ks_acl_name(struct keystore *ks, const char *name, char *buf, size_t len)
+{
+	struct db_key_meta m;
+	json_t *attrs = NULL, *v;
+	const char *acl = name;
+	enum kw_err e;
+
+	if (kcache_get_aclname(ks->cache, name, buf, len))
+		return KW_OK;
+	memset(&m, 0, sizeof(m));
+	e = ks_metadata(ks, name, &m);
+	if (e == KW_ENOTFOUND) {
+		/* no key yet: its own name governs it (not cached: it may be
+		 * created with an attribute a moment later) */
+		e = KW_OK;
+	} else if (e == KW_OK) {
+		if (m.attributes != NULL &&
+		    (attrs = json_loads(m.attributes, 0, NULL)) != NULL &&
+		    (v = json_object_get(attrs, ACL_NAME_ATTR)) != NULL &&
+		    json_is_string(v) && json_string_length(v) > 0)
+			acl = json_string_value(v);
+		kcache_put_aclname(ks->cache, name, acl);
+	}
+	if (e == KW_OK && snprintf(buf, len, "%s", acl) >= (int)len)
+		e = KW_EINVAL;
+	json_decref(attrs);
+	db_key_meta_clear(&m);
+	return e;
 }
 
 enum kw_err

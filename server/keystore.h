@@ -66,6 +66,12 @@ void	ks_flush(struct keystore *ks);
 enum kw_err ks_metadata(struct keystore *ks, const char *name,
 	    struct db_key_meta *out) WUR;
 enum kw_err ks_names(struct keystore *ks, char ***names, size_t *n) WUR;
+/* The name the ACLs know name by: its key.acl.name attribute, else name
+ * itself (also for a key that does not exist); cached like the current
+ * version.  KW_EDB when neither database answers. */
+#define ACL_NAME_ATTR	"key.acl.name"
+enum kw_err ks_acl_name(struct keystore *ks, const char *name, char *buf,
+	    size_t len) WUR;
 enum kw_err ks_version(struct keystore *ks, const char *name, uint32_t version,
 	    struct ks_version *out) WUR;
 enum kw_err ks_current(struct keystore *ks, const char *name,

@@ -22,6 +22,7 @@
 #include "keystore.h"
 #include "../db/db.h"
 #include "../db/migrations.h"
+#include "../lib/authcookie.h"
 #include "../lib/config.h"
 #include "../lib/crypto.h"
 #include "../lib/files.h"
@@ -38,6 +39,7 @@ struct startup {
 	struct secbuf		*kek;
 	struct secbuf		*tls_key;
 	struct secbuf		*db_password;
+	struct secbuf		*cookie_secret;	/* pseudo auth only */
 	char			*tls_cert;
 	char			*client_ca;
 };
@@ -71,6 +73,7 @@ startup_free(struct startup *st)
 	secbuf_free(st->kek);
 	secbuf_free(st->tls_key);
 	secbuf_free(st->db_password);
+	secbuf_free(st->cookie_secret);
 	free(st->tls_cert);
 	free(st->client_ca);
 	memset(st, 0, sizeof(*st));
@@ -80,6 +83,7 @@ startup_free(struct startup *st)
 static int
 startup_load(const char *path, struct startup *st)
 {
+	struct acls *acls;
 	char err[512];
 
 	memset(st, 0, sizeof(*st));
@@ -123,6 +127,25 @@ startup_load(const char *path, struct startup *st)
 			return -1;
 		}
 	}
+	if (st->cfg->auth_mode == AUTH_PSEUDO) {
+		st->cookie_secret = secfile_read_as("cookie secret file",
+		    st->cfg->cookie_secret_file, 4096, err, sizeof(err));
+		if (st->cookie_secret == NULL) {
+			log_errx("%s", err);
+			return -1;
+		}
+		if (st->cookie_secret->len < AUTHCOOKIE_SECRET_MIN) {
+			log_errx("cookie secret file \"%s\" holds %zu bytes, "
+			    "at least %d are needed", st->cfg->cookie_secret_file,
+			    st->cookie_secret->len, AUTHCOOKIE_SECRET_MIN);
+			return -1;
+		}
+	}
+	if ((acls = acls_load(st->cfg->acl_file, err, sizeof(err))) == NULL) {
+		log_errx("access control file: %s", err);
+		return -1;
+	}
+	acls_free(acls);
 	return 0;
 }
 
@@ -136,7 +159,8 @@ flush_cache(void *arg)
 /* Wait for signals; returns on SIGTERM/SIGINT.  cfg is the running
  * configuration, for telling the operator what a reload cannot apply. */
 static void
-signal_loop(const char *config_path, const struct kw_config *cfg)
+signal_loop(const char *config_path, const struct kw_config *cfg,
+    struct authz *az)
 {
 	char names[512];
 	sigset_t set;
@@ -156,6 +180,7 @@ signal_loop(const char *config_path, const struct kw_config *cfg)
 			log_info("received signal %d, shutting down", sig);
 			return;
 		}
+		(void)authz_reload(az);
 		if ((ncfg = config_load(config_path, err, sizeof(err))) == NULL) {
 			log_warnx("reload failed, keeping the running "
 			    "configuration: %s", err);
@@ -190,12 +215,14 @@ main(int argc, char **argv)
 	struct cluster *cl = NULL;
 	struct http_server *srv = NULL;
 	struct api_ctx actx;
+	struct audit_opts ao;
 	struct http_opts ho;
 	char err[512], host[256];
 	int ch, check_only = 0, verbose = 0, port, lvl, sv, rc = 1;
 	sigset_t set;
 
 	log_init("keyward-server", LOG_LVL_INFO);
+	memset(&actx, 0, sizeof(actx));
 	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -285,6 +312,22 @@ main(int argc, char **argv)
 	actx.cl = cl;
 	actx.ks = ks;
 	actx.cfg = st.cfg;
+	if ((actx.authz = authz_new(st.cfg->acl_file,
+	    st.cfg->acl_check_interval_ms, err, sizeof(err))) == NULL) {
+		log_errx("access control file: %s", err);
+		goto out;
+	}
+	memset(&ao, 0, sizeof(ao));
+	ao.path = st.cfg->audit_file;
+	ao.max_bytes = st.cfg->audit_max_bytes;
+	ao.keep = st.cfg->audit_keep;
+	ao.to_stderr = st.cfg->audit_stderr;
+	ao.aggregate_ms = st.cfg->audit_aggregate_ms;
+	ao.node = st.cfg->node_name;
+	if ((actx.audit = audit_open(&ao, err, sizeof(err))) == NULL) {
+		log_errx("audit log: %s", err);
+		goto out;
+	}
 	memset(&ho, 0, sizeof(ho));
 	ho.host = host;
 	ho.port = port;
@@ -293,6 +336,14 @@ main(int argc, char **argv)
 	ho.ca_pem = st.cfg->auth_mode == AUTH_MTLS ? st.client_ca : NULL;
 	ho.priorities = st.cfg->tls_priorities;
 	ho.auth_mode = st.cfg->auth_mode;
+	ho.identity = st.cfg->auth_identity;
+	if (st.cookie_secret != NULL) {
+		ho.cookie_secret = st.cookie_secret->data;
+		ho.cookie_secret_len = st.cookie_secret->len;
+	}
+	ho.cookie_ttl_s = (unsigned)st.cfg->cookie_ttl_s;
+	ho.max_per_ip = (unsigned)st.cfg->max_connections_per_ip;
+	ho.max_header_bytes = (size_t)st.cfg->max_header_bytes;
 	ho.max_body = (size_t)st.cfg->max_body_bytes;
 	ho.timeout_s = (unsigned)st.cfg->request_timeout_s;
 	ho.max_connections = (unsigned)st.cfg->max_connections;
@@ -303,10 +354,12 @@ main(int argc, char **argv)
 	log_info("node %s listening on https://%s:%d (auth %s, schema %d, "
 	    "version %s)", st.cfg->node_name, host, port,
 	    st.cfg->auth_mode == AUTH_MTLS ? "mtls" : "pseudo", sv, KW_VERSION);
-	signal_loop(config_path, st.cfg);
+	signal_loop(config_path, st.cfg, actx.authz);
 	rc = 0;
 out:
 	http_stop(srv);
+	audit_close(actx.audit);
+	authz_free(actx.authz);
 	cluster_stop(cl);
 	ks_free(ks);
 	db_free(db);

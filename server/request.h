@@ -7,13 +7,19 @@
 #define KW_REQUEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct kw_request {
 	const char	*method;	/* "GET", "POST", ... */
 	const char	*path;		/* percent-decoded path, no query */
 	const char	*body;		/* NUL-terminated copy, may be "" */
 	size_t		 body_len;
-	const char	*identity;	/* authenticated principal */
+	const char	*identity;	/* authenticated principal, NULL if none
+					   (the API answers 401 where it must) */
+	const char	*auth_why;	/* why identity is NULL */
+	const char	*doas;		/* doAs query parameter, or NULL */
+	const char	*real_user;	/* set by the API for a proxied request:
+					   the proxy's own identity */
 	const char	*peer_addr;	/* client address, text */
 	char		 request_id[17];
 	/* query lookup, provided by the glue */
@@ -28,6 +34,11 @@ struct kw_response {
 	char		*body;		/* malloc'd, NULL for an empty body */
 	size_t		 len;
 	char		*location;	/* malloc'd Location header or NULL */
+	/* for the audit log, when the route does not tell: the key a
+	 * handler acted on (malloc'd, create) and the version it made */
+	char		*audit_key;
+	uint32_t	 audit_version;
+	int		 audit_has_version;
 };
 
 /* First value of query parameter name, or NULL. */

@@ -134,15 +134,20 @@ def quote(name):
 class Client:
     """One HTTPS request per connection to a keyward server.
 
-    cert: "admin" (CA-signed, CN=admin), "rogue" (unknown CA) or None.
+    cert: "admin" (CA-signed, CN=admin), "rogue" (unknown CA), another
+    name the test PKI knows (kwtest.PKI.CLIENT_CERTS: "alice", "bob",
+    "proxy", "expired", "uri-alice", ...), a (pem, key) pair, or None.
     user: pseudo-auth user name added as ?user.name= (default: "admin"
     when the server runs pseudo auth and cert is not given explicitly).
+    doas: added as ?doAs= (proxy users).
+    cookie: a hadoop.auth cookie value, sent as Cookie: hadoop.auth=VALUE.
+    source: local address to connect from (e.g. "127.0.0.2").
     """
 
     _unset = object()
 
     def __init__(self, server, cert=_unset, user=_unset, tls_version=None,
-                 ciphers=None):
+                 ciphers=None, doas=None, cookie=None, source=None):
         self.server = server
         if cert is Client._unset:
             cert = "admin" if server.auth == "mtls" else None
@@ -152,6 +157,9 @@ class Client:
         self.user = user
         self.tls_version = tls_version
         self.ciphers = ciphers
+        self.doas = doas
+        self.cookie = cookie
+        self.source = source
 
     def context(self):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -169,13 +177,19 @@ class Client:
                 ctx.minimum_version = self.tls_version
                 ctx.maximum_version = self.tls_version
         pki = self.server.pki
-        if self.cert == "admin":
-            ctx.load_cert_chain(pki.client_pem, pki.client_key)
-        elif self.cert == "rogue":
-            ctx.load_cert_chain(pki.rogue_pem, pki.rogue_key)
+        if isinstance(self.cert, tuple):
+            ctx.load_cert_chain(*self.cert)
+        elif isinstance(self.cert, str):
+            ctx.load_cert_chain(*pki.cert(self.cert))
         elif self.cert is not None:
             raise ValueError(self.cert)
         return ctx
+
+    def connect(self, timeout=HTTP_TIMEOUT):
+        """A TCP connection to the server (from self.source if set)."""
+        src = (self.source, 0) if self.source else None
+        return socket.create_connection(("127.0.0.1", self.server.port),
+                                        timeout=timeout, source_address=src)
 
     def url(self, path, query=()):
         if not path.startswith("/"):
@@ -183,6 +197,8 @@ class Client:
         q = list(query)
         if self.user is not None:
             q.append(("user.name", self.user))
+        if self.doas is not None:
+            q.append(("doAs", self.doas))
         if q:
             path += "?" + urllib.parse.urlencode(q, quote_via=urllib.parse.quote,
                                                  safe="")
@@ -199,13 +215,17 @@ class Client:
             data = json.dumps(body).encode("utf-8")
             hdrs["Content-Type"] = "application/json"
             self._remember(body)
+        if self.cookie is not None:
+            hdrs["Cookie"] = "hadoop.auth=" + self.cookie
         if headers:
             hdrs.update(headers)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             ctx = self.context()
+        src = (self.source, 0) if self.source else None
         conn = http.client.HTTPSConnection("127.0.0.1", self.server.port,
-                                           context=ctx, timeout=HTTP_TIMEOUT)
+                                           context=ctx, timeout=HTTP_TIMEOUT,
+                                           source_address=src)
         try:
             conn.request(method, self.url(path, query), body=data, headers=hdrs)
             r = conn.getresponse()
@@ -245,8 +265,7 @@ class Client:
             ctx = self.context()
         t0 = time.monotonic()
         got, closed = b"", False
-        with socket.create_connection(("127.0.0.1", self.server.port),
-                                      timeout=timeout) as s:
+        with self.connect(timeout) as s:
             with ctx.wrap_socket(s, server_hostname="127.0.0.1") as t:
                 t.sendall(data)
                 deadline = t0 + timeout
@@ -267,6 +286,9 @@ class Client:
                         break
                     got += chunk
         return got, closed, time.monotonic() - t0
+
+    def options(self, path, query=(), **kw):
+        return self.request("OPTIONS", path, query=query, **kw)
 
     def get(self, path, query=(), **kw):
         return self.request("GET", path, query=query, **kw)
@@ -405,6 +427,21 @@ def assert_dek(d, name, length_bits):
     dek = resp_b64(d.get("material"), "material")
     assert len(dek) == length_bits // 8, d
     return dek
+
+
+AUTHZ = "org.apache.hadoop.security.authorize.AuthorizationException"
+
+
+def assert_denied(resp, user, secrets=()):
+    """Assert an ACL denial: 403 with the AuthorizationException envelope
+    (nothing else in it) naming user, and none of secrets (raw key
+    material, e.g. server.secrets) in any textual form."""
+    rex = assert_error(resp, 403, AUTHZ, contains=user)
+    text = resp.body.decode("utf-8", "replace")
+    for sec in secrets:
+        for form in secret_forms(sec):
+            assert form not in text, "key material in a denial: %r" % resp
+    return rex
 
 
 def assert_healthy(client):

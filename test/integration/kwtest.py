@@ -12,8 +12,10 @@ leaves nothing behind.
 
 import atexit
 import http.client
+import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -74,7 +76,25 @@ def tail(path, lines=200):
 class PKI:
     """A test CA, a server certificate for 127.0.0.1/localhost, a client
     certificate (CN=admin) from that CA and one (CN=admin too) from a CA the
-    server does not know."""
+    server does not know.  More client certificates from the test CA are
+    issued on first use by name (see cert() and CLIENT_CERTS)."""
+
+    # name -> (CN, subjectAltName or None, expired?)
+    CLIENT_CERTS = {
+        "alice": ("alice", None, False),
+        "bob": ("bob", None, False),
+        "carol": ("carol", None, False),
+        "dave": ("dave", None, False),
+        "proxy": ("proxy", None, False),
+        "farproxy": ("farproxy", None, False),
+        "cidrproxy": ("cidrproxy", None, False),
+        # valid from three days ago to yesterday
+        "expired": ("admin", None, True),
+        # CN admin, identity under auth.identity = san-uri / san-dns
+        "uri-alice": ("admin", "URI:spiffe://keyward.test/alice", False),
+        "uri-bob": ("admin", "URI:spiffe://keyward.test/bob", False),
+        "dns-alice": ("admin", "DNS:alice.clients.keyward.test", False),
+    }
 
     def __init__(self, root):
         self.dir = os.path.join(root, "pki")
@@ -93,6 +113,62 @@ class PKI:
             "rogue-admin", "admin", self.rogue_ca_pem, self.rogue_ca_key,
             "extendedKeyUsage=clientAuth\n")
         assert os.path.isdir(d)
+        self._issued = {"admin": (self.client_pem, self.client_key),
+                        "rogue": (self.rogue_pem, self.rogue_key)}
+
+    def cert(self, name):
+        """(pem, key) of the client certificate called name: "admin",
+        "rogue", or one of CLIENT_CERTS (issued now if not yet)."""
+        if name not in self._issued:
+            cn, san, expired = self.CLIENT_CERTS[name]
+            self._issued[name] = self.issue("client-" + name, cn, san=san,
+                                            expired=expired)
+        return self._issued[name]
+
+    def issue(self, name, cn, san=None, expired=False):
+        """A client certificate from the test CA: CN=cn, subjectAltName
+        san (openssl syntax, e.g. "URI:spiffe://x/y") if given; expired:
+        valid from three days ago until yesterday (made with `openssl ca`,
+        as `openssl x509` in OpenSSL 3.0 cannot backdate)."""
+        ext = "extendedKeyUsage=clientAuth\n"
+        if san:
+            ext += "subjectAltName=%s\n" % san
+        if not expired:
+            return self._leaf(name, cn, self.ca_pem, self.ca_key, ext)
+        return self._expired_leaf(name, cn, ext)
+
+    def _expired_leaf(self, name, cn, ext):
+        d = os.path.join(self.dir, name + ".ca")
+        os.makedirs(d)
+        pem = os.path.join(self.dir, name + ".pem")
+        key = os.path.join(self.dir, name + ".key")
+        csr = os.path.join(self.dir, name + ".csr")
+        open(os.path.join(d, "index.txt"), "w").close()
+        with open(os.path.join(d, "serial"), "w") as f:
+            f.write("%016X\n" % int.from_bytes(os.urandom(7), "big"))
+        cnf = os.path.join(d, "ca.cnf")
+        with open(cnf, "w") as f:
+            f.write("[ca]\ndefault_ca = tca\n"
+                    "[tca]\ndir = %s\ndatabase = $dir/index.txt\n"
+                    "serial = $dir/serial\nnew_certs_dir = $dir\n"
+                    "default_md = sha256\npolicy = anything\n"
+                    "unique_subject = no\ncopy_extensions = none\n"
+                    "[anything]\ncommonName = supplied\n"
+                    "[ext]\nbasicConstraints=CA:FALSE\n"
+                    "keyUsage=critical,digitalSignature,keyEncipherment\n%s"
+                    % (d, ext))
+        fmt = "%Y%m%d%H%M%SZ"
+        now = time.time()
+        start = time.strftime(fmt, time.gmtime(now - 3 * 86400))
+        end = time.strftime(fmt, time.gmtime(now - 86400))
+        run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes",
+             "-keyout", key, "-out", csr, "-subj", "/CN=" + cn])
+        run(["openssl", "ca", "-batch", "-config", cnf, "-in", csr,
+             "-out", pem, "-cert", self.ca_pem, "-keyfile", self.ca_key,
+             "-startdate", start, "-enddate", end, "-extensions", "ext",
+             "-notext"])
+        os.chmod(key, 0o600)
+        return pem, key
 
     def _ca(self, name, cn):
         pem = os.path.join(self.dir, name + ".pem")
@@ -246,6 +322,20 @@ def conf_set(path, settings):
         f.write("\n".join(out) + "\n")
 
 
+# ----------------------------------------------------------------- ACLs
+
+ACL_OPS = ("CREATE", "DELETE", "ROLLOVER", "GET", "GET_KEYS", "GET_METADATA",
+           "SET_KEY_MATERIAL", "GENERATE_EEK", "DECRYPT_EEK")
+
+
+def acls_all(*users):
+    """acls.conf text granting users every operation and every key."""
+    u = ",".join(users)
+    lines = ["hadoop.kms.acl.%s = %s" % (op, u) for op in ACL_OPS]
+    lines.append("default.key.acl.ALL = %s" % u)
+    return "\n".join(lines) + "\n"
+
+
 # --------------------------------------------------------------- server
 
 class ServerStartError(Exception):
@@ -259,7 +349,7 @@ class Server:
     _seq = 0
 
     def __init__(self, root, pg, pki, name=None, auth="mtls", settings=None,
-                 own_tls=True):
+                 own_tls=True, init_args=(), acls=None):
         Server._seq += 1
         self.name = name or "kw-test-%d" % Server._seq
         self.dir = os.path.join(root, "srv-%d-%s" % (Server._seq, self.name))
@@ -295,9 +385,12 @@ class Server:
             self.verify_ca = None   # self-signed by init: do not verify
         if auth == "mtls":
             cmd += ["--client-ca", pki.ca_pem]
+        cmd += list(init_args)
         _rc, self.init_out, self.init_err = run(cmd)
         if settings:
             conf_set(self.conf, settings)
+        if acls is not None:
+            self.write_acls(acls)
         run([ADMIN_BIN, "db", "migrate", "-c", self.conf])
 
     # -- files named by the config
@@ -318,13 +411,112 @@ class Server:
         return self.conf_path("tls", "key_file",
                               os.path.join(self.confdir, "tls", "server.key"))
 
+    @property
+    def cookie_secret_file(self):
+        return self.conf_path("auth", "cookie_secret_file",
+                              os.path.join(self.confdir, "auth-cookie.secret"))
+
+    @property
+    def acl_file(self):
+        return self.conf_path("acl", "file",
+                              os.path.join(self.confdir, "acls.conf"))
+
+    @property
+    def audit_file(self):
+        v = conf_read(self.conf).get("audit", {}).get("file")
+        if v is not None and v.strip('"') == "":
+            return None
+        return self.conf_path("audit", "file",
+                              os.path.join(self.confdir, "audit.log"))
+
+    _acl_mtime = 0.0
+
+    def write_acls(self, text, mode=0o600):
+        """Replace the ACL file (mode 0600) with text, atomically, and give
+        it a modification time later than any it had, whole seconds
+        apart, so a reload by mtime cannot miss it."""
+        path = self.acl_file
+        tmp = path + ".tmp"
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            os.fchmod(f.fileno(), mode)
+            f.write(text)
+        try:
+            old = os.stat(path).st_mtime
+        except FileNotFoundError:
+            old = 0.0
+        mtime = max(time.time(), old + 2.0, self._acl_mtime + 2.0)
+        os.utime(tmp, (mtime, mtime))
+        os.replace(tmp, path)
+        self._acl_mtime = mtime
+
+    def audit_records(self):
+        """Every record of the audit file (one JSON object a line); a
+        line that is not a JSON object fails the test.  [] when there is
+        no file yet."""
+        path = self.audit_file
+        try:
+            with open(path, "rb") as f:
+                data = f.read().decode("utf-8")
+        except FileNotFoundError:
+            return []
+        out = []
+        # the last piece is "" or a line still being written
+        lines = data.split("\n")[:-1]
+        for n, line in enumerate(lines, 1):
+            try:
+                rec = json.loads(line)
+            except ValueError as e:
+                raise AssertionError("%s:%d is not JSON (%s): %r"
+                                     % (path, n, e, line[:300]))
+            assert isinstance(rec, dict), "%s:%d: %r" % (path, n, line[:300])
+            out.append(rec)
+        return out
+
+    def wait_audit(self, pred, timeout=10.0, what="audit records"):
+        """Poll the audit file until pred(records) is true (returns its
+        value) or timeout passes (fails, showing the last records)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            recs = self.audit_records()
+            got = pred(recs)
+            if got:
+                return got
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    "%s not in %s after %.0f s; last records:\n%s"
+                    % (what, self.audit_file, timeout,
+                       "\n".join(json.dumps(r) for r in recs[-15:])))
+            time.sleep(0.1)
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc is not None else None
+
+    def signal(self, sig):
+        assert self.proc is not None and self.proc.poll() is None, \
+            "server %s is not running" % self.name
+        self.proc.send_signal(sig)
+
     # -- process
-    def start(self, timeout=SERVER_START_TIMEOUT):
+    def start(self, timeout=SERVER_START_TIMEOUT, core_limit=None):
+        """Start and wait until healthy.  core_limit: RLIMIT_CORE (soft
+        and hard) to start the server with, to see it lower it."""
+        preexec = None
+        if core_limit is not None:
+            def preexec():
+                resource.setrlimit(resource.RLIMIT_CORE,
+                                   (core_limit, core_limit))
         logf = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(
                 [SERVER_BIN, "-c", self.conf], stdin=subprocess.DEVNULL,
-                stdout=logf, stderr=logf, start_new_session=True)
+                stdout=logf, stderr=logf, start_new_session=True,
+                preexec_fn=preexec)
         finally:
             logf.close()
         _LIVE_SERVERS.append(self)

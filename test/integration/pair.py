@@ -604,8 +604,17 @@ class Pair:
         self.init_passive(self.db_b, self.db_a)
         self.enable_sync(self.db_a, self.db_b)
         # both nodes serve the same keys: B gets A's master key
+        self._share_secrets()
+
+    def _share_secrets(self):
+        """B gets A's master key, and A's hadoop.auth cookie secret so
+        that a cookie issued by one node is accepted by the other."""
         shutil.copyfile(self.a.master_key_file, self.b.master_key_file)
         os.chmod(self.b.master_key_file, 0o600)
+        a_secret = self.a.cookie_secret_file
+        if os.path.exists(a_secret):
+            shutil.copyfile(a_secret, self.b.cookie_secret_file)
+            os.chmod(self.b.cookie_secret_file, 0o600)
 
     def _build_admin(self):
         """The operator's way: db bootstrap on A, the master key copied,
@@ -613,8 +622,7 @@ class Pair:
         _track(self.db_a)
         self.out_bootstrap = self.a.admin("db", "bootstrap", "--datadir",
                                           self.db_a.datadir)[1]
-        shutil.copyfile(self.a.master_key_file, self.b.master_key_file)
-        os.chmod(self.b.master_key_file, 0o600)
+        self._share_secrets()
         _track(self.db_b)
         self.out_init_passive = self.b.admin("db", "init-passive",
                                              "--datadir", self.db_b.datadir)[1]

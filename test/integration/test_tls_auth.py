@@ -9,7 +9,8 @@ import warnings
 import pytest
 
 import kwclient
-from kwclient import assert_keyversion, ok_json
+import kwtest
+from kwclient import assert_denied, assert_keyversion, ok_json
 
 WEAK = "DEFAULT:@SECLEVEL=0"
 TRANSPORT_ERRORS = (ssl.SSLError, ConnectionError, OSError, http.client.HTTPException)
@@ -156,7 +157,9 @@ def test_mtls_user_name_is_not_identity(api_server, client):
 
 @pytest.fixture(scope="module")
 def pseudo_server(servers):
-    return servers.start(auth="pseudo")
+    # alice may do everything (init's acls.conf grants only admin)
+    return servers.make(auth="pseudo",
+                        acls=kwtest.acls_all("admin", "alice")).start()
 
 
 def test_pseudo_auth(pseudo_server):
@@ -198,4 +201,82 @@ def test_tls_priorities_setting(servers, pki):
         v = handshake(srv.port, ssl.TLSVersion.TLSv1_2, pki.ca_pem, cert)
         raise AssertionError("TLS 1.3-only server accepted TLS 1.2 (%s)" % v)
     assert ok_json(srv.client().names()) == []
+    srv.stop()
+
+
+def test_pseudo_user_without_acl_denied(pseudo_server):
+    """Authenticated is not authorized: bob is in no ACL."""
+    bob = kwclient.Client(pseudo_server, cert=None, user="bob")
+    assert_denied(bob.names(), "bob")
+    assert_denied(bob.create("pseudo-bob"), "bob")
+    admin = kwclient.Client(pseudo_server, cert=None, user="admin")
+    assert ok_json(admin.metadata("pseudo-bob")) == {}
+
+
+# --------------------------------------------- certificate identities
+
+def test_mtls_expired_cert(api_server, client):
+    name = secret_key(client)
+    mat = ok_json(client.current(name))["material"]
+    old = kwclient.Client(api_server, cert="expired")
+    for req in (lambda: old.names(), lambda: old.current(name)):
+        r = assert_refused_without_data(req, [name, mat])
+        if r is not None:
+            assert r.status == 401, r
+    assert_refused_without_data(lambda: old.create("auth-expired-made"), [])
+    assert ok_json(client.metadata("auth-expired-made")) == {}
+
+
+def test_mtls_other_cn_is_other_identity(api_server, client):
+    """A valid certificate for CN=alice is alice: init's ACLs grant her
+    nothing (only admin)."""
+    name = secret_key(client)
+    alice = kwclient.Client(api_server, cert="alice")
+    assert_denied(alice.names(), "alice")
+    assert_denied(alice.current(name), "alice", api_server.secrets)
+
+
+def san_acls():
+    """admin may do everything; GET_KEYS also for the SAN identities."""
+    lines = [l for l in kwtest.acls_all("admin").splitlines()
+             if not l.startswith("hadoop.kms.acl.GET_KEYS ")]
+    lines.append("hadoop.kms.acl.GET_KEYS = admin,spiffe://keyward.test/alice,"
+                 "alice.clients.keyward.test")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def san_uri_server(servers):
+    return servers.make(auth="mtls", acls=san_acls(),
+                        settings={("auth", "identity"): "san-uri"}).start()
+
+
+def test_identity_san_uri(san_uri_server):
+    """identity = san-uri: the first URI subjectAltName is the identity
+    (all these certificates have CN=admin)."""
+    srv = san_uri_server
+    r = kwclient.Client(srv, cert="uri-alice").names()
+    assert r.status == 200, r
+    assert_denied(kwclient.Client(srv, cert="uri-bob").names(),
+                  "spiffe://keyward.test/bob")
+    # CN=admin without a URI SAN: no identity at all
+    for cert in ("admin", "dns-alice"):
+        r = assert_refused_without_data(
+            lambda: kwclient.Client(srv, cert=cert).names(), [])
+        if r is not None:
+            assert r.status == 401, (cert, r)
+    # health needs no identity
+    assert kwclient.Client(srv, cert="admin").get("/v1/health").status == 200
+
+
+def test_identity_san_dns(servers):
+    srv = servers.make(auth="mtls", acls=san_acls(),
+                       settings={("auth", "identity"): "san-dns"}).start()
+    r = kwclient.Client(srv, cert="dns-alice").names()
+    assert r.status == 200, r
+    for cert in ("admin", "uri-alice"):
+        r = assert_refused_without_data(
+            lambda: kwclient.Client(srv, cert=cert).names(), [])
+        if r is not None:
+            assert r.status == 401, (cert, r)
     srv.stop()

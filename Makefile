@@ -4,6 +4,8 @@
 #   make check      install missing packages (as root), build, run every test
 #   make run        install missing packages (as root), build, start a local node
 #   make sanitize   ASan+UBSan build of the unit tests, and run them
+#   make fuzz       libFuzzer targets (test/fuzz/), FUZZ_SECONDS each
+#   make fuzz-smoke the same for a few seconds each (part of make check)
 #   make bench      wrk against a local node (see test/bench/)
 #   make install    into $(DESTDIR)$(PREFIX)
 
@@ -52,7 +54,8 @@ UNIT_BIN	:= $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 
 BINS		:= $(BUILD)/keyward-server $(BUILD)/keyward-admin
 
-.PHONY: all deps check unit integration run sanitize bench install clean
+.PHONY: all deps check unit integration run sanitize bench install clean \
+	fuzz fuzz-smoke fuzz-deps fuzz-build fuzz-bins
 .DELETE_ON_ERROR:
 
 all: $(BINS)
@@ -100,6 +103,7 @@ check: deps
 	$(MAKE) all
 	BUILD=$(BUILD) sh test/docs/check-man
 	$(MAKE) unit
+	$(MAKE) fuzz-smoke
 	$(MAKE) integration
 
 run: deps
@@ -109,6 +113,49 @@ run: deps
 sanitize: deps
 	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" unit
+
+# Fuzzing (see test/fuzz/README): libFuzzer targets built with clang
+# under ASan+UBSan, every object in $(FUZZ_BUILD)/, apart from build/.
+# A target whose library file does not exist yet is left out.  Warnings
+# in the project's files are not fatal here (gcc's -Werror build is the
+# one that judges them); the harnesses get -Werror with WERROR=1.
+FUZZ_CC		?= clang-14
+FUZZ_BUILD	:= build-fuzz
+FUZZ_SECONDS	?= 60
+FUZZ_SMOKE_SECONDS ?= 3
+FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS	:= fuzz_route fuzz_base64 fuzz_json_body fuzz_config \
+		   $(if $(wildcard lib/acl.c),fuzz_acl) \
+		   $(if $(wildcard lib/authcookie.c),fuzz_cookie)
+FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+
+fuzz: fuzz-build
+	@sh test/fuzz/run run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@sh test/fuzz/run run $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-deps: deps
+	@sh test/fuzz/run check $(FUZZ_CC)
+
+fuzz-build: fuzz-deps
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+	    WERROR= FUZZ_WERROR=$(WERROR) HARDEN=-U_FORTIFY_SOURCE HARDEN_LD= \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	    LDFLAGS="$(FUZZ_SAN)" fuzz-bins
+
+# (run by fuzz-build with BUILD=$(FUZZ_BUILD))
+fuzz-bins: $(FUZZ_BINS)
+
+$(BUILD)/libkeyward.a: $(LIB_OBJ) $(DB_OBJ) $(SERVER_TESTABLE)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz/%: test/fuzz/%.c test/fuzz/fuzz.h $(BUILD)/libkeyward.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(if $(filter 1,$(FUZZ_WERROR)),-Werror) \
+	    $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libkeyward.a \
+	    $(KW_LIBS)
 
 bench: deps
 	$(MAKE) all
@@ -129,6 +176,6 @@ install: all
 	install -m 0644 packaging/man/keyward.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,10 +1,11 @@
 /*
  * audit.c: the audit log.  Owns the audit file (its descriptor, size and
- * rotation), the table of pending aggregates and the thread that writes
- * them.  It does not decide what an operation is called, who the caller
- * is or whether the call succeeded: the API handlers say so in struct
- * audit_event, which has no field for key material and must never get
- * one.
+ * rotation), the record format and the interface (audit_open, audit_log,
+ * audit_close); the table of pending aggregates and the thread that
+ * writes them are in audit_agg.c.  It does not decide what an operation
+ * is called, who the caller is or whether the call succeeded: the API
+ * handlers say so in struct audit_event, which has no field for key
+ * material and must never get one.
  *
  * A record is one JSON object on one line, built with jansson
  * (JSON_COMPACT), so a client-chosen identity or key name is escaped and
@@ -29,13 +30,9 @@
  *               of those operations (0 when count is 1); the window is
  *               audit.aggregate_ms
  *
- * Aggregation: an OK GENERATE_EEK or DECRYPT_EEK is counted in a hash
- * table keyed by (identity, real_user, op, key) under one mutex: no I/O,
- * and no allocation unless the key is new in this window.  Entries sit in
- * a FIFO in the order they were created; the thread writes (and forgets)
- * each one aggregate_ms after its first operation.  Everything else is
- * written at once by the caller of audit_log.  When the table holds
- * AUDIT_MAX_PENDING entries a new key is written singly instead.
+ * An OK GENERATE_EEK or DECRYPT_EEK is counted in its aggregate while
+ * audit.aggregate_ms is set (audit_agg.c); everything else is written at
+ * once by the caller of audit_log.
  *
  * Writing: the record is formatted outside any lock, then written with a
  * single write(2) on an O_APPEND descriptor under the file mutex, which
@@ -51,7 +48,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,102 +55,12 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "audit_impl.h"
 #include "../lib/log.h"
 
-#define AUDIT_MAX_PENDING	65536	/* aggregate entries in one window */
-#define AUDIT_BUCKETS_MIN	64
 #define AUDIT_LINE_BUF		2048	/* records longer than this: malloc */
 #define AUDIT_ERR_EVERY_MS	60000	/* at most one error message a minute */
 #define AUDIT_REOPEN_EVERY_MS	1000	/* retry a failed reopen this often */
-
-/* One pending aggregate: the strings are stored after the struct. */
-struct agg {
-	struct agg	*hnext;		/* hash bucket chain */
-	struct agg	*qnext;		/* FIFO, oldest first */
-	uint64_t	 hash;
-	uint64_t	 count;
-	int64_t		 first_ms;	/* CLOCK_MONOTONIC */
-	int64_t		 last_ms;
-	struct timespec	 first_wall;	/* CLOCK_REALTIME */
-	uint32_t	 version;
-	int		 has_version;	/* every operation named version */
-	int		 status;
-	const char	*identity;
-	const char	*real_user;	/* or NULL */
-	const char	*op;
-	const char	*key;		/* or NULL */
-	const char	*request_id;
-	const char	*peer;
-	char		 strs[];
-};
-
-/* What one line says; count 0 for a single operation. */
-struct audit_rec {
-	struct timespec	 wall;
-	const char	*identity;
-	const char	*real_user;
-	const char	*op;
-	const char	*key;
-	uint32_t	 version;
-	int		 has_version;
-	const char	*result;
-	int		 status;
-	const char	*request_id;
-	const char	*peer;
-	uint64_t	 count;
-	int64_t		 interval_ms;
-};
-
-struct audit {
-	int		 enabled;	/* a file or stderr to write to */
-	char		*node;
-	int		 to_stderr;
-	int		 aggregate_ms;
-
-	/* the file, under wlock */
-	pthread_mutex_t	 wlock;
-	char		*path;		/* NULL: no file */
-	char		*path_a;	/* scratch for rotation names */
-	char		*path_b;
-	int		 fd;		/* -1 while it cannot be opened */
-	int		 regular;	/* a regular file: rotate and truncate */
-	long		 max_bytes;	/* <= 0: never rotate */
-	int		 keep;
-	long long	 size;
-	long long	 limit;		/* rotate when a record would pass it */
-	int64_t		 reopen_ms;	/* last failed reopen */
-	int		 reopen_err;	/* and its errno */
-	int64_t		 err_ms;	/* last error message */
-	int		 err_logged;
-	unsigned long long lost;	/* records not written since */
-
-	/* the aggregates, under lock */
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
-	struct agg	**buckets;
-	size_t		 nbuckets;	/* a power of two */
-	size_t		 npending;
-	struct agg	*qhead;
-	struct agg	*qtail;
-	int		 stop;
-	pthread_t	 thread;
-	int		 thread_started;
-};
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *
-or_dash(const char *s)
-{
-	return s != NULL ? s : "-";
-}
 
 /* ---- formatting ---- */
 
@@ -256,18 +162,18 @@ audit_format(const struct audit *a, const struct audit_rec *r, char *buf,
 		return NULL;
 	bad |= put(o, "time", json_string(tbuf));
 	bad |= put(o, "node", json_str(a->node));
-	bad |= put(o, "identity", json_str(or_dash(r->identity)));
+	bad |= put(o, "identity", json_str(audit_or_dash(r->identity)));
 	if (r->real_user != NULL)
 		bad |= put(o, "real_user", json_str(r->real_user));
-	bad |= put(o, "op", json_str(or_dash(r->op)));
+	bad |= put(o, "op", json_str(audit_or_dash(r->op)));
 	if (r->key != NULL)
 		bad |= put(o, "key", json_str(r->key));
 	if (r->has_version)
 		bad |= put(o, "version", json_integer(r->version));
-	bad |= put(o, "result", json_str(or_dash(r->result)));
+	bad |= put(o, "result", json_str(audit_or_dash(r->result)));
 	bad |= put(o, "status", json_integer(r->status));
-	bad |= put(o, "request_id", json_str(or_dash(r->request_id)));
-	bad |= put(o, "peer", json_str(or_dash(r->peer)));
+	bad |= put(o, "request_id", json_str(audit_or_dash(r->request_id)));
+	bad |= put(o, "peer", json_str(audit_or_dash(r->peer)));
 	if (r->count > 0) {
 		bad |= put(o, "count", json_integer((json_int_t)r->count));
 		bad |= put(o, "interval_ms", json_integer(r->interval_ms));
@@ -304,7 +210,7 @@ out:
 static void
 audit_error(struct audit *a, const char *what, const char *name, int err)
 {
-	int64_t now = mono_ms();
+	int64_t now = audit_mono_ms();
 
 	if (a->err_logged && now - a->err_ms < AUDIT_ERR_EVERY_MS)
 		return;
@@ -348,7 +254,7 @@ audit_file_open(struct audit *a)
 static void
 audit_reopen_failed(struct audit *a, int err)
 {
-	a->reopen_ms = mono_ms();
+	a->reopen_ms = audit_mono_ms();
 	a->reopen_err = err;
 	audit_error(a, "reopen", a->path, err);
 }
@@ -410,7 +316,7 @@ audit_write(struct audit *a, const char *line, size_t len)
 		goto out;
 	if (a->fd == -1) {
 		/* rotation could not reopen it: try again now and then */
-		if (mono_ms() - a->reopen_ms < AUDIT_REOPEN_EVERY_MS) {
+		if (audit_mono_ms() - a->reopen_ms < AUDIT_REOPEN_EVERY_MS) {
 			a->lost++;
 			audit_error(a, "reopen", a->path, a->reopen_err);
 			goto out;
@@ -450,8 +356,9 @@ out:
 	pthread_mutex_unlock(&a->wlock);
 }
 
-/* Format and write one record; out of memory loses it (logged). */
-static void
+/* Format and write one record; out of memory loses it (logged).
+ * Thread-safe: the formatting takes no lock, the writing wlock. */
+void
 audit_emit(struct audit *a, const struct audit_rec *r)
 {
 	char buf[AUDIT_LINE_BUF], *line;
@@ -470,261 +377,6 @@ audit_emit(struct audit *a, const struct audit_rec *r)
 		free(line);
 }
 
-/* ---- aggregates ---- */
-
-static int
-is_aggregated(const struct audit_event *ev)
-{
-	return ev->result != NULL && strcmp(ev->result, "OK") == 0 &&
-	    ev->op != NULL && (strcmp(ev->op, "DECRYPT_EEK") == 0 ||
-	    strcmp(ev->op, "GENERATE_EEK") == 0);
-}
-
-static uint64_t
-fnv_str(uint64_t h, const char *s)
-{
-	const unsigned char *p;
-
-	if (s == NULL)	/* NULL and "" differ */
-		return (h ^ 0x100) * 1099511628211ULL;
-	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return (h ^ 0x1ff) * 1099511628211ULL;
-}
-
-/* FNV-1a over (identity, real_user, op, key). */
-static uint64_t
-agg_hash(const struct audit_event *ev)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	h = fnv_str(h, or_dash(ev->identity));
-	h = fnv_str(h, ev->real_user);
-	h = fnv_str(h, ev->op);
-	return fnv_str(h, ev->key);
-}
-
-static int
-str_eq(const char *x, const char *y)
-{
-	if (x == NULL || y == NULL)
-		return x == y;
-	return strcmp(x, y) == 0;
-}
-
-static int
-agg_match(const struct agg *e, uint64_t h, const struct audit_event *ev)
-{
-	return e->hash == h && str_eq(e->identity, or_dash(ev->identity)) &&
-	    str_eq(e->op, ev->op) && str_eq(e->key, ev->key) &&
-	    str_eq(e->real_user, ev->real_user);
-}
-
-/* Copy s after the struct; returns where it went. */
-static const char *
-stash(char **p, const char *s)
-{
-	const char *r = *p;
-	size_t n = strlen(s) + 1;
-
-	memcpy(*p, s, n);
-	*p += n;
-	return r;
-}
-
-/* A new entry for ev's first operation in this window, or NULL. */
-static struct agg *
-agg_new(const struct audit_event *ev, uint64_t h, int64_t now)
-{
-	const char *id = or_dash(ev->identity);
-	const char *rid = or_dash(ev->request_id), *peer = or_dash(ev->peer);
-	struct agg *e;
-	size_t n;
-	char *p;
-
-	n = strlen(id) + strlen(ev->op) + strlen(rid) + strlen(peer) + 4;
-	if (ev->real_user != NULL)
-		n += strlen(ev->real_user) + 1;
-	if (ev->key != NULL)
-		n += strlen(ev->key) + 1;
-	if ((e = malloc(sizeof(*e) + n)) == NULL)
-		return NULL;
-	p = e->strs;
-	e->hnext = e->qnext = NULL;
-	e->hash = h;
-	e->count = 1;
-	e->first_ms = e->last_ms = now;
-	clock_gettime(CLOCK_REALTIME, &e->first_wall);
-	e->version = ev->version;
-	e->has_version = ev->has_version;
-	e->status = ev->status;
-	e->identity = stash(&p, id);
-	e->real_user = ev->real_user != NULL ? stash(&p, ev->real_user) : NULL;
-	e->op = stash(&p, ev->op);
-	e->key = ev->key != NULL ? stash(&p, ev->key) : NULL;
-	e->request_id = stash(&p, rid);
-	e->peer = stash(&p, peer);
-	return e;
-}
-
-/* Double the buckets when the table is fuller than one per bucket. */
-static void
-agg_grow(struct audit *a)
-{
-	struct agg **nb, *e, *next;
-	size_t i, n = a->nbuckets * 2;
-
-	if (a->npending <= a->nbuckets)
-		return;
-	if ((nb = calloc(n, sizeof(*nb))) == NULL)
-		return;		/* longer chains, still correct */
-	for (i = 0; i < a->nbuckets; i++)
-		for (e = a->buckets[i]; e != NULL; e = next) {
-			next = e->hnext;
-			e->hnext = nb[e->hash & (n - 1)];
-			nb[e->hash & (n - 1)] = e;
-		}
-	free(a->buckets);
-	a->buckets = nb;
-	a->nbuckets = n;
-}
-
-/*
- * Count ev in its aggregate.  0, or -1 when it must be written singly
- * (table full, out of memory).
- */
-static int
-agg_add(struct audit *a, const struct audit_event *ev)
-{
-	uint64_t h = agg_hash(ev);
-	struct agg *e, **b;
-	int64_t now;
-
-	pthread_mutex_lock(&a->lock);
-	now = mono_ms();
-	b = &a->buckets[h & (a->nbuckets - 1)];
-	for (e = *b; e != NULL; e = e->hnext)
-		if (agg_match(e, h, ev))
-			break;
-	if (e != NULL) {
-		e->count++;
-		if (now > e->last_ms)
-			e->last_ms = now;
-		if (e->has_version && (!ev->has_version ||
-		    ev->version != e->version))
-			e->has_version = 0;
-		pthread_mutex_unlock(&a->lock);
-		return 0;
-	}
-	if (a->npending >= AUDIT_MAX_PENDING ||
-	    (e = agg_new(ev, h, now)) == NULL) {
-		pthread_mutex_unlock(&a->lock);
-		return -1;
-	}
-	e->hnext = *b;
-	*b = e;
-	if (a->qtail == NULL) {
-		a->qhead = a->qtail = e;
-		pthread_cond_signal(&a->cond);	/* the thread waits untimed */
-	} else {
-		a->qtail->qnext = e;
-		a->qtail = e;
-	}
-	a->npending++;
-	agg_grow(a);
-	pthread_mutex_unlock(&a->lock);
-	return 0;
-}
-
-/*
- * Take the entries at the head of the FIFO whose window ended by now (all
- * of them when now is INT64_MAX) out of the table; returns them as a list
- * linked by qnext.  Caller holds lock.
- */
-static struct agg *
-agg_detach(struct audit *a, int64_t now)
-{
-	struct agg *head = a->qhead, *last = NULL, *e, **pp;
-
-	for (e = a->qhead; e != NULL &&
-	    (now == INT64_MAX || e->first_ms + a->aggregate_ms <= now);
-	    e = e->qnext) {
-		for (pp = &a->buckets[e->hash & (a->nbuckets - 1)]; *pp != e;
-		    pp = &(*pp)->hnext)
-			;
-		*pp = e->hnext;
-		a->npending--;
-		last = e;
-	}
-	if (last == NULL)
-		return NULL;
-	a->qhead = last->qnext;
-	if (a->qhead == NULL)
-		a->qtail = NULL;
-	last->qnext = NULL;
-	return head;
-}
-
-/* Write and free a list from agg_detach. */
-static void
-agg_emit(struct audit *a, struct agg *list)
-{
-	struct audit_rec r;
-	struct agg *e;
-
-	while ((e = list) != NULL) {
-		list = e->qnext;
-		memset(&r, 0, sizeof(r));
-		r.wall = e->first_wall;
-		r.identity = e->identity;
-		r.real_user = e->real_user;
-		r.op = e->op;
-		r.key = e->key;
-		r.version = e->version;
-		r.has_version = e->has_version;
-		r.result = "OK";
-		r.status = e->status;
-		r.request_id = e->request_id;
-		r.peer = e->peer;
-		r.count = e->count;
-		r.interval_ms = e->last_ms - e->first_ms;
-		audit_emit(a, &r);
-		free(e);
-	}
-}
-
-/* Write each aggregate when its window ends, until told to stop. */
-static void *
-audit_thread(void *arg)
-{
-	struct audit *a = arg;
-	struct agg *list;
-	struct timespec ts;
-	int64_t now, due;
-
-	pthread_mutex_lock(&a->lock);
-	while (!a->stop) {
-		if (a->qhead == NULL) {
-			pthread_cond_wait(&a->cond, &a->lock);
-			continue;
-		}
-		now = mono_ms();
-		due = a->qhead->first_ms + a->aggregate_ms;
-		if (due > now) {
-			ts.tv_sec = (time_t)(due / 1000);
-			ts.tv_nsec = (long)(due % 1000) * 1000000;
-			pthread_cond_timedwait(&a->cond, &a->lock, &ts);
-			continue;
-		}
-		list = agg_detach(a, now);
-		pthread_mutex_unlock(&a->lock);
-		agg_emit(a, list);
-		pthread_mutex_lock(&a->lock);
-	}
-	pthread_mutex_unlock(&a->lock);
-	return NULL;
-}
-
 /* ---- the interface ---- */
 
 /* Free what audit_open allocated; the thread must not be running. */
@@ -733,10 +385,8 @@ audit_free(struct audit *a)
 {
 	if (a->fd != -1)
 		close(a->fd);
-	pthread_cond_destroy(&a->cond);
-	pthread_mutex_destroy(&a->lock);
+	audit_agg_free(a);
 	pthread_mutex_destroy(&a->wlock);
-	free(a->buckets);
 	free(a->path_b);
 	free(a->path_a);
 	free(a->path);
@@ -753,8 +403,6 @@ audit_free(struct audit *a)
 struct audit *
 audit_open(const struct audit_opts *o, char *err, size_t errlen)
 {
-	pthread_condattr_t ca;
-	sigset_t all, old;
 	struct audit *a;
 	size_t plen;
 	int rc;
@@ -766,19 +414,16 @@ audit_open(const struct audit_opts *o, char *err, size_t errlen)
 	a->fd = -1;
 	/* each init is paired with a destroy in audit_free */
 	pthread_mutex_init(&a->wlock, NULL);
-	pthread_mutex_init(&a->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&a->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	if (audit_agg_init(a) == -1) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 
 	a->to_stderr = o->to_stderr != 0;
 	a->aggregate_ms = o->aggregate_ms > 0 ? o->aggregate_ms : 0;
 	a->max_bytes = o->max_bytes;
 	a->keep = o->keep > 0 ? o->keep : 0;
-	a->nbuckets = AUDIT_BUCKETS_MIN;
-	if ((a->node = strdup(o->node != NULL ? o->node : "")) == NULL ||
-	    (a->buckets = calloc(a->nbuckets, sizeof(*a->buckets))) == NULL) {
+	if ((a->node = strdup(o->node != NULL ? o->node : "")) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -797,18 +442,11 @@ audit_open(const struct audit_opts *o, char *err, size_t errlen)
 		}
 	}
 	a->enabled = a->path != NULL || a->to_stderr;
-	if (a->enabled && a->aggregate_ms > 0) {
-		/* signals belong to the server's own threads */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		rc = pthread_create(&a->thread, NULL, audit_thread, a);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (rc != 0) {
-			snprintf(err, errlen, "could not start the audit "
-			    "thread: %s", strerror(rc));
-			goto fail;
-		}
-		a->thread_started = 1;
+	if (a->enabled && a->aggregate_ms > 0 &&
+	    (rc = audit_agg_start(a)) != 0) {
+		snprintf(err, errlen, "could not start the audit thread: %s",
+		    strerror(rc));
+		goto fail;
 	}
 	return a;
 fail:
@@ -829,7 +467,7 @@ audit_log(struct audit *a, const struct audit_event *ev)
 
 	if (a == NULL || ev == NULL || !a->enabled)
 		return;
-	if (a->aggregate_ms > 0 && is_aggregated(ev) && agg_add(a, ev) == 0)
+	if (audit_agg_add(a, ev) == 0)
 		return;
 	memset(&r, 0, sizeof(r));
 	clock_gettime(CLOCK_REALTIME, &r.wall);
@@ -846,20 +484,6 @@ audit_log(struct audit *a, const struct audit_event *ev)
 	audit_emit(a, &r);
 }
 
-/* Write every pending aggregate now, oldest first.  Thread-safe. */
-void
-audit_flush(struct audit *a)
-{
-	struct agg *list;
-
-	if (a == NULL)
-		return;
-	pthread_mutex_lock(&a->lock);
-	list = agg_detach(a, INT64_MAX);
-	pthread_mutex_unlock(&a->lock);
-	agg_emit(a, list);
-}
-
 /*
  * Stop the thread, write what is pending, close the file and free a.
  * No audit_log may run concurrently.  NULL is a no-op.
@@ -869,13 +493,7 @@ audit_close(struct audit *a)
 {
 	if (a == NULL)
 		return;
-	if (a->thread_started) {
-		pthread_mutex_lock(&a->lock);
-		a->stop = 1;
-		pthread_cond_signal(&a->cond);
-		pthread_mutex_unlock(&a->lock);
-		pthread_join(a->thread, NULL);
-	}
+	audit_agg_stop(a);
 	audit_flush(a);
 	audit_free(a);
 }

@@ -171,9 +171,9 @@ install: all
 	install -d $(DESTDIR)$(SYSCONFDIR)/cron.d
 	install -m 0644 packaging/cron.d/keyward-backup $(DESTDIR)$(SYSCONFDIR)/cron.d/keyward-backup
 	install -d $(DESTDIR)$(PREFIX)/share/doc/keyward $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
-	install -m 0644 packaging/keyward.conf.example $(DESTDIR)$(PREFIX)/share/doc/keyward/
+	install -m 0644 packaging/keyward.conf.example packaging/acls.conf.example $(DESTDIR)$(PREFIX)/share/doc/keyward/
 	install -m 0644 packaging/man/keyward-server.8 packaging/man/keyward-admin.8 packaging/man/keyward-backup.8 packaging/man/keyward-restore.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 0644 packaging/man/keyward.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 packaging/man/keyward.conf.5 packaging/man/keyward-acls.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -462,13 +462,18 @@ def test_init_admin_option(servers):
 
 
 def test_mtls_cn_is_the_acl_identity(servers):
-    """Under mTLS the certificate's CN is the name the ACLs see."""
+    """Under mTLS the certificate's CN is the name the ACLs see; an empty
+    or missing ACL line lets nobody in."""
     srv = servers.start(auth="mtls", acls="\n".join([
         "hadoop.kms.acl.GET_KEYS = admin,alice",
         "hadoop.kms.acl.CREATE = admin",
+        "hadoop.kms.acl.GET =",
         "default.key.acl.ALL = admin", ""]))
     ok_json(srv.client().create("cn-k"), 201)
     assert "cn-k" in ok_json(srv.client(cert="alice").names())
     assert_denied(srv.client(cert="bob").names(), "bob")
     assert_denied(srv.client(cert="alice").create("cn-a"), "alice")
+    # an empty ACL and a missing one grant nobody, admin included
+    assert_denied(srv.client().current("cn-k"), "admin")
+    assert_denied(srv.client().delete_key("cn-k"), "admin")
     srv.stop()

@@ -7,6 +7,7 @@ server."""
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -168,6 +169,50 @@ def test_loose_mode_on_reload_is_refused(mtime_srv):
     wait_status(srv, "carol", 200)
     srv.write_acls(rules("alice"))
     wait_status(srv, "alice", 200)
+
+
+def test_reloads_under_load(mtime_srv):
+    """Requests racing ~30 reloads (mtime and SIGHUP): alice, allowed by
+    every version of the file, is always served; bob gets 200 or 403,
+    nothing else; the server survives."""
+    srv = mtime_srv
+    stop = threading.Event()
+    results = {"alice": [], "bob": []}
+    errors = []
+
+    def hammer(name):
+        c = kwclient.Client(srv, cert=None, user=name)
+        for _ in range(400):
+            if stop.is_set():
+                return
+            try:
+                results[name].append(c.names().status)
+            except Exception as e:      # noqa: BLE001 - reported below
+                errors.append("%s: %r" % (name, e))
+                return
+
+    threads = [threading.Thread(target=hammer, args=(n,))
+               for n in ("alice", "alice", "alice", "bob")]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(30):
+            srv.write_acls(rules("alice", "bob") if i % 2 == 0 else rules("alice"))
+            if i % 3 == 0:
+                srv.signal(signal.SIGHUP)
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert not errors, errors
+    assert srv.proc.poll() is None, "server died:\n" + srv.log(40)
+    bad = [s for s in results["alice"] if s != 200]
+    assert results["alice"] and not bad, "alice got %r" % sorted(set(bad))
+    # both rule sets were in force while the requests ran
+    assert set(results["bob"]) == {200, 403}, set(results["bob"])
+    srv.write_acls(rules("alice"))
+    wait_status(srv, "bob", 403)
 
 
 # ---------------------------------------------------------------- start

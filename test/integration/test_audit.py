@@ -3,6 +3,7 @@
 version, result and status; generate/decrypt aggregated per
 audit.aggregate_ms; never key material; `keyward-admin audit` reads it."""
 
+import http.client
 import json
 import os
 import stat
@@ -250,3 +251,131 @@ def test_audit_file_disabled(servers, single):
     assert srv.stop() == 0
     assert not os.path.exists(os.path.join(srv.confdir, "audit.log")), \
         os.listdir(srv.confdir)
+
+
+# ------------------------------------------------ escaping, rotation, stop
+
+HOSTILE_CN = 'mallory","op":"FAKE","result":"OK'
+HOSTILE_KEYS = ['q"uote', 'back\\slash', 'uni-\u043a\u043b\u044e\u0447-\U0001f511',
+                'k","op":"FAKE","result":"OK']
+
+
+def test_hostile_names_escaped(servers, pki):
+    """A certificate CN and key names full of JSON syntax come out as
+    exactly those strings, one record each, without forged members."""
+    srv = servers.start(settings={("audit", "aggregate_ms"): "0"})
+    cert = pki.issue("client-hostile", HOSTILE_CN)
+    r = kwclient.Client(srv, cert=cert).names()
+    assert_denied(r, "mallory")
+    admin = srv.client()
+    for k in HOSTILE_KEYS:
+        ok_json(admin.create(k), 201)
+        ok_json(admin.metadata(k))
+    srv.wait_audit(
+        lambda rs: len([r for r in rs if r.get("key") in HOSTILE_KEYS]) >= 2 * len(HOSTILE_KEYS),
+        AUDIT_TIMEOUT, "records of the hostile key names")
+    recs = srv.audit_records()
+    assert not [r for r in recs if r.get("op") == "FAKE"], recs
+    # the identity may be the CN as GnuTLS prints it (RFC 4514 escapes,
+    # \" and \,), but it is one string in one record
+    evil = [r for r in recs if str(r.get("identity")).startswith("mallory")]
+    assert len(evil) == 1 and evil[0]["op"] == "GET_KEYS" and \
+        evil[0]["result"] == "DENIED", evil
+    assert "FAKE" in evil[0]["identity"], evil
+    for k in HOSTILE_KEYS:
+        mine = [(r["op"], r["result"]) for r in recs if r.get("key") == k]
+        assert mine == [("CREATE", "OK"), ("GET_METADATA", "OK")], (k, mine)
+    # one line per record: as many lines as records
+    with open(srv.audit_file, "rb") as f:
+        assert f.read().count(b"\n") == len(srv.audit_records())
+    srv.stop()
+
+
+def test_pending_aggregates_written_on_stop(servers):
+    """Aggregated decrypts still in their 10 s window are written when
+    the server stops (SIGTERM)."""
+    srv = servers.make(auth="pseudo", acls=ACLS).start()     # default 10000 ms
+    alice = user(srv, "alice")
+    ok_json(alice.create("stop-k"), 201)
+    eek = ok_json(alice.generate("stop-k", 1))[0]
+    for _ in range(5):
+        ok_json(alice.decrypt(eek))
+    assert srv.stop() == 0
+    dec = [r for r in srv.audit_records()
+           if r.get("key") == "stop-k" and r.get("op") == "DECRYPT_EEK"]
+    assert sum(r.get("count", 1) for r in dec) == 5, dec
+    gen = [r for r in srv.audit_records()
+           if r.get("key") == "stop-k" and r.get("op") == "GENERATE_EEK"]
+    assert sum(r.get("count", 1) for r in gen) == 1, gen
+
+
+class KeepAlive:
+    """Many requests over one HTTPS connection (reconnecting when the
+    server closes it), for volume."""
+
+    def __init__(self, srv, name):
+        self.c = user(srv, name)
+        self.srv = srv
+        self.conn = None
+
+    def get(self, path):
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPSConnection(
+                    "127.0.0.1", self.srv.port, context=self.c.context(),
+                    timeout=kwclient.HTTP_TIMEOUT)
+            try:
+                self.conn.request("GET", self.c.url(path))
+                r = self.conn.getresponse()
+                r.read()
+            except (http.client.HTTPException, ConnectionError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+                continue
+            if r.will_close:
+                self.conn.close()
+                self.conn = None
+            return r.status
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+
+
+def test_rotation(servers):
+    """max_bytes 65536, keep 2: audit.log, .1 and .2, each at most
+    max_bytes, whole JSON lines, 0600, in order without a gap; no .3."""
+    srv = servers.make(auth="pseudo", acls=ACLS, settings={
+        ("audit", "max_bytes"): "65536", ("audit", "keep"): "2",
+        ("audit", "aggregate_ms"): "0"}).start()
+    pad = "r" * 900
+    ka = KeepAlive(srv, "bob")          # denied: no database work
+    n = 260                             # ~1.2 KB a record: > 3 files
+    try:
+        for i in range(n):
+            assert ka.get("key/%s-%04d/_currentversion" % (pad, i)) == 403
+    finally:
+        ka.close()
+    path = srv.audit_file
+    last = "%s-%04d" % (pad, n - 1)
+    srv.wait_audit(lambda rs: rs and rs[-1].get("key") == last, AUDIT_TIMEOUT,
+                   "the last record")
+    assert not os.path.exists(path + ".3"), os.listdir(srv.confdir)
+    seq = []
+    for f in (path + ".2", path + ".1", path):
+        assert os.path.exists(f), os.listdir(srv.confdir)
+        assert stat.S_IMODE(os.stat(f).st_mode) == 0o600, f
+        size = os.path.getsize(f)
+        assert 0 < size <= 65536, (f, size)
+        with open(f, "rb") as fh:
+            data = fh.read().decode("utf-8")
+        assert data.endswith("\n"), f
+        for line in data.splitlines():
+            rec = json.loads(line)
+            if rec.get("identity") == "bob" and rec.get("key", "").startswith(pad):
+                seq.append(int(rec["key"].rsplit("-", 1)[1]))
+    assert seq == list(range(seq[0], n)), "gap or disorder across rotated files"
+    assert len(seq) > 2 * 65536 // 1400, len(seq)
+    srv.stop()

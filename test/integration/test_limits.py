@@ -110,6 +110,41 @@ def test_connections_per_ip(srv):
     wait_served(srv)
 
 
+def test_per_ip_slots_freed(srv):
+    """Connections that end badly (closed before TLS, an unknown CA,
+    closed right after the handshake) give their slot back: afterwards
+    PER_IP connections from 127.0.0.1 are served again."""
+    c = kwclient.Client(srv)
+    rogue = kwclient.Client(srv, cert="rogue")
+    for i in range(3 * PER_IP):
+        with c.connect(5):
+            pass                                # TCP only
+        try:
+            rogue.names()                       # 401 or a refused handshake
+        except REFUSED + (OSError,):
+            pass
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx = c.context()
+        with c.connect(5) as s, ctx.wrap_socket(s, server_hostname="127.0.0.1"):
+            pass                                # handshake, then gone
+    wait_served(srv)
+    held = []
+    try:
+        deadline = time.monotonic() + 5.0
+        while len(held) < PER_IP:
+            try:
+                held.append(keepalive_conn(srv))
+            except REFUSED + (OSError,):
+                # a slot may take a moment to be noticed free
+                assert time.monotonic() < deadline, \
+                    "only %d connections served after bad ones" % len(held)
+                time.sleep(0.1)
+    finally:
+        for conn in held:
+            conn.close()
+
+
 def header_exchange(srv, header_bytes, timeout=10.0):
     """Send a GET /v1/health with an X-Pad header of header_bytes; return
     (status or None, closed without an answer)."""

@@ -103,3 +103,28 @@ def test_proxy_audited_as_user_with_real_user(srv):
         lambda rs: [x for x in rs if x.get("key") == KEY and x.get("identity") == "admin"
                     and x.get("op") == "GET_METADATA"], 10.0, "admin's GET_METADATA")
     assert recs[-1].get("real_user") in (None, ""), recs[-1]
+
+
+def test_proxy_under_pseudo_auth_and_cookie(servers):
+    """The same rules when the proxy is named by user.name or by its
+    hadoop.auth cookie (the Hadoop client's way: cookie plus doAs)."""
+    srv = servers.make(auth="pseudo", acls=ACLS).start()
+    ok_json(kwclient.Client(srv, cert=None, user="admin").create(KEY), 201)
+
+    def pc(**kw):
+        return kwclient.Client(srv, cert=None, **kw)
+    assert KEY in ok_json(pc(user="proxy", doas="bob").names())
+    assert_not_allowed_proxy(pc(user="proxy", doas="carol").names(), "proxy")
+    assert_not_allowed_proxy(pc(user="proxy", doas="bob", source="127.0.0.2").names(),
+                             "proxy")
+    r = pc(user="proxy").options("keys/names")
+    assert r.status == 200, r
+    cookies = [v for v in (r.headers.get_all("Set-Cookie") or [])
+               if v.startswith("hadoop.auth=")]
+    assert len(cookies) == 1, r.headers
+    cookie = cookies[0].split(";", 1)[0].split("=", 1)[1]
+    assert_denied(pc(user=None, cookie=cookie).names(), "proxy")
+    assert KEY in ok_json(pc(user=None, cookie=cookie, doas="bob").names())
+    assert_not_allowed_proxy(pc(user=None, cookie=cookie, doas="carol").names(),
+                             "proxy")
+    srv.stop()

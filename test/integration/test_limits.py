@@ -113,7 +113,7 @@ def test_connections_per_ip(srv):
 def test_per_ip_slots_freed(srv):
     """Connections that end badly (closed before TLS, an unknown CA,
     closed right after the handshake) give their slot back: afterwards
-    PER_IP connections from 127.0.0.1 are served again."""
+    exactly PER_IP connections from 127.0.0.1 are served again."""
     c = kwclient.Client(srv)
     rogue = kwclient.Client(srv, cert="rogue")
     for i in range(3 * PER_IP):
@@ -140,6 +140,8 @@ def test_per_ip_slots_freed(srv):
                 assert time.monotonic() < deadline, \
                     "only %d connections served after bad ones" % len(held)
                 time.sleep(0.1)
+        # and the limit still holds
+        assert not served(srv), "connection %d from 127.0.0.1 was served" % (PER_IP + 1)
     finally:
         for conn in held:
             conn.close()

@@ -206,9 +206,11 @@ const struct cfg_setting cfg_table[] = {
 	    "Largest number of EEKs accepted in one reencrypt batch request."),
 	INT("limits", "request_timeout_s", "30", 1, 3600, 0,
 	    request_timeout_s,
-	    "Seconds a client connection may stay idle before the server "
-	    "closes it; also the longest a client may take to send one "
-	    "request body, however slowly it trickles in."),
+	    "Seconds a client connection may spend outside a request (in "
+	    "the TLS handshake, sending request headers, or idle between "
+	    "requests) before the server closes it, and the longest a "
+	    "client may take to send one request body, however slowly the "
+	    "bytes trickle in."),
 	INT("limits", "max_connections", "512", 1, 65535, 0, max_connections,
 	    "Most client connections served at once; more are refused."),
 	INT("limits", "max_connections_per_ip", "64", 1, 65535, 0,

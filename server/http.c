@@ -24,6 +24,7 @@
 #include <gnutls/x509.h>
 
 #include "http.h"
+#include "conntrack.h"
 #include "errors.h"
 #include "../lib/authcookie.h"
 #include "../lib/config.h"
@@ -40,6 +41,7 @@ struct http_server {
 	char			 id_prefix[9];
 	atomic_ulong		 seq;
 	atomic_int		 inflight;	/* requests begun, not completed */
+	struct conntrack	*ct;		/* cuts slow handshakes/headers */
 };
 
 /* How long http_stop lets in-flight requests finish. */
@@ -47,6 +49,7 @@ struct http_server {
 
 /* Per TCP connection: the verified client identity, once known. */
 struct conn_state {
+	struct ct_conn *cc;		/* its conntrack entry, or NULL */
 	int	 checked;		/* certificate looked at */
 	char	 identity[IDENTITY_MAX];/* "" when none or not valid */
 	char	 why[128];		/* why there is no identity */
@@ -59,6 +62,7 @@ struct req_state {
 	size_t	 cap;
 	int	 too_big;
 	struct timespec start;
+	struct conn_state *cs;		/* the connection's, or NULL */
 };
 
 static void
@@ -75,18 +79,38 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("libmicrohttpd: %s", msg);
 }
 
+/* libmicrohttpd tells of a connection's start and of its end, before
+ * its socket is closed. */
 static void
 notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
 {
-	(void)cls;
-	(void)c;
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-		*socket_context = calloc(1, sizeof(struct conn_state));
-	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		free(*socket_context);
+	struct http_server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct conn_state *cs;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		if ((cs = calloc(1, sizeof(*cs))) != NULL &&
+		    (ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL)
+			cs->cc = conntrack_add(srv->ct, ci->connect_fd);
+		*socket_context = cs;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if ((cs = *socket_context) != NULL)
+			conntrack_remove(srv->ct, cs->cc);
+		free(cs);
 		*socket_context = NULL;
 	}
+}
+
+/* The connection state of c, or NULL. */
+static struct conn_state *
+conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
 }
 
 static void
@@ -99,11 +123,25 @@ request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)c;
 	(void)toe;
 	if (rs != NULL) {
+		if (rs->cs != NULL)
+			conntrack_busy(srv->ct, rs->cs->cc, 0);
 		free(rs->body);
 		free(rs);
 		*con_cls = NULL;
 		atomic_fetch_sub(&srv->inflight, 1);
 	}
+}
+
+/* Whether p[0..n) holds no control characters (nor NUL). */
+static int
+printable(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return 0;
+	return 1;
 }
 
 /* The first subjectAltName of type want into out; 0 or -1. */
@@ -123,12 +161,55 @@ san_of(gnutls_x509_crt_t crt, unsigned int want, char *out, size_t outlen)
 		if (type < 0)
 			continue;	/* too long for out, or unreadable */
 		if ((unsigned int)type == want && len > 0 && len < outlen &&
-		    memchr(out, '\0', len) == NULL) {
+		    printable((const unsigned char *)out, len)) {
 			out[len] = '\0';
 			return 0;
 		}
 	}
 	out[0] = '\0';
+	return -1;
+}
+
+/*
+ * The subject's common name as the certificate holds it (not the RFC 4514
+ * text form, which escapes ',', '"' and more) into out; 0 or -1 when there
+ * is none, or it is not a plain string, or it holds control characters.
+ */
+static int
+cn_of(gnutls_x509_crt_t crt, char *out, size_t outlen)
+{
+	gnutls_x509_dn_t dn;
+	gnutls_x509_ava_st ava;
+	int irdn, iava, rc;
+
+	if (gnutls_x509_crt_get_subject(crt, &dn) != 0)
+		return -1;
+	for (irdn = 0; irdn < 64; irdn++) {
+		for (iava = 0; iava < 16; iava++) {
+			rc = gnutls_x509_dn_get_rdn_ava(dn, irdn, iava, &ava);
+			if (rc != 0)
+				break;
+			/* the OID as dotted text, with or without its NUL */
+			if (ava.oid.size < sizeof(GNUTLS_OID_X520_COMMON_NAME) - 1 ||
+			    ava.oid.size > sizeof(GNUTLS_OID_X520_COMMON_NAME) ||
+			    strncmp((const char *)ava.oid.data,
+			    GNUTLS_OID_X520_COMMON_NAME,
+			    sizeof(GNUTLS_OID_X520_COMMON_NAME) - 1) != 0)
+				continue;
+			/* UTF8String, PrintableString, IA5String */
+			if ((ava.value_tag != 12 && ava.value_tag != 19 &&
+			    ava.value_tag != 22) || ava.value.size == 0 ||
+			    ava.value.size >= outlen)
+				return -1;
+			if (!printable(ava.value.data, ava.value.size))
+				return -1;
+			memcpy(out, ava.value.data, ava.value.size);
+			out[ava.value.size] = '\0';
+			return 0;
+		}
+		if (iava == 0)
+			break;		/* no such RDN: the end */
+	}
 	return -1;
 }
 
@@ -140,7 +221,6 @@ verify_client(gnutls_session_t session, struct conn_state *cs, int which)
 	const gnutls_datum_t *peers;
 	unsigned int npeers = 0, status = 0;
 	gnutls_x509_crt_t crt = NULL;
-	size_t len = sizeof(cs->identity);
 	int rc;
 
 	cs->checked = 1;
@@ -175,9 +255,7 @@ verify_client(gnutls_session_t session, struct conn_state *cs, int which)
 			snprintf(cs->why, sizeof(cs->why), "client certificate "
 			    "has no usable %s subjectAltName",
 			    which == IDENT_SAN_DNS ? "DNS" : "URI");
-	} else if (gnutls_x509_crt_get_dn_by_oid(crt,
-	    GNUTLS_OID_X520_COMMON_NAME, 0, 0, cs->identity, &len) != 0 ||
-	    len == 0 || memchr(cs->identity, '\0', len) != NULL) {
+	} else if (cn_of(crt, cs->identity, sizeof(cs->identity)) != 0) {
 		cs->identity[0] = '\0';
 		snprintf(cs->why, sizeof(cs->why), "client certificate has no "
 		    "usable subject CN");
@@ -248,9 +326,7 @@ identity_of(struct http_server *srv, struct MHD_Connection *c, char *buf,
 
 	if (srv->opts.auth_mode == AUTH_PSEUDO)
 		return pseudo_identity(srv, c, buf, len, issue, why);
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	cs = ci != NULL ? ci->socket_context : NULL;
-	if (cs == NULL) {
+	if ((cs = conn_of(c)) == NULL) {
 		*why = "no connection state";
 		return NULL;
 	}
@@ -479,6 +555,8 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 		if ((rs = calloc(1, sizeof(*rs))) == NULL)
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &rs->start);
+		if ((rs->cs = conn_of(c)) != NULL)
+			conntrack_busy(srv->ct, rs->cs->cc, 1);
 		*con_cls = rs;
 		atomic_fetch_add(&srv->inflight, 1);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -575,6 +653,11 @@ http_start(const struct http_opts *opts, kw_handler_fn handler, void *ctx,
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	/* the trust option goes last: MHD_OPTION_END when not mtls */
+	if ((srv->ct = conntrack_new(opts->timeout_s)) == NULL) {
+		snprintf(err, errlen, "could not start the connection tracker");
+		free(srv);
+		return NULL;
+	}
 	srv->daemon = MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL,
 	    access_handler, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,	/* first, per MHD */
@@ -586,7 +669,7 @@ http_start(const struct http_opts *opts, kw_handler_fn handler, void *ctx,
 	    MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_per_ip,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, opts->max_header_bytes,
-	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
 	    opts->ca_pem != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END,
 	    opts->ca_pem,
@@ -595,6 +678,7 @@ http_start(const struct http_opts *opts, kw_handler_fn handler, void *ctx,
 		snprintf(err, errlen, "could not start HTTPS on %s:%d (address "
 		    "in use, bad TLS certificate/key, or bad TLS priorities)",
 		    opts->host, opts->port);
+		conntrack_free(srv->ct);
 		free(srv);
 		return NULL;
 	}
@@ -619,5 +703,6 @@ http_stop(struct http_server *srv)
 		log_warnx("stopping with %d requests still in flight after %d ms",
 		    n, DRAIN_MS);
 	MHD_stop_daemon(srv->daemon);
+	conntrack_free(srv->ct);	/* every connection is closed by now */
 	free(srv);
 }

@@ -254,6 +254,68 @@ def test_slow_body_cut_off(slow_srv):
     assert ok_json(srv.client().metadata("slow-k")) == {}
 
 
+def _closed_within(t, deadline, trickle):
+    """Send trickle() one byte at a time every 0.5 s (nothing when None)
+    until the server closes t or deadline passes; seconds until closed,
+    or None."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < deadline:
+        try:
+            if trickle is not None:
+                t.sendall(trickle)
+            t.settimeout(0.5)
+            if not t.recv(4096):
+                return time.monotonic() - t0
+        except socket.timeout:
+            continue
+        except (ssl.SSLError, ConnectionError, OSError):
+            return time.monotonic() - t0
+    return None
+
+
+def test_slow_headers_cut_off(slow_srv):
+    """Request headers trickled in one byte every 0.5 s (each byte would
+    restart an idle timeout): the connection is closed about
+    request_timeout_s (2 s) after it opened, not after the 15 s the test
+    is willing to trickle; other clients are served."""
+    srv = slow_srv
+    c = kwclient.Client(srv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx = c.context()
+    with c.connect(10) as s, ctx.wrap_socket(s, server_hostname="127.0.0.1") as t:
+        t.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        closed = _closed_within(t, 15, b"a")
+        assert srv.client().get("/v1/health").status == 200
+    assert closed is not None, "slow headers still read after 15 s"
+    assert closed <= 8, "closed only after %.1f s" % closed
+
+
+def test_silent_handshake_cut_off(slow_srv):
+    """A TCP connection that never starts TLS is closed after about
+    request_timeout_s; a keep-alive connection used every second (each
+    pause shorter than the timeout) is not."""
+    srv = slow_srv
+    c = kwclient.Client(srv)
+    with c.connect(10) as s:
+        closed = _closed_within(s, 15, None)
+    assert closed is not None, "silent connection still open after 15 s"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx = c.context()
+    conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=ctx,
+                                       timeout=10)
+    try:
+        for _ in range(4):
+            conn.request("GET", "/v1/health")
+            r = conn.getresponse()
+            r.read()
+            assert r.status == 200
+            time.sleep(1)
+    finally:
+        conn.close()
+
+
 def test_no_core_dumps(srv):
     if CORE_START == 0:
         pytest.skip("cannot start the server with core dumps allowed")

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lib/acl.h"
+#include "check_main.h"
 
 #define EXAMPLE		"packaging/acls.conf.example"
 #define FNAME		"t.conf"
@@ -896,12 +897,5 @@ acl_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(acl_suite());
-	int	 failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(acl_suite(), CK_FORK);
 }

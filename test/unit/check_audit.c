@@ -22,6 +22,7 @@
 
 #include "lib/log.h"
 #include "server/audit.h"
+#include "check_main.h"
 
 static char	tmpdir[PATH_MAX];
 static char	logpath[PATH_MAX + 16];
@@ -1061,12 +1062,5 @@ audit_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(audit_suite());
-	int	 failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(audit_suite(), CK_FORK);
 }

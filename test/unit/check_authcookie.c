@@ -12,6 +12,7 @@
 #include <openssl/hmac.h>
 
 #include "lib/authcookie.h"
+#include "check_main.h"
 
 static const unsigned char secret[32] = "0123456789abcdef0123456789abcdef";
 static const unsigned char other[32] = "0123456789abcdef0123456789abcdeX";
@@ -191,12 +192,5 @@ authcookie_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(authcookie_suite());
-	int	 failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(authcookie_suite(), CK_FORK);
 }

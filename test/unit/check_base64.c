@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/base64.h"
+#include "check_main.h"
 
 /* RFC 4648 section 10; "url" is what b64_encode writes (no padding). */
 static const struct {
@@ -276,12 +277,5 @@ base64_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(base64_suite());
-	int	 failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(base64_suite(), CK_FORK);
 }

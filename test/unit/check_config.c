@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lib/config.h"
+#include "check_main.h"
 
 #define EXAMPLE		"packaging/keyward.conf.example"
 #define EXAMPLE_NEW	"/tmp/keyward.conf.example.new"
@@ -621,12 +622,5 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(config_suite());
-	int	 failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(config_suite(), CK_FORK);
 }

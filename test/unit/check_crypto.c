@@ -12,6 +12,7 @@
 
 #include "lib/crypto.h"
 #include "lib/secbuf.h"
+#include "check_main.h"
 
 static void
 unhex(const char *hex, unsigned char *out, size_t n)
@@ -458,12 +459,5 @@ crypto_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(crypto_suite());
-	int	 failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(crypto_suite(), CK_FORK);
 }

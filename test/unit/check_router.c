@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "server/router.h"
+#include "check_main.h"
 
 static const struct {
 	const char	*method;
@@ -150,11 +151,6 @@ router_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(router_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	/* Check's default, as before: CK_FORK=no runs the tests in-process */
+	return check_run(router_suite(), CK_FORK_GETENV);
 }

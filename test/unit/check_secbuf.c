@@ -16,6 +16,7 @@
 
 #include "lib/secbuf.h"
 #include "lib/secfile.h"
+#include "check_main.h"
 
 /* ---- secbuf ---- */
 
@@ -410,12 +411,5 @@ secbuf_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(secbuf_suite());
-	int	 failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(secbuf_suite(), CK_FORK);
 }

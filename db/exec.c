@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "pool.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 
 /* How long the caller waits for a cancel request to be delivered. */
@@ -291,12 +292,7 @@ pc_cancel(struct pconn *pc, int wait_ms)
 		return ok;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += wait_ms / 1000;
-	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	clock_add_ms(&ts, wait_ms);
 	pthread_mutex_lock(&j->mu);
 	while (!j->done)
 		if (pthread_cond_timedwait(&j->cv, &j->mu, &ts) == ETIMEDOUT)

@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <libpq-fe.h>
 
 #include "pgadmin.h"
+#include "../lib/clock.h"
 
 struct pga {
 	PGconn	*conn;
@@ -23,15 +23,6 @@ struct pga {
 	int	 dead;			/* a deadline passed: unusable */
 	char	 where[300];
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A libpq message on one line, without the trailing newline. */
 static void
@@ -125,7 +116,7 @@ wait_result(struct pga *c, int deadline_ms, char *err, size_t errlen)
 {
 	PGresult *keep = NULL, *r;
 	struct pollfd pfd;
-	int64_t end = mono_ms() + deadline_ms, left;
+	int64_t end = clock_mono_ms() + deadline_ms, left;
 	char msg[400];
 
 	for (;;) {
@@ -140,7 +131,7 @@ wait_result(struct pga *c, int deadline_ms, char *err, size_t errlen)
 			PQclear(keep);
 			keep = r;
 		}
-		if ((left = end - mono_ms()) <= 0) {
+		if ((left = end - clock_mono_ms()) <= 0) {
 			PQclear(keep);
 			c->dead = 1;
 			snprintf(err, errlen, "%s: no answer within %d s",

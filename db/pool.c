@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "pool.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 
 #define KW_XSTR(x)	#x
@@ -42,10 +43,7 @@ static void	conn_close(struct pconn *);
 int64_t
 db_mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ms();
 }
 
 /* Copy a libpq message into buf on one line, without the final newline. */
@@ -268,8 +266,7 @@ pool_get(struct pool *p, int wait_ms, struct pconn **out)
 			pc = fresh;
 		if (pc != NULL || rc == ETIMEDOUT)
 			break;
-		ts.tv_sec = deadline / 1000;
-		ts.tv_nsec = (deadline % 1000) * 1000000;
+		clock_at(&ts, deadline);
 		rc = pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 	}
 	if (pc != NULL)

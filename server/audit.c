@@ -56,6 +56,7 @@
 
 #include "audit.h"
 #include "audit_impl.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 
 #define AUDIT_LINE_BUF		2048	/* records longer than this: malloc */
@@ -210,7 +211,7 @@ out:
 static void
 audit_error(struct audit *a, const char *what, const char *name, int err)
 {
-	int64_t now = audit_mono_ms();
+	int64_t now = clock_mono_ms();
 
 	if (a->err_logged && now - a->err_ms < AUDIT_ERR_EVERY_MS)
 		return;
@@ -254,7 +255,7 @@ audit_file_open(struct audit *a)
 static void
 audit_reopen_failed(struct audit *a, int err)
 {
-	a->reopen_ms = audit_mono_ms();
+	a->reopen_ms = clock_mono_ms();
 	a->reopen_err = err;
 	audit_error(a, "reopen", a->path, err);
 }
@@ -316,7 +317,7 @@ audit_write(struct audit *a, const char *line, size_t len)
 		goto out;
 	if (a->fd == -1) {
 		/* rotation could not reopen it: try again now and then */
-		if (audit_mono_ms() - a->reopen_ms < AUDIT_REOPEN_EVERY_MS) {
+		if (clock_mono_ms() - a->reopen_ms < AUDIT_REOPEN_EVERY_MS) {
 			a->lost++;
 			audit_error(a, "reopen", a->path, a->reopen_err);
 			goto out;

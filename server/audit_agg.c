@@ -20,6 +20,7 @@
 
 #include "audit.h"
 #include "audit_impl.h"
+#include "../lib/clock.h"
 
 #define AUDIT_MAX_PENDING	65536	/* aggregate entries in one window */
 #define AUDIT_BUCKETS_MIN	64
@@ -178,7 +179,7 @@ audit_agg_add(struct audit *a, const struct audit_event *ev)
 		return -1;
 	h = agg_hash(ev);
 	pthread_mutex_lock(&a->lock);
-	now = audit_mono_ms();
+	now = clock_mono_ms();
 	b = &a->buckets[h & (a->nbuckets - 1)];
 	for (e = *b; e != NULL; e = e->hnext)
 		if (agg_match(e, h, ev))
@@ -285,11 +286,10 @@ audit_thread(void *arg)
 			pthread_cond_wait(&a->cond, &a->lock);
 			continue;
 		}
-		now = audit_mono_ms();
+		now = clock_mono_ms();
 		due = a->qhead->first_ms + a->aggregate_ms;
 		if (due > now) {
-			ts.tv_sec = (time_t)(due / 1000);
-			ts.tv_nsec = (long)(due % 1000) * 1000000;
+			clock_at(&ts, due);
 			pthread_cond_timedwait(&a->cond, &a->lock, &ts);
 			continue;
 		}

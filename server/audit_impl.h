@@ -71,16 +71,6 @@ struct audit {
 	int		 thread_started;
 };
 
-/* CLOCK_MONOTONIC in milliseconds. */
-static inline int64_t
-audit_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* s, or "-" for NULL. */
 static inline const char *
 audit_or_dash(const char *s)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "authz.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 
 struct authz {
@@ -77,13 +78,7 @@ watch(void *arg)
 
 	pthread_mutex_lock(&az->mu);
 	while (!az->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += az->check_ms / 1000;
-		ts.tv_nsec += (long)(az->check_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		clock_deadline(&ts, az->check_ms);
 		pthread_cond_timedwait(&az->cond, &az->mu, &ts);
 		if (az->stop)
 			break;

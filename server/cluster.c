@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cluster.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 
 struct cluster {
@@ -27,15 +28,6 @@ struct cluster {
 	void			*arg;
 	int64_t			 epoch;		/* last cache epoch seen, -1 */
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Probe and publish; log changes of writability once. */
 static void
@@ -82,11 +74,10 @@ monitor_main(void *arg)
 	int64_t next;
 
 	for (;;) {
-		next = mono_ms() + cl->cfg->monitor_interval_ms;
+		next = clock_mono_ms() + cl->cfg->monitor_interval_ms;
 		pthread_mutex_lock(&cl->mu);
-		ts.tv_sec = next / 1000;
-		ts.tv_nsec = (next % 1000) * 1000000L;
-		while (!cl->stop && mono_ms() < next)
+		clock_at(&ts, next);
+		while (!cl->stop && clock_mono_ms() < next)
 			pthread_cond_timedwait(&cl->cv, &cl->mu, &ts);
 		if (cl->stop) {
 			pthread_mutex_unlock(&cl->mu);
@@ -114,7 +105,7 @@ cluster_start(struct db *db, const struct kw_config *cfg,
 
 	pthread_mutex_init(&cl->mu, NULL);
 	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);	/* see mono_ms */
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);	/* clock_at */
 	pthread_cond_init(&cl->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	probe(cl);
@@ -151,11 +142,11 @@ cluster_view(struct cluster *cl, struct db_cluster_state *out)
 	pthread_mutex_lock(&cl->mu);
 	*out = cl->view;
 	pthread_mutex_unlock(&cl->mu);
-	if (out->writable && mono_ms() - out->at_ms > limit) {
+	if (out->writable && clock_mono_ms() - out->at_ms > limit) {
 		out->writable = 0;
 		snprintf(out->why, sizeof(out->why), "cluster monitor has not "
 		    "completed a check for %lld ms",
-		    (long long)(mono_ms() - out->at_ms));
+		    (long long)(clock_mono_ms() - out->at_ms));
 	}
 }
 

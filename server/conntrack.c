@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "conntrack.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 
 #define SCAN_MS		250
@@ -37,15 +38,6 @@ struct conntrack {
 	pthread_t	 thread;
 };
 
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *
 reaper(void *arg)
 {
@@ -57,14 +49,9 @@ reaper(void *arg)
 
 	pthread_mutex_lock(&ct->mu);
 	while (!ct->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += SCAN_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		clock_deadline(&ts, SCAN_MS);
 		pthread_cond_timedwait(&ct->cond, &ct->mu, &ts);
-		now = mono_ms();
+		now = clock_mono_ms();
 		n = 0;
 		for (cc = ct->head; cc != NULL; cc = cc->next) {
 			if (cc->cut || atomic_load(&cc->busy) ||
@@ -137,7 +124,7 @@ conntrack_add(struct conntrack *ct, int fd)
 		return NULL;
 	cc->fd = fd;
 	atomic_init(&cc->busy, 0);
-	atomic_init(&cc->since_ms, mono_ms());
+	atomic_init(&cc->since_ms, clock_mono_ms());
 	pthread_mutex_lock(&ct->mu);
 	cc->next = ct->head;
 	if (ct->head != NULL)
@@ -171,7 +158,7 @@ conntrack_busy(struct conntrack *ct, struct ct_conn *cc, int busy)
 	/* the request's end time first: the reaper never sees "not busy"
 	 * with the time from before the request */
 	if (!busy)
-		atomic_store(&cc->since_ms, mono_ms());
+		atomic_store(&cc->since_ms, clock_mono_ms());
 	atomic_store(&cc->busy, busy);
 }
 

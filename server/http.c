@@ -27,6 +27,7 @@
 #include "conntrack.h"
 #include "errors.h"
 #include "../lib/authcookie.h"
+#include "../lib/clock.h"
 #include "../lib/config.h"
 #include "../lib/crypto.h"
 #include "../lib/log.h"
@@ -264,15 +265,6 @@ verify_client(gnutls_session_t session, struct conn_state *cs, int which)
 		gnutls_x509_crt_deinit(crt);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Pseudo authentication as Hadoop's filter does it: a valid hadoop.auth
  * cookie names the user; without one (or with a bad one, which is then
@@ -288,8 +280,8 @@ pseudo_identity(struct http_server *srv, struct MHD_Connection *c, char *buf,
 	tok = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, AUTHCOOKIE_NAME);
 	if (tok != NULL) {
 		if (authcookie_check(srv->opts.cookie_secret,
-		    srv->opts.cookie_secret_len, tok, strlen(tok), now_ms(), buf,
-		    len, &cwhy) == KW_OK)
+		    srv->opts.cookie_secret_len, tok, strlen(tok),
+		    clock_real_ms(), buf, len, &cwhy) == KW_OK)
 			return buf;
 	}
 	u = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user.name");
@@ -443,7 +435,7 @@ static int
 make_cookie(struct http_server *srv, const char *user, char *out, size_t len)
 {
 	char tok[AUTHCOOKIE_USER_MAX * 2 + 128], date[64];
-	int64_t exp = now_ms() + (int64_t)srv->opts.cookie_ttl_s * 1000;
+	int64_t exp = clock_real_ms() + (int64_t)srv->opts.cookie_ttl_s * 1000;
 	time_t t = (time_t)(exp / 1000);
 	struct tm tm;
 	int n;

@@ -6,9 +6,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kcache.h"
+#include "../lib/clock.h"
 
 #define NBUCKETS	4096
 #define CURRENT		UINT32_MAX	/* version slot of a current entry */
@@ -31,15 +31,6 @@ struct kcache {
 	size_t		 max;
 	int		 ttl_ms;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* FNV-1a over the name and version. */
 static size_t
@@ -192,7 +183,7 @@ kcache_get_current(struct kcache *kc, const char *name, uint32_t *version)
 
 	pthread_rwlock_rdlock(&kc->lock);
 	if ((e = find_locked(kc, name, CURRENT)) != NULL &&
-	    e->expires_ms > now_ms()) {
+	    e->expires_ms > clock_mono_ms()) {
 		*version = e->current;
 		found = 1;
 	}
@@ -214,7 +205,7 @@ kcache_put_current(struct kcache *kc, const char *name, uint32_t version)
 	}
 	e->version = CURRENT;
 	e->current = version;
-	e->expires_ms = now_ms() + kc->ttl_ms;
+	e->expires_ms = clock_mono_ms() + kc->ttl_ms;
 	pthread_rwlock_wrlock(&kc->lock);
 	insert_locked(kc, e);
 	pthread_rwlock_unlock(&kc->lock);
@@ -229,7 +220,7 @@ kcache_get_aclname(struct kcache *kc, const char *name, char *buf, size_t len)
 
 	pthread_rwlock_rdlock(&kc->lock);
 	if ((e = find_locked(kc, name, ACLNAME)) != NULL &&
-	    e->expires_ms > now_ms()) {
+	    e->expires_ms > clock_mono_ms()) {
 		v = e->aclname != NULL ? e->aclname : name;
 		if (strlen(v) < len) {
 			memcpy(buf, v, strlen(v) + 1);
@@ -257,7 +248,7 @@ kcache_put_aclname(struct kcache *kc, const char *name, const char *aclname)
 		return;
 	}
 	e->version = ACLNAME;
-	e->expires_ms = now_ms() + kc->ttl_ms;
+	e->expires_ms = clock_mono_ms() + kc->ttl_ms;
 	pthread_rwlock_wrlock(&kc->lock);
 	insert_locked(kc, e);
 	pthread_rwlock_unlock(&kc->lock);

@@ -71,6 +71,13 @@ int	cmd_audit(int argc, char **argv);
 
 /* Print the usage of the command named name to stderr (main.c). */
 void	admin_usage(const char *name);
+/*
+ * The options of a command that takes only -c/--config and -h/--help:
+ * *path is the config file (default ADMIN_DEFAULT_CONFIG).  -1 to go on,
+ * or the exit code to return (help printed, or a usage error).
+ */
+int	admin_config_arg(int argc, char **argv, const char *name,
+	    const char **path);
 
 /*
  * tlsgen.c: a self-signed EC P-256 server certificate valid for days,

@@ -4,7 +4,6 @@
  * its check value (or verifying the one already there).  admin_migrate
  * is the same step for `db bootstrap`.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -156,35 +155,14 @@ out:
 int
 cmd_db_migrate(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = ADMIN_DEFAULT_CONFIG;
+	const char *path;
 	struct kw_config *cfg = NULL;
 	struct secbuf *pw = NULL;
 	char err[512];
 	int ch, failed, rc = EXIT_FAIL;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			admin_usage("db migrate");
-			return EXIT_OK;
-		default:
-			admin_usage("db migrate");
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		admin_usage("db migrate");
-		return EXIT_USAGE;
-	}
+	if ((ch = admin_config_arg(argc, argv, "db migrate", &path)) >= 0)
+		return ch;
 	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		goto out;

@@ -6,7 +6,6 @@
  * it after a restore and for --verify-only.  It reads only; it never
  * prints key material.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,12 +79,7 @@ out:
 int
 cmd_verify(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = ADMIN_DEFAULT_CONFIG;
+	const char *path;
 	struct kw_config *cfg = NULL;
 	struct secbuf *pw = NULL, *kek = NULL;
 	struct db *db = NULL;
@@ -94,24 +88,8 @@ cmd_verify(int argc, char **argv)
 	size_t nkeys, nversions, nbad;
 	int ch, failed, rc = EXIT_FAIL;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			admin_usage("verify");
-			return EXIT_OK;
-		default:
-			admin_usage("verify");
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		admin_usage("verify");
-		return EXIT_USAGE;
-	}
+	if ((ch = admin_config_arg(argc, argv, "verify", &path)) >= 0)
+		return ch;
 	memset(check, 0, sizeof(check));
 	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "keyward-admin: %s\n", err);

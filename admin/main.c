@@ -3,6 +3,7 @@
  * table and runs it; every command has --help and exits 0 on success,
  * 1 on failure, 2 on a usage error.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -149,6 +150,38 @@ admin_usage(const char *name)
 			if (cmds[i].detail != NULL)
 				fprintf(stderr, "\n%s\n", cmds[i].detail);
 		}
+}
+
+int
+admin_config_arg(int argc, char **argv, const char *name, const char **path)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	*path = ADMIN_DEFAULT_CONFIG;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			*path = optarg;
+			break;
+		case 'h':
+			admin_usage(name);
+			return EXIT_OK;
+		default:
+			admin_usage(name);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		admin_usage(name);
+		return EXIT_USAGE;
+	}
+	return -1;
 }
 
 int

@@ -45,15 +45,29 @@ api_holds(struct api_ctx *ctx, const struct kw_request *req, enum acl_op op)
 	return ok;
 }
 
+static int
+deny_op(const struct kw_request *req, enum acl_op op,
+    struct kw_response *resp)
+{
+	resp_error(resp, KW_EDENIED, "user '%s' is not allowed to do %s",
+	    req->identity, acl_op_name(op));
+	return 0;
+}
+
+static int
+deny_key(const struct kw_request *req, const char *name, enum acl_keyop kop,
+    struct kw_response *resp)
+{
+	resp_error(resp, KW_EDENIED, "user '%s' is not allowed %s on key '%s'",
+	    req->identity, acl_keyop_name(kop), name);
+	return 0;
+}
+
 int
 api_allow_op(struct api_ctx *ctx, const struct kw_request *req,
     enum acl_op op, struct kw_response *resp)
 {
-	if (api_holds(ctx, req, op))
-		return 1;
-	resp_error(resp, KW_EDENIED, "user '%s' is not allowed to do %s",
-	    req->identity, acl_op_name(op));
-	return 0;
+	return api_holds(ctx, req, op) ? 1 : deny_op(req, op, resp);
 }
 
 int
@@ -66,11 +80,7 @@ api_allow_key_as(struct api_ctx *ctx, const struct kw_request *req,
 	ok = acls_key_allowed(authz_hold(ctx->authz), req->identity, acl_name,
 	    kop);
 	authz_release(ctx->authz);
-	if (ok)
-		return 1;
-	resp_error(resp, KW_EDENIED, "user '%s' is not allowed %s on key '%s'",
-	    req->identity, acl_keyop_name(kop), name);
-	return 0;
+	return ok ? 1 : deny_key(req, name, kop, resp);
 }
 
 int
@@ -127,7 +137,8 @@ int
 api_authorize(struct api_ctx *ctx, const struct kw_request *req,
     const struct route *rt, struct kw_response *resp)
 {
-	int op = need[rt->op].op, kop = need[rt->op].kop;
+	int op = need[rt->op].op, kop = need[rt->op].kop, op_ok, key_ok;
+	const struct acls *a;
 	const char *eek_op;
 
 	if (rt->op == OP_EEK && (eek_op = req_query(req, "eek_op")) != NULL &&
@@ -135,10 +146,27 @@ api_authorize(struct api_ctx *ctx, const struct kw_request *req,
 		op = ACL_GENERATE_EEK;
 		kop = KEYOP_GENERATE_EEK;
 	}
-	if (op >= 0 && !api_allow_op(ctx, req, (enum acl_op)op, resp))
-		return 0;
-	if (kop >= 0 && !api_allow_key(ctx, req, rt->name,
-	    (enum acl_keyop)kop, resp))
-		return 0;
-	return 1;
+	/*
+	 * One hold of the rules for both checks, on every request; only a
+	 * key that may have a key.acl.name of its own (the file has per-key
+	 * lines) goes on to api_allow_key, which reads it without holding
+	 * the rules over a database query.
+	 */
+	a = authz_hold(ctx->authz);
+	op_ok = op < 0 || acls_op_allowed(a, req->identity, (enum acl_op)op);
+	if (!op_ok || kop < 0)
+		key_ok = 1;
+	else if (acls_has_key_acls(a))
+		key_ok = -1;
+	else
+		key_ok = acls_key_allowed(a, req->identity, rt->name,
+		    (enum acl_keyop)kop);
+	authz_release(ctx->authz);
+	if (!op_ok)
+		return deny_op(req, (enum acl_op)op, resp);
+	if (key_ok < 0)
+		return api_allow_key(ctx, req, rt->name, (enum acl_keyop)kop,
+		    resp);
+	return key_ok ? 1 : deny_key(req, rt->name, (enum acl_keyop)kop,
+	    resp);
 }

@@ -7,6 +7,8 @@
 #   make fuzz       libFuzzer targets (test/fuzz/), FUZZ_SECONDS each
 #   make fuzz-smoke the same for a few seconds each (part of make check)
 #   make bench      wrk against a local node (see test/bench/)
+#   make bench-smoke every benchmark for seconds, failing on no successful
+#                   operation (part of make check)
 #   make install    into $(DESTDIR)$(PREFIX)
 
 VERSION		:= 0.1.0
@@ -54,7 +56,8 @@ UNIT_BIN	:= $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 
 BINS		:= $(BUILD)/keyward-server $(BUILD)/keyward-admin
 
-.PHONY: all deps check unit integration run sanitize bench install clean \
+.PHONY: all deps check unit integration run sanitize bench bench-smoke \
+	install clean \
 	fuzz fuzz-smoke fuzz-deps fuzz-build fuzz-bins
 .DELETE_ON_ERROR:
 
@@ -105,6 +108,7 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration
+	$(MAKE) bench-smoke
 
 run: deps
 	$(MAKE) all
@@ -160,6 +164,12 @@ $(BUILD)/fuzz/%: test/fuzz/%.c test/fuzz/fuzz.h $(BUILD)/libkeyward.a
 bench: deps
 	$(MAKE) all
 	sh test/bench/run
+
+# every benchmark (test/bench/run, compare, failover) for a second or so
+# a step; fails when a step completes no successful operation, never on
+# a rate (test/bench/smoke)
+bench-smoke: all
+	@BUILD=$(BUILD) sh test/bench/smoke
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin

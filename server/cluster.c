@@ -69,8 +69,13 @@ probe(struct cluster *cl)
 		cl->confirmed_ms = t0;
 		pthread_mutex_unlock(&cl->mu);
 	}
-	/* what cancelled or unsettled writes left, once the standby has it */
-	if (st.local.role != DB_ROLE_DOWN && st.peer.configured &&
+	/*
+	 * what cancelled or unsettled writes left, once the standby has it;
+	 * not while a database is slow (each statement may take a deadline,
+	 * and a stalled monitor refuses writes)
+	 */
+	if (!st.local.slow && !st.peer.slow &&
+	    st.local.role != DB_ROLE_DOWN && st.peer.configured &&
 	    st.peer.role != DB_ROLE_DOWN &&
 	    (st.local.role == DB_ROLE_PRIMARY) != (st.peer.role == DB_ROLE_PRIMARY))
 		(void)db_settle(cl->db, SETTLE_MAX);

@@ -503,9 +503,11 @@ class Server:
         self.proc.send_signal(sig)
 
     # -- process
-    def start(self, timeout=SERVER_START_TIMEOUT, core_limit=None):
-        """Start and wait until healthy.  core_limit: RLIMIT_CORE (soft
-        and hard) to start the server with, to see it lower it."""
+    def start(self, timeout=SERVER_START_TIMEOUT, core_limit=None,
+              ready=(200,)):
+        """Start and wait until healthy (health answers one of ready).
+        core_limit: RLIMIT_CORE (soft and hard) to start the server with,
+        to see it lower it."""
         preexec = None
         if core_limit is not None:
             def preexec():
@@ -532,7 +534,7 @@ class Server:
                     % (self.name, self.proc.returncode, self.log()))
             try:
                 r = self.client(cert="admin").get("/v1/health")
-                if r.status == 200:
+                if r.status in ready:
                     return self
                 last = "health answered %d: %r" % (r.status, r.body[:300])
             except (OSError, http.client.HTTPException) as e:

@@ -37,9 +37,13 @@ def wait_health(client, want, timeout=15.0):
                          % (want, timeout, last))
 
 
+_npg = [0]
+
+
 @pytest.fixture
 def own_pg(tmp_root, binaries):
-    inst = kwtest.Postgres(tmp_root, name="pg-health")
+    _npg[0] += 1
+    inst = kwtest.Postgres(tmp_root, name="pg-health-%d" % _npg[0])
     yield inst
     inst.stop()
 

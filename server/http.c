@@ -31,6 +31,7 @@
 #include "../lib/config.h"
 #include "../lib/crypto.h"
 #include "../lib/log.h"
+#include "../lib/secbuf.h"
 
 #define IDENTITY_MAX	256
 
@@ -126,7 +127,7 @@ request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (rs != NULL) {
 		if (rs->cs != NULL)
 			conntrack_busy(srv->ct, rs->cs->cc, 0);
-		free(rs->body);
+		secure_free(rs->body);	/* material, EEKs */
 		free(rs);
 		*con_cls = NULL;
 		atomic_fetch_sub(&srv->inflight, 1);
@@ -377,8 +378,9 @@ glue_query_all(const struct kw_request *r, const char *name, const char **vals,
 	return qi.n;
 }
 
-/* Queue resp on c; takes ownership of resp's buffers.  cookie: a
- * Set-Cookie value to add, or NULL. */
+/* Queue resp on c; takes ownership of resp's buffers (the body is wiped
+ * when libmicrohttpd is done with it).  cookie: a Set-Cookie value to
+ * add, or NULL. */
 static enum MHD_Result
 send_response(struct MHD_Connection *c, struct kw_response *resp,
     const char *cookie)
@@ -386,10 +388,10 @@ send_response(struct MHD_Connection *c, struct kw_response *resp,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(resp->len, resp->body,
-	    MHD_RESPMEM_MUST_FREE);
+	r = MHD_create_response_from_buffer_with_free_callback(resp->len,
+	    resp->body, secure_free);
 	if (r == NULL) {
-		free(resp->body);
+		secure_free(resp->body);
 		free(resp->location);
 		return MHD_NO;
 	}
@@ -567,7 +569,7 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 			need = rs->len + *upload_data_size;
 			if (need > srv->opts.max_body) {
 				rs->too_big = 1;
-				free(rs->body);
+				secure_free(rs->body);
 				rs->body = NULL;
 				rs->len = rs->cap = 0;
 			} else {
@@ -576,8 +578,13 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 
 					while (ncap < need + 1)
 						ncap *= 2;
-					if ((nb = realloc(rs->body, ncap)) == NULL)
+					/* not realloc: it would leave the
+					 * old copy behind unwiped */
+					if ((nb = malloc(ncap)) == NULL)
 						return MHD_NO;
+					if (rs->len > 0)
+						memcpy(nb, rs->body, rs->len);
+					secure_free(rs->body);
 					rs->body = nb;
 					rs->cap = ncap;
 				}

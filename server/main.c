@@ -222,6 +222,7 @@ main(int argc, char **argv)
 	sigset_t set;
 
 	log_init("keyward-server", LOG_LVL_INFO);
+	secure_json_alloc();	/* JSON carries material: wipe it */
 	memset(&actx, 0, sizeof(actx));
 	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
 		switch (ch) {

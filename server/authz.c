@@ -48,7 +48,6 @@ changed(void *arg)
 struct authz *
 authz_new(const char *path, int check_ms, char *err, size_t errlen)
 {
-	pthread_rwlockattr_t attr;
 	struct authz *az;
 	struct acls *na;
 
@@ -58,12 +57,7 @@ authz_new(const char *path, int check_ms, char *err, size_t errlen)
 		free(az);
 		return NULL;
 	}
-	/* a steady stream of readers must not keep a reload out */
-	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr,
-	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&az->lock, &attr);
-	pthread_rwlockattr_destroy(&attr);
+	filewatch_lock_init(&az->lock);
 	/* the file is noted before it is read, as in authz_reload */
 	if ((az->fw = filewatch_start(path, "access control file", check_ms,
 	    changed, az)) == NULL) {

@@ -40,6 +40,18 @@ same_file(const struct stat *a, const struct stat *b)
 }
 
 void
+filewatch_lock_init(pthread_rwlock_t *lock)
+{
+	pthread_rwlockattr_t attr;
+
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+}
+
+void
 filewatch_note(struct filewatch *fw)
 {
 	struct stat st;

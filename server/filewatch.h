@@ -10,6 +10,8 @@
 #ifndef KW_FILEWATCH_H
 #define KW_FILEWATCH_H
 
+#include <pthread.h>
+
 struct filewatch;
 
 typedef void (*filewatch_fn)(void *arg);
@@ -23,6 +25,10 @@ struct filewatch *filewatch_start(const char *path, const char *what,
 	    int check_ms, filewatch_fn changed, void *arg);
 /* Stop the thread and free; NULL is a no-op. */
 void	filewatch_stop(struct filewatch *fw);
+/* Initialise the lock that guards what is loaded from a watched file:
+ * writer-preferring, so a steady stream of readers cannot keep a reload
+ * out. */
+void	filewatch_lock_init(pthread_rwlock_t *lock);
 /* Note the file as it is now (before reading it, so that a change made
  * while it is read is seen at the next check); NULL is a no-op. */
 void	filewatch_note(struct filewatch *fw);

@@ -53,6 +53,7 @@ struct http_server {
 struct conn_state {
 	struct ct_conn *cc;		/* its conntrack entry, or NULL */
 	int	 checked;		/* certificate looked at */
+	unsigned long trust_gen;	/* ... under this tlstrust generation */
 	char	 identity[IDENTITY_MAX];/* "" when none or not valid */
 	char	 why[128];		/* why there is no identity */
 };
@@ -215,37 +216,27 @@ cn_of(gnutls_x509_crt_t crt, char *out, size_t outlen)
 	return -1;
 }
 
-/* Verify the client certificate of a TLS session; fill cs with the
- * identity that part `which` (enum auth_identity) of it names. */
+/* Verify the client certificate of a TLS session against trust; fill
+ * cs with the identity that part `which` (enum auth_identity) of it
+ * names. */
 static void
-verify_client(gnutls_session_t session, struct conn_state *cs, int which)
+verify_client(gnutls_session_t session, struct tlstrust *trust,
+    struct conn_state *cs, int which)
 {
 	const gnutls_datum_t *peers;
-	unsigned int npeers = 0, status = 0;
+	unsigned int npeers = 0;
 	gnutls_x509_crt_t crt = NULL;
-	int rc;
 
 	cs->checked = 1;
+	cs->trust_gen = tlstrust_generation(trust);
 	cs->identity[0] = '\0';
 	peers = gnutls_certificate_get_peers(session, &npeers);
 	if (peers == NULL || npeers == 0) {
 		snprintf(cs->why, sizeof(cs->why), "no client certificate");
 		return;
 	}
-	rc = gnutls_certificate_verify_peers2(session, &status);
-	if (rc != GNUTLS_E_SUCCESS || status != 0) {
-		gnutls_datum_t out = { NULL, 0 };
-
-		if (rc == GNUTLS_E_SUCCESS && gnutls_certificate_verification_status_print(
-		    status, GNUTLS_CRT_X509, &out, 0) == 0) {
-			snprintf(cs->why, sizeof(cs->why), "client certificate "
-			    "not valid: %s", (const char *)out.data);
-			gnutls_free(out.data);
-		} else
-			snprintf(cs->why, sizeof(cs->why), "client certificate "
-			    "not valid: %s", gnutls_strerror(rc));
+	if (tlstrust_verify(trust, peers, npeers, cs->why, sizeof(cs->why)) != 0)
 		return;
-	}
 	if (gnutls_x509_crt_init(&crt) != 0 ||
 	    gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) != 0) {
 		cs->identity[0] = '\0';
@@ -323,14 +314,16 @@ identity_of(struct http_server *srv, struct MHD_Connection *c, char *buf,
 		*why = "no connection state";
 		return NULL;
 	}
-	if (!cs->checked) {
+	/* a new CRL applies to connections kept alive, too */
+	if (!cs->checked ||
+	    cs->trust_gen != tlstrust_generation(srv->opts.trust)) {
 		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 		if (ci == NULL || ci->tls_session == NULL) {
 			*why = "not a TLS connection";
 			return NULL;
 		}
-		verify_client((gnutls_session_t)ci->tls_session, cs,
-		    srv->opts.identity);
+		verify_client((gnutls_session_t)ci->tls_session,
+		    srv->opts.trust, cs, srv->opts.identity);
 	}
 	if (cs->identity[0] == '\0') {
 		*why = cs->why;
@@ -633,6 +626,10 @@ http_start(const struct http_opts *opts, kw_handler_fn handler, void *ctx,
 	if (listen_addr(opts->host, opts->port, &ss, &v6) != 0) {
 		snprintf(err, errlen, "cannot resolve listen address \"%s\"",
 		    opts->host);
+		return NULL;
+	}
+	if (opts->auth_mode == AUTH_MTLS && opts->trust == NULL) {
+		snprintf(err, errlen, "mtls needs the client trust");
 		return NULL;
 	}
 	if ((srv = calloc(1, sizeof(*srv))) == NULL) {

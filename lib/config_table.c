@@ -125,7 +125,8 @@ const struct cfg_setting cfg_table[] = {
 	INT("acl", "check_interval_ms", "1000", 100, 600000, 0,
 	    acl_check_interval_ms,
 	    "Milliseconds between checks of the access control file's "
-	    "modification time."),
+	    "modification time, and of the certificate revocation list's "
+	    "(tls.crl_file)."),
 
 	STR("audit", "file", CFG_PATH, "audit.log", 0, audit_file,
 	    "File the audit log is appended to: one JSON object per line for "

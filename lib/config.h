@@ -30,6 +30,7 @@ struct kw_config {
 	char	*tls_cert_file;
 	char	*tls_key_file;
 	char	*tls_client_ca_file;	/* may be empty unless auth = mtls */
+	char	*tls_crl_file;		/* may be empty: no CRL */
 	char	*tls_priorities;
 	/* [auth] */
 	int	 auth_mode;		/* enum auth_mode */

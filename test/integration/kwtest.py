@@ -79,7 +79,8 @@ class PKI:
     server does not know.  More client certificates from the test CA are
     issued on first use by name (see cert() and CLIENT_CERTS)."""
 
-    # name -> (CN, subjectAltName or None, expired?)
+    # name -> (CN, subjectAltName or None, expired? [, extendedKeyUsage
+    # or None for no such extension; default clientAuth])
     CLIENT_CERTS = {
         "alice": ("alice", None, False),
         "bob": ("bob", None, False),
@@ -94,6 +95,12 @@ class PKI:
         "uri-alice": ("admin", "URI:spiffe://keyward.test/alice", False),
         "uri-bob": ("admin", "URI:spiffe://keyward.test/bob", False),
         "dns-alice": ("admin", "DNS:alice.clients.keyward.test", False),
+        # more CN=admin certificates: to revoke, or with other key usages
+        "admin2": ("admin", None, False),
+        "revoked": ("admin", None, False),
+        "server-only": ("admin", None, False, "serverAuth"),
+        "both-eku": ("admin", None, False, "serverAuth,clientAuth"),
+        "no-eku": ("admin", None, False, None),
     }
 
     def __init__(self, root):
@@ -120,17 +127,19 @@ class PKI:
         """(pem, key) of the client certificate called name: "admin",
         "rogue", or one of CLIENT_CERTS (issued now if not yet)."""
         if name not in self._issued:
-            cn, san, expired = self.CLIENT_CERTS[name]
-            self._issued[name] = self.issue("client-" + name, cn, san=san,
-                                            expired=expired)
+            cn, san, expired, *eku = self.CLIENT_CERTS[name]
+            self._issued[name] = self.issue(
+                "client-" + name, cn, san=san, expired=expired,
+                eku=eku[0] if eku else "clientAuth")
         return self._issued[name]
 
-    def issue(self, name, cn, san=None, expired=False):
+    def issue(self, name, cn, san=None, expired=False, eku="clientAuth"):
         """A client certificate from the test CA: CN=cn, subjectAltName
         san (openssl syntax, e.g. "URI:spiffe://x/y") if given; expired:
         valid from three days ago until yesterday (made with `openssl ca`,
-        as `openssl x509` in OpenSSL 3.0 cannot backdate)."""
-        ext = "extendedKeyUsage=clientAuth\n"
+        as `openssl x509` in OpenSSL 3.0 cannot backdate); eku: its
+        extendedKeyUsage, None for none."""
+        ext = "extendedKeyUsage=%s\n" % eku if eku else ""
         if san:
             ext += "subjectAltName=%s\n" % san
         if not expired:
@@ -169,6 +178,42 @@ class PKI:
              "-notext"])
         os.chmod(key, 0o600)
         return pem, key
+
+    _ncrl = 0
+
+    def crl(self, path, revoked=(), ca="test"):
+        """Write to path (atomically, with a modification time later than
+        any it had) a PEM CRL of the test CA (ca="rogue": of the CA the
+        server does not know) listing the client certificates named in
+        revoked (names as for cert()), made with `openssl ca -gencrl`."""
+        PKI._ncrl += 1
+        d = os.path.join(self.dir, "crl-%d" % PKI._ncrl)
+        os.makedirs(d)
+        ca_pem, ca_key = ((self.ca_pem, self.ca_key) if ca == "test" else
+                          (self.rogue_ca_pem, self.rogue_ca_key))
+        open(os.path.join(d, "index.txt"), "w").close()
+        with open(os.path.join(d, "crlnumber"), "w") as f:
+            f.write("%02X\n" % PKI._ncrl)
+        cnf = os.path.join(d, "ca.cnf")
+        with open(cnf, "w") as f:
+            f.write("[ca]\ndefault_ca = tca\n"
+                    "[tca]\ndir = %s\ndatabase = $dir/index.txt\n"
+                    "crlnumber = $dir/crlnumber\ndefault_md = sha256\n"
+                    "default_crl_days = 2\n" % d)
+        for name in revoked:
+            run(["openssl", "ca", "-config", cnf, "-cert", ca_pem,
+                 "-keyfile", ca_key, "-revoke", self.cert(name)[0]])
+        tmp = path + ".tmp"
+        run(["openssl", "ca", "-config", cnf, "-cert", ca_pem, "-keyfile",
+             ca_key, "-gencrl", "-out", tmp])
+        try:
+            old = os.stat(path).st_mtime
+        except FileNotFoundError:
+            old = 0.0
+        mtime = max(time.time(), old + 2.0)
+        os.utime(tmp, (mtime, mtime))
+        os.replace(tmp, path)
+        return path
 
     def _ca(self, name, cn):
         pem = os.path.join(self.dir, name + ".pem")
@@ -503,9 +548,11 @@ class Server:
         self.proc.send_signal(sig)
 
     # -- process
-    def start(self, timeout=SERVER_START_TIMEOUT, core_limit=None):
-        """Start and wait until healthy.  core_limit: RLIMIT_CORE (soft
-        and hard) to start the server with, to see it lower it."""
+    def start(self, timeout=SERVER_START_TIMEOUT, core_limit=None,
+              ready=(200,)):
+        """Start and wait until healthy (health answers one of ready).
+        core_limit: RLIMIT_CORE (soft and hard) to start the server with,
+        to see it lower it."""
         preexec = None
         if core_limit is not None:
             def preexec():
@@ -532,7 +579,7 @@ class Server:
                     % (self.name, self.proc.returncode, self.log()))
             try:
                 r = self.client(cert="admin").get("/v1/health")
-                if r.status == 200:
+                if r.status in ready:
                     return self
                 last = "health answered %d: %r" % (r.status, r.body[:300])
             except (OSError, http.client.HTTPException) as e:

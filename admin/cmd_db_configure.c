@@ -2,8 +2,9 @@
  * cmd_db_configure.c: `keyward-admin db configure`: write this node's own
  * PostgreSQL files again from the keyward config (keyward-node.conf:
  * listen address, port, socket directory, TLS files; pg_hba.conf: this
- * node's and the peer's addresses; pg_ident.conf) and reload the running
- * database.  For a changed [db] local or [db] peer, say a passive rebuilt
+ * node's and the peer's addresses; pg_ident.conf; a standby's
+ * primary_conninfo) and reload the running database.  For a changed [db]
+ * local or [db] peer, say a passive rebuilt
  * on a new host: the surviving database must let the new address in
  * before init-passive or rejoin can copy from it.
  */

@@ -315,6 +315,13 @@ pair_open(struct pair *p, const char *path)
 		fprintf(stderr, "keyward-admin: %s: [db] admin: %s\n", path, err);
 		return -1;
 	}
+	/* a config copied to another host or port must not reach the old */
+	if (!p->legacy && strcmp(p->super.port, p->local.port) != 0) {
+		fprintf(stderr, "keyward-admin: %s: [db] admin (port %s) and [db] "
+		    "local (port %s) must name the same database\n", path,
+		    p->super.port, p->local.port);
+		return -1;
+	}
 	snprintf(p->repl_user, sizeof(p->repl_user), "%s", p->legacy ?
 	    p->local.user : DB_ROLE_REPL);
 	pair_slot_name(p->cfg->node_name, p->slot, sizeof(p->slot));

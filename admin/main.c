@@ -15,7 +15,7 @@ static const struct admin_cmd cmds[] = {
 	{ "init", "--confdir DIR [--node-name NAME] [--listen HOST:PORT] "
 	    "[--url URL] [--peer-name NAME] [--peer-url URL] "
 	    "[--db-local CONNINFO] [--db-peer CONNINFO] "
-	    "[--db-password-file FILE] [--auth mtls|pseudo] "
+	    "[--db-admin CONNINFO] [--db-password-file FILE] [--auth mtls|pseudo] "
 	    "[--tls-cert FILE --tls-key FILE] [--client-ca FILE] "
 	    "[--admin NAME] [--force]",
 	    "create a node's config directory: keyward.conf, master.key, "

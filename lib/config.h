@@ -50,6 +50,7 @@ struct kw_config {
 	char	*db_local;		/* libpq conninfo */
 	char	*db_peer;		/* libpq conninfo, may be empty */
 	char	*db_password_file;	/* may be empty */
+	char	*db_admin;		/* libpq conninfo, may be empty */
 	int	 db_pool_size;
 	int	 db_connect_timeout_s;
 	int	 commit_deadline_ms;

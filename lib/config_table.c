@@ -163,8 +163,19 @@ const struct cfg_setting cfg_table[] = {
 	    "local database is down.  Empty for a single node."),
 	STR("db", "password_file", CFG_PATH, "", 0, db_password_file,
 	    "File holding the database password, owned by the service user "
-	    "with mode 0600.  Empty when the database needs no password "
-	    "(peer or certificate authentication)."),
+	    "with mode 0600: the password of the roles keyward_server (what "
+	    "local and peer connect as) and keyward_repl (replication), which "
+	    "keyward-admin db migrate sets from this file.  Empty when the "
+	    "database needs no password (peer or certificate "
+	    "authentication)."),
+	STR("db", "admin", CFG_CONNINFO, "", 0, db_admin,
+	    "libpq connection string keyward-admin uses for the set-up steps "
+	    "that need the database superuser (db bootstrap, db migrate, db "
+	    "enable-sync, promote, rejoin): the superuser over this node's "
+	    "Unix socket, such as host=/var/lib/keyward/pgdata.sock "
+	    "port=11381 dbname=keyward user=keyward.  keyward-server never "
+	    "uses it.  Empty: local, for an install from before the "
+	    "keyward_server role, where local names the superuser."),
 	INT("db", "pool_size", "8", 1, 256, 0, db_pool_size,
 	    "Connections kept open to each database for serving requests."),
 	INT("db", "connect_timeout_s", "2", 1, 60, 0, db_connect_timeout_s,

@@ -39,6 +39,12 @@ CMD_TIMEOUT = 60.0
 _LIVE_SERVERS = []      # servers not yet stopped
 ALL_SERVERS = []        # every server started in this session
 _LIVE_PGS = []
+_PASSFILES = []
+
+# the roles db/004_roles.sql makes; the superuser is "keyward"
+SERVER_ROLE = "keyward_server"
+REPL_ROLE = "keyward_repl"
+SUPERUSER = "keyward"
 
 
 # ----------------------------------------------------------------- misc
@@ -243,6 +249,38 @@ class PKI:
 
 # ----------------------------------------------------------- PostgreSQL
 
+class PassFile:
+    """A libpq password file for PGPASSFILE: "*:*:*:USER:PASSWORD" (USER
+    "*" for any), mode 0600 in a private directory (0700) of its own,
+    owned by owner when given and we are root (so PostgreSQL's programs
+    run as the service user can read it).  Removed by remove() and at
+    interpreter exit.  Passwords never go through PGPASSWORD."""
+
+    def __init__(self, password, user="*", owner=None):
+        self.dir = tempfile.mkdtemp(prefix="kw-pgpass-")
+        self.path = os.path.join(self.dir, "pgpass")
+        esc = lambda s: s.replace("\\", "\\\\").replace(":", "\\:")
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("*:*:*:%s:%s\n" % (esc(user), esc(password)))
+        if owner is not None and os.geteuid() == 0:
+            shutil.chown(self.dir, owner, owner)
+            shutil.chown(self.path, owner, owner)
+        _PASSFILES.append(self)
+
+    def env(self, base=None):
+        """base (default os.environ) with PGPASSFILE set to this file."""
+        env = dict(os.environ if base is None else base)
+        env.pop("PGPASSWORD", None)
+        env["PGPASSFILE"] = self.path
+        return env
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self in _PASSFILES:
+            _PASSFILES.remove(self)
+
+
 class Postgres:
     """One PostgreSQL 15 instance run with scripts/keyward-localdb."""
 
@@ -255,6 +293,7 @@ class Postgres:
         self.password_file = os.path.join(self.base, "db.pass")
         self.running = False
         self._ndb = 0
+        self._passfile = None
         run(["sh", LOCALDB, "init", self.datadir, str(self.port),
              self.password_file], timeout=120)
         self.start()
@@ -278,8 +317,11 @@ class Postgres:
             return f.readline().strip()
 
     def client_env(self):
-        env = dict(os.environ)
-        env["PGPASSWORD"] = self.password
+        """The environment of a client program: the password through a
+        private password file."""
+        if self._passfile is None:
+            self._passfile = PassFile(self.password)
+        env = self._passfile.env()
         env.pop("PGSERVICE", None)
         return env
 
@@ -295,8 +337,17 @@ class Postgres:
             env=self.client_env())
         return name
 
-    def conninfo(self, dbname):
-        return "host=127.0.0.1 port=%d dbname=%s user=keyward" % (self.port, dbname)
+    def conninfo(self, dbname, user=SUPERUSER):
+        return "host=127.0.0.1 port=%d dbname=%s user=%s" % (
+            self.port, dbname, user)
+
+    def psql(self, sql, dbname, user=SUPERUSER, check=True):
+        """Run sql with psql as user (password from the password file);
+        (exit status, stdout, stderr), rows unaligned and tab-separated."""
+        return run([os.path.join(self.bindir(), "psql"), "-X", "-q", "-A",
+                    "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                    "-d", self.conninfo(dbname, user), "-c", sql],
+                   env=self.client_env(), check=check, timeout=30)
 
     def log(self):
         return tail(os.path.join(self.datadir, "postgres.log"))
@@ -410,10 +461,14 @@ class Server:
         self.returncode = None
         self.secrets = set()        # raw key material/DEKs seen on the wire
         self.dbname = pg.createdb()
+        # the server connects as its own role; db migrate (which makes
+        # the roles and gives them the password file's password) as the
+        # superuser
         cmd = [ADMIN_BIN, "init", "--confdir", self.confdir,
                "--node-name", self.name,
                "--listen", "127.0.0.1:%d" % self.port,
-               "--db-local", pg.conninfo(self.dbname),
+               "--db-local", pg.conninfo(self.dbname, SERVER_ROLE),
+               "--db-admin", pg.conninfo(self.dbname),
                "--db-password-file", pg.password_file,
                "--auth", auth]
         if own_tls:
@@ -621,7 +676,8 @@ class Server:
 
 
 def stop_everything():
-    """Stop every server and PostgreSQL this process started (by PID)."""
+    """Stop every server and PostgreSQL this process started (by PID);
+    remove the password files."""
     for s in list(_LIVE_SERVERS):
         try:
             s.stop()
@@ -632,6 +688,8 @@ def stop_everything():
             pg.stop()
         except Exception:
             pass
+    for pf in list(_PASSFILES):
+        pf.remove()
 
 
 atexit.register(stop_everything)

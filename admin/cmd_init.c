@@ -4,7 +4,8 @@
  * Writes keyward.conf (commented), master.key (32 random bytes, mode
  * 0600), acls.conf (everything for the --admin identity, nothing for
  * anyone else), auth-cookie.secret (32 random bytes, mode 0600, signs
- * pseudo-auth cookies) and, unless certificates are given, a self-signed
+ * pseudo-auth cookies), the backup signing key and certificate
+ * (cmd_backup_keygen.c) and, unless certificates are given, a self-signed
  * TLS certificate and key.  Refuses to touch an initialised directory
  * without --force, and even with --force never replaces an existing
  * master key (that would make every stored key unreadable), ACL file or
@@ -487,6 +488,8 @@ cmd_init(int argc, char **argv)
 	printf(kept ? "kept the existing cookie secret %s\n" :
 	    "made cookie secret %s (signs pseudo-auth cookies; the passive "
 	    "node needs a copy)\n", secret);
+	if (admin_backup_keygen(o.confdir, o.node) != 0)
+		return EXIT_FAIL;
 	if (write_config(&o, conf, cert, key, ca, pw) != 0 ||
 	    check_written(&o, conf) != 0)
 		return EXIT_FAIL;

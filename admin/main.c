@@ -122,6 +122,32 @@ static const struct admin_cmd cmds[] = {
 	    "  record shows its count); --json prints the records as written,\n"
 	    "  one JSON object per line.  Lines that are not JSON are skipped\n"
 	    "  and counted on stderr." },
+	{ "backup open", "--input FILE --into DIR [--key KEY [--cert CERT]] "
+	    "--signer CERT... [--insecure-unsigned] [--cleartext]",
+	    "check a backup's signature and unpack it into a new private "
+	    "directory", cmd_backup_open,
+	    "  Decrypts FILE with a recipient's KEY, checks that one of the\n"
+	    "  --signer certificates signed it and that its archive holds only\n"
+	    "  regular files and directories with safe relative names, then\n"
+	    "  makes DIR (mode 0700; it must not exist) and unpacks into it.\n"
+	    "  Nothing is written unless every check passes.  --cleartext\n"
+	    "  accepts a backup that is not encrypted, --insecure-unsigned one\n"
+	    "  that is not signed.  keyward-restore runs this." },
+	{ "backup keygen", "[-c CONFIG]",
+	    "make the node's backup signing key and certificate (when missing)",
+	    cmd_backup_keygen,
+	    "  Writes backup-signing.key (mode 0600) and backup-signing.pem\n"
+	    "  beside CONFIG, unless both exist.  keyward-backup signs with\n"
+	    "  the key; keyward-restore --signer takes the certificate." },
+	{ "config set", "[-c CONFIG] [--db-host HOST] [--db-port PORT] "
+	    "[SECTION.NAME=VALUE]...",
+	    "change settings in keyward.conf, keeping the rest of the file",
+	    cmd_config_set,
+	    "  Each SECTION.NAME must be a setting of keyward.conf(5); its line\n"
+	    "  is replaced (or added to its section).  --db-host and --db-port\n"
+	    "  set host (and hostaddr, when present) and port in db.local's\n"
+	    "  connection string, keeping its other keywords and their quoting\n"
+	    "  right.  The new file must load, or nothing is changed." },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 

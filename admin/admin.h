@@ -58,6 +58,8 @@ int	cmd_db_start(int argc, char **argv);
 int	cmd_db_stop(int argc, char **argv);
 /* cmd_status.c */
 int	cmd_status(int argc, char **argv);
+/* cmd_db_settle.c */
+int	cmd_db_settle(int argc, char **argv);
 /* cmd_promote.c */
 int	cmd_promote(int argc, char **argv);
 /* cmd_rejoin.c */

@@ -89,6 +89,14 @@ static const struct admin_cmd cmds[] = {
 	    "  Probes both databases as keyward-server's cluster monitor does.\n"
 	    "  Exit status 0 when writes are allowed, 1 when they are refused\n"
 	    "  (the reason is printed), 2 on a usage error." },
+	{ "db settle", "[-c CONFIG] [--force]",
+	    "settle every unconfirmed key row on this node's database (after "
+	    "a restore)", cmd_db_settle,
+	    "  Makes every key, version and delete that writes left\n"
+	    "  unconfirmed final on this node's primary database, asking no\n"
+	    "  standby: for a restored database or one whose standby is gone\n"
+	    "  for good.  Refused while the peer's database answers, unless\n"
+	    "  --force.  keyward-restore runs it." },
 	{ "promote", "[-c CONFIG] [--force]",
 	    "make this node's database the primary (the passive takes over)",
 	    cmd_promote,

@@ -180,6 +180,9 @@ class NewPassive:
              "--node-name", "kw-new-b",
              "--listen", "127.0.0.1:%d" % kwtest.free_port(),
              "--db-local", conninfo, "--db-peer", conf["db.local"],
+             "--db-admin", "host=%s.sock port=%s dbname=keyward user=%s" % (
+                 datadir, conninfo.split("port=")[1].split()[0],
+                 kwtest.SUPERUSER),
              "--db-password-file", self.password_file, "--auth", "mtls",
              "--tls-cert", pki.server_pem, "--tls-key", pki.server_key,
              "--client-ca", pki.ca_pem])
@@ -194,8 +197,12 @@ def new_passive(base, active, conninfo, datadir, pki):
 def psql(db, sql):
     """One value from sql run on db (a NewPassive: its conninfo)."""
     with open(db.password_file) as f:
-        pw = f.readline().strip()
-    env = dict(os.environ, PGPASSWORD=pw, PGCONNECT_TIMEOUT="5")
+        passfile = kwtest.PassFile(f.readline().strip())
+    env = passfile.env()
+    env["PGCONNECT_TIMEOUT"] = "5"
     bindir = run(["pg_config", "--bindir"])[1].strip()
-    return run([os.path.join(bindir, "psql"), "-X", "-At", "-d", db.conninfo,
-                "-c", sql], env=env, timeout=30)[1].strip()
+    try:
+        return run([os.path.join(bindir, "psql"), "-X", "-At", "-d",
+                    db.conninfo, "-c", sql], env=env, timeout=30)[1].strip()
+    finally:
+        passfile.remove()

@@ -127,7 +127,8 @@ def test_backup_of_passive_under_writes_restores_identically(
     db_port, port = kwtest.free_port(), kwtest.free_port()
     # the new pair's passive will be 127.0.0.2:b_port
     b_port = kwtest.free_port()
-    b_conninfo = "host=127.0.0.2 port=%d dbname=keyward user=keyward" % b_port
+    b_conninfo = "host=127.0.0.2 port=%d dbname=keyward user=keyward_server" \
+        % b_port
     _rc, so, se = restore("--input", path, "--key", rcp.key, "--cert",
                           rcp.cert, "--signer", backupkit.signer(
                               pair.b.confdir),

@@ -76,7 +76,7 @@ const struct db_stmt key_stmts[ST_MAX] = {
 	/* What a rollover builds on; a standby says so rather than answer.
 	 * A key being deleted is no longer there to roll. */
 	[ST_KEY_CUR] = { "kw_key_cur",
-	    "SELECT pg_is_in_recovery(), k.id, k.current_version"
+	    "SELECT pg_is_in_recovery(), k.id, k.current_version, k.length"
 	    " FROM (SELECT 1) AS one LEFT JOIN keys k ON k.name = $1"
 	    " AND NOT k.deleting",
 	    1, t_text },

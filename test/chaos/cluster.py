@@ -14,26 +14,84 @@ What this module owns: those processes and the process faults on them
 found by postmaster.pid and `ps --ppid`, never by name; SIGKILL of a
 server and its restart; promote and rejoin), and waiting until the pair
 is writable.  Every process is remembered and stopped by PID in close().
+
+The suite makes itself a child subreaper: a postmaster outlives the
+pg_ctl that started it and would be re-parented to PID 1, which on some
+machines never reaps it, and PostgreSQL takes the zombie of a killed
+postmaster for a live one (its lock file check), so the database could
+not start again.  A thread reaps exactly the postmasters (and their
+children) this run has seen, nothing else.
 """
 
+import ctypes
 import http.client
 import json
 import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 
 from netns import in_ns
 import kwclient
 from kwtest import conf_read, run
-from pair import Proc, children_of, wait_gone
+from pair import Proc, children_of
 
 HTTP_PORT = 29600       # inside the namespaces: no clash with anything
 DB_PORT = 31381
 START_TIMEOUT = 30.0
 ADMIN_TIMEOUT = 180.0
 STOP_TIMEOUT = 10.0
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+class Reaper:
+    """Become the subreaper of what we start; reap the database processes
+    of the given data directories (read from postmaster.pid and their
+    children) when they exit."""
+
+    def __init__(self):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+        self.pids = set()
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.hosts = []
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def watch(self, pids):
+        with self.lock:
+            self.pids.update(pids)
+
+    def _loop(self):
+        while not self.stop.wait(0.1):
+            for h in self.hosts:
+                pm = h.read_pid()
+                if pm is not None:
+                    self.watch([pm])
+            self.reap()
+
+    def reap(self):
+        with self.lock:
+            pids = list(self.pids)
+        for pid in pids:
+            try:
+                done, _st = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                # not (yet) ours; forget it once it is gone
+                done = pid if not os.path.exists("/proc/%d" % pid) else 0
+            if done:
+                with self.lock:
+                    self.pids.discard(pid)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
 
 
 class _NoSecrets:
@@ -124,13 +182,17 @@ class Host:
             return None
 
     # -- database
-    def postmaster(self):
+    def read_pid(self):
         try:
             with open(os.path.join(self.datadir, "postmaster.pid")) as f:
-                p = Proc(int(f.readline().strip()))
+                return int(f.readline().strip())
         except (OSError, ValueError):
             return None
-        return p if p.alive() else None
+
+    def postmaster(self):
+        pid = self.read_pid()
+        p = Proc(pid) if pid is not None else None
+        return p if p is not None and p.alive() else None
 
     def db_running(self):
         return self.postmaster() is not None
@@ -143,9 +205,15 @@ class Host:
         """SIGKILL the postmaster and every child (postmaster first, so it
         starts no new one); waits until they are gone."""
         tree = self.db_tree()
+        self.cluster.reaper.watch(p.pid for p in tree)
         for p in tree:
             p.signal(signal.SIGKILL)
-        wait_gone(tree, STOP_TIMEOUT)
+        # gone, not only dead: reaped (see Reaper)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while any(not p.gone() for p in tree) and \
+                time.monotonic() < deadline:
+            self.cluster.reaper.reap()
+            time.sleep(0.05)
 
     def freeze_db(self):
         """SIGSTOP the postmaster, then every child."""
@@ -200,6 +268,8 @@ class Cluster:
         self.pki = pki
         self.hosts = {"a": Host(self, "a"), "b": Host(self, "b")}
         self.primary = "a"                  # whose database is primary
+        self.reaper = Reaper()
+        self.reaper.hosts = list(self.hosts.values())
 
     @property
     def a(self):
@@ -306,3 +376,5 @@ class Cluster:
             except Exception as e:
                 self.log("chaos: stopping database %s: %s" % (h.name, e))
                 h.kill_db()
+        self.reaper.reap()
+        self.reaper.close()

@@ -37,7 +37,9 @@ NAMES = {0: "liveness", 1: "visible", 2: "eek", 3: "one-material",
 
 
 def acked(rec):
-    return rec.get("status") == ACK_STATUS.get(rec.get("op"))
+    """An acknowledged write (a read or a cut request is not one)."""
+    op = rec.get("op")
+    return op in ACK_STATUS and rec.get("status") == ACK_STATUS[op]
 
 
 def ok(rec):

@@ -13,6 +13,11 @@ the same PRNG: the same seed gives the same fault sequence.
 A timeline entry: {"cycle", "kind", "detail", "t_inject", "t_heal"
 (healing starts), "t_writable" (both nodes writable again), "sep":
 [[t0, t1]...], "client": {node: [[t0, t1]...]}}.
+
+The two failovers after a fault (partition-failover, freeze-failover)
+hold the fault for twice the dwell before killing the primary: a write
+admitted at the start waits out the commit deadline, and the workload
+then has time to use what that write left on the primary alone.
 """
 
 import time
@@ -189,7 +194,7 @@ class Nemesis:
         old = self.cluster.primary
         self.net.drop("db", "both")
         self.sep_begin()
-        self.wait(self.dwell)
+        self.wait(2 * self.dwell)
         self.cluster.hosts[old].kill_db()
         new, how = self._switch(old, heal_first=self.net.heal)
         return ("cut the database link, SIGKILL primary %s, heal, promote "
@@ -200,7 +205,7 @@ class Nemesis:
         standby = self.cluster.hosts[self.cluster.other(old)]
         standby.freeze_db()
         self.sep_begin()
-        self.wait(self.dwell)
+        self.wait(2 * self.dwell)
         self.cluster.hosts[old].kill_db()
         new, how = self._switch(old, heal_first=standby.thaw_db)
         return ("SIGSTOP standby %s, SIGKILL primary %s, SIGCONT, promote "

@@ -47,6 +47,14 @@ def test_visible_quiet_when_all_there():
     assert checker.check_visible(h) == []
 
 
+def test_visible_ignores_reads_and_cut_requests():
+    cut = {"op": "generate", "key": "k", "status": None, "err": "timeout"}
+    cut_roll = {"op": "roll", "key": "k", "status": None, "err": "timeout"}
+    h = H(CREATE, cut, cut_roll, final_versions("k", {"k@0": "m0"}),
+          final_versions("k", {"k@0": "m0"}, node="b"))
+    assert checker.check_visible(h) == []
+
+
 def test_visible_catches_lost_roll():
     h = H(CREATE, ROLL, final_versions("k", {"k@0": "m0", "k@1": "m1"}),
           final_versions("k", {"k@0": "m0"}, node="b"))

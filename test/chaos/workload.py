@@ -208,7 +208,7 @@ class Workload:
                                                          made), mine)
             elif x < 0.18:
                 self._roll(th, node, c, rng.choice(mine))
-            elif x < 0.22 and len(mine) > 1:
+            elif x < 0.20 and len(mine) > 3:
                 self._delete(th, node, c, rng.choice(mine), mine)
             elif x < 0.55:
                 self._generate(th, node, c, self.keys.pick_name(rng), rng)
@@ -278,15 +278,13 @@ class Workload:
     # -- after the faults
     def final_check(self, max_eeks, rng, threads=4):
         """Read back every key (_versions) and decrypt up to max_eeks EEKs
-        (all when fewer; a seeded sample otherwise) through both nodes,
+        (see _eek_sample) through both nodes,
         logged with phase "final".  Returns the number of EEKs checked."""
         jobs = []
         for name in self.keys.names:
             for node in "ab":
                 jobs.append(("versions", node, name, None))
-        ids = list(self.keys.eek_ids)
-        if len(ids) > max_eeks:
-            ids = rng.sample(ids, max_eeks)
+        ids = self._eek_sample(max_eeks, rng)
         for eid in ids:
             for node in "ab":
                 jobs.append(("decrypt", node, eid, None))
@@ -311,6 +309,21 @@ class Workload:
         for t in ts:
             t.join(3600)
         return len(ids)
+
+    def _eek_sample(self, max_eeks, rng):
+        """Every EEK naming a version no acknowledged create or roll made
+        (the ones a lost commit would strand), then a seeded sample of
+        the rest, max_eeks in all."""
+        acked = {r.get("ver") for r in self.history.records
+                 if r.get("op") in ("create", "roll") and
+                 r.get("status") in (200, 201)}
+        ids = list(self.keys.eek_ids)
+        first = [i for i in ids if self.keys.eeks[i][0].get("versionName")
+                 not in acked]
+        rest = [i for i in ids if i not in set(first)]
+        if len(first) >= max_eeks:
+            return rng.sample(first, max_eeks)
+        return first + rng.sample(rest, min(len(rest), max_eeks - len(first)))
 
     def _final_one(self, op, node, what):
         """One read-back request (the checker uses the last per target)."""

@@ -12,7 +12,8 @@ Settings (environment):
   CHAOS_CYCLES     fault cycles (200)
   CHAOS_SEED       PRNG seed of the fault sequence (random, printed)
   CHAOS_DWELL      seconds each fault lasts with the workload running (3)
-  CHAOS_THREADS    client threads (4)
+  CHAOS_THREADS    client threads that write and read (4)
+  CHAOS_READERS    client threads that only read (2)
   CHAOS_FINAL_EEKS EEKs decrypted on both nodes at the end (3000, sampled)
   CHAOS_STALE_MS   bound for invariant 6 (monitor interval + 3000)
   CHAOS_BIN        directory of keyward-server and keyward-admin (else
@@ -164,6 +165,7 @@ def run_cycles(run, seed, cycles, dwell, threads):
         % (hist_path, limit_s, stale_s))
     history = workload.History(hist_path, time.monotonic())
     wl = workload.Workload(c.hosts, history, seed, threads=threads,
+                           readers=env_int("CHAOS_READERS", 2),
                            timeout=limit_s + 7.0,
                            run_id="c%x" % (os.getpid() & 0xffff))
     rng = random.Random(seed)

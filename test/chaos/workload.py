@@ -1,10 +1,11 @@
 """workload: concurrent KMS clients through both nodes, every request and
 answer logged to a JSON-lines history.
 
-Each client thread owns the keys it creates (create, roll and delete of a
+Each writer thread owns the keys it creates (create, roll and delete of a
 key come from one thread, one at a time, and a name is never used twice),
 and uses every thread's keys and EEKs: generate, decrypt and re-encrypt
-EEKs, read the current version.  Each request goes to node a or b at
+EEKs, read the current version.  Reader threads only generate, decrypt
+and read current versions, mostly of the keys written last.  Each request goes to node a or b at
 random and has a client timeout; the threads stop when told to, or at a
 hard time bound.
 
@@ -21,6 +22,7 @@ their digests (SHA-256, 16 hex digits); EEKs stay in memory and are
 named in the history by a digest of their content.
 """
 
+import collections
 import hashlib
 import http.client
 import json
@@ -88,9 +90,18 @@ class Keys:
         self.deleted = []           # names a delete was sent for
         self.eeks = {}              # eek id -> (eek dict, key name)
         self.eek_ids = []
+        self.hot = collections.deque(maxlen=8)  # last keys written
 
-    def pick_name(self, rng):
+    def touch(self, name):
         with self.lock:
+            self.hot.append(name)
+
+    def pick_name(self, rng, hot=0.0):
+        """A key to use: with probability hot one just written (where a
+        lost commit would show), sometimes a deleted one."""
+        with self.lock:
+            if self.hot and rng.random() < hot:
+                return rng.choice(self.hot)
             if self.deleted and rng.random() < 0.1:
                 return rng.choice(self.deleted)
             live = [n for ns in self.live.values() for n in ns]
@@ -166,12 +177,13 @@ def describe(rec, body):
 class Workload:
     """threads client threads over hosts {"a": Host, "b": Host}."""
 
-    def __init__(self, hosts, history, seed, threads=4, timeout=10.0,
-                 run_id="k"):
+    def __init__(self, hosts, history, seed, threads=4, readers=2,
+                 timeout=10.0, run_id="k"):
         self.hosts = hosts
         self.history = history
         self.seed = seed
         self.nthreads = threads
+        self.nreaders = readers
         self.timeout = timeout
         self.run_id = run_id
         self.keys = Keys()
@@ -180,8 +192,9 @@ class Workload:
 
     def start(self, max_seconds):
         self.deadline = time.monotonic() + max_seconds
-        for i in range(self.nthreads):
-            t = threading.Thread(target=self._loop, args=(i,), daemon=True)
+        for i in range(self.nthreads + self.nreaders):
+            loop = self._loop if i < self.nthreads else self._read_loop
+            t = threading.Thread(target=loop, args=(i,), daemon=True)
             t.start()
             self.threads.append(t)
 
@@ -225,16 +238,40 @@ class Workload:
                     self.history.add(rec)
             self.stop.wait(0.005)
 
+    def _read_loop(self, th):
+        """A reader: generate, decrypt, current version; never blocked
+        behind a write, so reads go on at full rate during a fault."""
+        rng = random.Random("%s-%d" % (self.seed, th))
+        while not self.stop.is_set() and time.monotonic() < self.deadline:
+            node = rng.choice("ab")
+            c = self.hosts[node].client(self.timeout)
+            x = rng.random()
+            if x < 0.5:
+                self._generate(th, node, c, self.keys.pick_name(rng, 0.7),
+                               rng)
+            elif x < 0.85:
+                self._eek_op(th, node, c, "decrypt", rng)
+            else:
+                name = self.keys.pick_name(rng, 0.7)
+                if name is not None:
+                    rec, body = call(self.history, node, "current",
+                                     c.current, name, th=th, key=name)
+                    describe(rec, body)
+                    self.history.add(rec)
+            self.stop.wait(0.005)
+
     def _create(self, th, node, c, name, mine):
         with self.keys.lock:
             self.keys.names.append(name)
             mine.append(name)
+        self.keys.touch(name)
         rec, body = call(self.history, node, "create", c.create, name, 128,
                          th=th, key=name)
         describe(rec, body)
         self.history.add(rec)
 
     def _roll(self, th, node, c, name):
+        self.keys.touch(name)
         rec, body = call(self.history, node, "roll", c.roll, name, th=th,
                          key=name)
         describe(rec, body)

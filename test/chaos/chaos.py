@@ -20,6 +20,9 @@ Settings (environment):
                    BUILD, else build/ of this checkout)
   CHAOS_KEEP=1     keep the run's directory (history, logs, databases)
   CHAOS_SMOKE=1    not root: print "skipped: needs root" and exit 0
+
+SIGINT or SIGTERM during the cycles heals what it can and goes on to the
+read-back and the checks; a second one stops at once (cleaning up).
 """
 
 import atexit
@@ -154,6 +157,20 @@ def main():
     return 1 if failed else 0
 
 
+def heal_everything(run):
+    """After an interrupted fault: links healed, databases thawed and
+    started, servers started (what is still broken shows as liveness)."""
+    run.net.heal()
+    for h in run.cluster.hosts.values():
+        try:
+            h.thaw_db()
+            h.start_db()
+            if h.proc is None or h.proc.poll() is not None:
+                h.start_server()
+        except RuntimeError as e:
+            say("chaos: healing %s: %s" % (h.name, e))
+
+
 def run_cycles(run, seed, cycles, dwell, threads):
     c = run.cluster
     deadline_ms = int(c.setting("db", "commit_deadline_ms", "2000"))
@@ -177,6 +194,12 @@ def run_cycles(run, seed, cycles, dwell, threads):
     for n in range(1, cycles + 1):
         try:
             kind, detail, waited = nem.cycle(n, WRITABLE_TIMEOUT)
+        except KeyboardInterrupt:
+            # stop early but still check what ran (a second one aborts)
+            say("chaos: interrupted in cycle %d: healing, then checking the "
+                "cycles run" % n)
+            heal_everything(run)
+            break
         except RuntimeError as e:
             liveness.append(checker.violation(0, "cycle %d (%s): %s"
                                               % (n, nem.entry["kind"], e)))

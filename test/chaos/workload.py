@@ -230,12 +230,7 @@ class Workload:
             elif x < 0.92:
                 self._eek_op(th, node, c, "reencrypt", rng)
             else:
-                name = self.keys.pick_name(rng)
-                if name is not None:
-                    rec, body = call(self.history, node, "current",
-                                     c.current, name, th=th, key=name)
-                    describe(rec, body)
-                    self.history.add(rec)
+                self._current(th, node, c, self.keys.pick_name(rng))
             self.stop.wait(0.005)
 
     def _read_loop(self, th):
@@ -252,13 +247,16 @@ class Workload:
             elif x < 0.85:
                 self._eek_op(th, node, c, "decrypt", rng)
             else:
-                name = self.keys.pick_name(rng, 0.7)
-                if name is not None:
-                    rec, body = call(self.history, node, "current",
-                                     c.current, name, th=th, key=name)
-                    describe(rec, body)
-                    self.history.add(rec)
+                self._current(th, node, c, self.keys.pick_name(rng, 0.7))
             self.stop.wait(0.005)
+
+    def _current(self, th, node, c, name):
+        if name is None:
+            return
+        rec, body = call(self.history, node, "current", c.current, name,
+                         th=th, key=name)
+        describe(rec, body)
+        self.history.add(rec)
 
     def _create(self, th, node, c, name, mine):
         with self.keys.lock:

@@ -29,7 +29,7 @@ cmd_promote(int argc, char **argv)
 	struct pga *c = NULL;
 	enum pair_role lr, pr = PAIR_DOWN;
 	char err[512], perr[512];
-	long long t0;
+	long long t0, settled = 0;
 	int r, rc = EXIT_FAIL;
 
 	r = pair_getopt(argc, argv, "promote", PO_FORCE, 0, &o);
@@ -95,6 +95,14 @@ cmd_promote(int argc, char **argv)
 	if (pga_checkpoint(c, err, sizeof(err)) != 0)
 		printf("note: checkpoint after promotion failed (%s); rejoin "
 		    "runs one again\n", err);
+	/* what was on the standby is on both: nothing there is unsettled */
+	if (pga_settle_all(c, &settled, err, sizeof(err)) != 0)
+		printf("note: could not settle unconfirmed key rows (%s); "
+		    "readers use only settled rows until a standby holds "
+		    "them\n", err);
+	else if (settled > 0)
+		printf("settled %lld key rows written before the promotion\n",
+		    settled);
 	pga_close(c);
 	c = NULL;
 	if (pair_enable_sync(&p, &p.local, 0, 0) != 0)

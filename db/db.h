@@ -74,6 +74,14 @@ int	db_warm(struct db *db);
 /* Is the local database answering?  1 or 0 (cheap; for health). */
 int	db_local_alive(struct db *db);
 
+/*
+ * Settle, on the primary, up to max rows that writes left unsettled and
+ * the standby is found to hold (DURABILITY.md).  For the cluster monitor:
+ * uses the probe connections.  The number settled, 0 when nothing was to
+ * settle or the standby could not be asked, -1 on a database error.
+ */
+int	db_settle(struct db *db, int max);
+
 /* Create a key with version 0.  KW_EEXIST when the name is taken. */
 enum kw_err db_key_create(struct db *db, const struct db_key_meta *meta,
 	    db_wrap_fn wrap, void *arg) WUR;

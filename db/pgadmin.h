@@ -81,6 +81,12 @@ int	pga_receiver(struct pga *c, char *status, size_t slen, char *sender,
  */
 int	pga_checkpoint(struct pga *c, char *err, size_t errlen) WUR;
 /* pg_promote(wait => true, wait_seconds => wait_s).  0 or -1. */
+/*
+ * On a database just promoted: settle every key row that writes left
+ * unsettled (003_durability.sql); *n receives how many.  0 or -1.
+ */
+int	pga_settle_all(struct pga *c, long long *n, char *err,
+	    size_t errlen) WUR;
 int	pga_promote(struct pga *c, int wait_s, char *err, size_t errlen) WUR;
 
 #endif

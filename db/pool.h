@@ -187,6 +187,8 @@ typedef enum kw_err (*db_read_fn)(struct pconn *pc, void *arg);
 enum kw_err db_read(struct db *db, db_read_fn fn, void *arg) WUR;
 /* The same on the local database only. */
 enum kw_err db_read_local(struct db *db, db_read_fn fn, void *arg) WUR;
+/* The same on pool p only. */
+enum kw_err db_read_one(struct pool *p, db_read_fn fn, void *arg) WUR;
 
 /*
  * Begin a write transaction on the primary: today the local database

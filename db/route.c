@@ -11,7 +11,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "pool.h"
+#include "keysql.h"
 #include "../lib/log.h"
 
 /* Dead pooled connections a write may skip: more than a pool holds. */
@@ -31,9 +31,13 @@ order_pools(struct pool *pools[2])
 	}
 }
 
-/* Run fn on the first of pools[0..n) that answers; see db_read. */
+/*
+ * Run fn on the first of pools[0..n) that answers; see db_read.  *which,
+ * when not NULL, receives the index of the pool that answered (or -1).
+ */
 static enum kw_err
-read_pools(struct pool *const *pools, int npools, db_read_fn fn, void *arg)
+read_pools(struct pool *const *pools, int npools, db_read_fn fn, void *arg,
+    int *which)
 {
 	struct pconn *pc;
 	enum kw_err rc = KW_EDB;
@@ -52,8 +56,11 @@ read_pools(struct pool *const *pools, int npools, db_read_fn fn, void *arg)
 			broken = pc->broken;
 			reused = pc->reused;
 			pool_put(pc);
-			if (broken == PC_OK)
+			if (broken == PC_OK) {
+				if (which != NULL)
+					*which = i;
 				return rc;
+			}
 			/*
 			 * A pooled connection may have died with a server
 			 * restart: one more try on a new one.  A timeout or a
@@ -74,13 +81,50 @@ db_read(struct db *db, db_read_fn fn, void *arg)
 	struct pool *pools[2] = { db->local, db->peer };
 
 	order_pools(pools);
-	return read_pools(pools, 2, fn, arg);
+	return read_pools(pools, 2, fn, arg, NULL);
 }
 
 enum kw_err
 db_read_local(struct db *db, db_read_fn fn, void *arg)
 {
-	return read_pools(&db->local, 1, fn, arg);
+	return read_pools(&db->local, 1, fn, arg, NULL);
+}
+
+enum kw_err
+db_read_one(struct pool *p, db_read_fn fn, void *arg)
+{
+	return read_pools(&p, 1, fn, arg, NULL);
+}
+
+enum kw_err
+db_read_settled(struct db *db, db_read_fn fn, void *arg, enum rd_mode *mode)
+{
+	struct pool *pools[2] = { db->local, db->peer };
+	struct pool *other;
+	int which = -1;
+	enum kw_err rc;
+
+	order_pools(pools);
+	*mode = RD_ANY;
+	rc = read_pools(pools, 2, fn, arg, &which);
+	if (rc != KW_EPENDING || which < 0)
+		return rc;
+	/*
+	 * A primary holds rows the answer needs that may not be on the
+	 * standby.  What the standby holds is on both databases: its answer
+	 * stands.  When it cannot give one (down, frozen, not a standby),
+	 * the primary answers from settled rows only.
+	 */
+	other = pools[1 - which];
+	if (other != NULL && !pool_down(other)) {
+		*mode = RD_STANDBY;
+		rc = read_pools(&other, 1, fn, arg, NULL);
+		if (rc != KW_EPENDING && rc != KW_EDB)
+			return rc;
+	}
+	*mode = RD_SETTLED;
+	rc = read_pools(&pools[which], 1, fn, arg, NULL);
+	return rc == KW_EPENDING ? KW_EUNCONFIRMED : rc;
 }
 
 /*

@@ -58,6 +58,7 @@ struct kw_config {
 	/* [keys] */
 	char	*master_key_file;
 	int	 cache_ttl_ms;		/* current-version cache lifetime */
+	int	 cache_confirm_ms;	/* staleness bound of the cache */
 	/* [limits] */
 	int	 max_body_bytes;
 	int	 max_num_keys;		/* generate num_keys bound */

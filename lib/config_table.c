@@ -194,6 +194,15 @@ const struct cfg_setting cfg_table[] = {
 	    "version stay cached in memory; 0 disables the cache.  Longer "
 	    "means fewer database reads, but a rollover made through the "
 	    "other node is seen later."),
+	INT("keys", "cache_confirm_ms", "3000", 100, 600000, 0,
+	    cache_confirm_ms,
+	    "Milliseconds cached keys may be served since the cluster "
+	    "monitor last confirmed them with a database (it reads the "
+	    "cache epoch every monitor interval).  A node that reaches "
+	    "neither database stops serving key material this long after "
+	    "its last confirmation: requests then fail with 503 and "
+	    "/v1/health says so.  Keep it a few monitor intervals plus "
+	    "probe timeouts long."),
 
 	INT("limits", "max_body_bytes", "4194304", 1024, 67108864, 0,
 	    max_body_bytes,

@@ -24,6 +24,9 @@ enum kw_err {
 	KW_ENOTACK,		/* write not acknowledged in time (503) */
 	KW_ECRYPTO,		/* unwrap or cipher failure (500) */
 	KW_ENOMEM,		/* allocation failure (500) */
+	KW_EUNCONFIRMED,	/* latest change not yet on both nodes (503) */
+	KW_ESTALE,		/* cache cannot be confirmed, no database (503) */
+	KW_EPENDING,		/* inside db/ only: ask the standby */
 	KW_ERR_MAX
 };
 

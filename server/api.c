@@ -273,6 +273,16 @@ api_store_error(struct kw_response *resp, enum kw_err e, const char *name)
 		resp_error(resp, e, "write not acknowledged: the commit was not "
 		    "confirmed in time, treat it as failed");
 		break;
+	case KW_EUNCONFIRMED:
+		resp_error(resp, e, "key '%s': its latest change is not yet "
+		    "confirmed on both nodes; try again when the pair is "
+		    "healthy", name);
+		break;
+	case KW_ESTALE:
+		resp_error(resp, e, "key '%s': this node can reach neither "
+		    "database to confirm what it has cached; use the other "
+		    "node", name);
+		break;
 	case KW_ECRYPTO:
 		resp_error(resp, e, "key '%s' could not be unwrapped", name);
 		break;

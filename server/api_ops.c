@@ -44,7 +44,7 @@ api_health(struct api_ctx *ctx, const struct kw_request *req,
 {
 	struct db_cluster_state st;
 	const char *status;
-	int code;
+	int code, served;
 	json_t *repl;
 
 	(void)req;
@@ -60,17 +60,25 @@ api_health(struct api_ctx *ctx, const struct kw_request *req,
 		code = 503;
 		status = "unavailable";
 	}
+	/* a node cut off from both databases serves keys only while the
+	 * cache was confirmed within keys.cache_confirm_ms */
+	served = st.readable || ks_cache_usable(ctx->ks);
 	repl = st.repl.present ? json_pack("{s:s, s:s, s:s, s:I, s:I}",
 	    "standby", st.repl.app_name, "state", st.repl.state,
 	    "sync_state", st.repl.sync_state,
 	    "reply_age_ms", (json_int_t)st.repl.reply_age_ms,
 	    "lag_bytes", (json_int_t)st.repl.lag_bytes) : json_null();
 	api_send_json(resp, code, json_pack(
-	    "{s:s, s:s, s:s, s:s, s:b, s:b, s:s?, s:{s:o, s:o}, s:o}",
+	    "{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:s?, s:{s:o, s:o}, s:o}",
 	    "node", ctx->cfg->node_name, "version", KW_VERSION,
 	    "status", status, "role", node_role(st.local.role),
 	    "writable", st.writable, "readable", st.readable,
-	    "reason", st.writable ? NULL : st.why,
+	    "keys_served", served,
+	    "cache_confirmed_ms_ago",
+	    (json_int_t)cluster_confirmed_age_ms(ctx->cl),
+	    "reason", st.writable ? NULL : !served ? "this node reaches "
+	    "neither database and can no longer confirm its cached keys" :
+	    st.why,
 	    "databases", "local", db_json(&st.local), "peer", db_json(&st.peer),
 	    "replication", repl));
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cluster.h"
+#include "../db/db.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
 
@@ -27,14 +28,19 @@ struct cluster {
 	cluster_epoch_fn	 on_epoch;
 	void			*arg;
 	int64_t			 epoch;		/* last cache epoch seen, -1 */
+	int64_t			 confirmed_ms;	/* when it was read, 0 never */
 };
+
+/* Unsettled rows one probe settles at most. */
+#define SETTLE_MAX	256
 
 /* Probe and publish; log changes of writability once. */
 static void
 probe(struct cluster *cl)
 {
 	struct db_cluster_state st, prev;
-	int was, had;
+	int was, had, moved;
+	int64_t t0 = clock_mono_ms();	/* the epoch is read after this */
 
 	pthread_mutex_lock(&cl->mu);
 	prev = cl->view;
@@ -47,15 +53,32 @@ probe(struct cluster *cl)
 	was = cl->view.writable;
 	cl->view = st;
 	pthread_mutex_unlock(&cl->mu);
-	/* another node's rollover or delete: forget cached versions */
-	if (st.cache_epoch >= 0 && st.cache_epoch != cl->epoch) {
-		if (cl->epoch >= 0 && cl->on_epoch != NULL) {
+	/*
+	 * another node's rollover or delete: forget cached versions; and
+	 * what is cached is confirmed as of this probe (bounded staleness)
+	 */
+	if (st.cache_epoch >= 0) {
+		moved = cl->epoch >= 0 && st.cache_epoch != cl->epoch;
+		if (moved)
 			log_debug("cluster: cache epoch %lld -> %lld, cache dropped",
 			    (long long)cl->epoch, (long long)st.cache_epoch);
-			cl->on_epoch(cl->arg);
-		}
 		cl->epoch = st.cache_epoch;
+		if (cl->on_epoch != NULL)
+			cl->on_epoch(cl->arg, moved, t0);
+		pthread_mutex_lock(&cl->mu);
+		cl->confirmed_ms = t0;
+		pthread_mutex_unlock(&cl->mu);
 	}
+	/*
+	 * what cancelled or unsettled writes left, once the standby has it;
+	 * not while a database is slow (each statement may take a deadline,
+	 * and a stalled monitor refuses writes)
+	 */
+	if (!st.local.slow && !st.peer.slow &&
+	    st.local.role != DB_ROLE_DOWN && st.peer.configured &&
+	    st.peer.role != DB_ROLE_DOWN &&
+	    (st.local.role == DB_ROLE_PRIMARY) != (st.peer.role == DB_ROLE_PRIMARY))
+		(void)db_settle(cl->db, SETTLE_MAX);
 	if (!had || was != st.writable) {
 		if (st.writable)
 			log_info("cluster: writes admitted (local %s, peer %s)",
@@ -148,6 +171,17 @@ cluster_view(struct cluster *cl, struct db_cluster_state *out)
 		    "completed a check for %lld ms",
 		    (long long)(clock_mono_ms() - out->at_ms));
 	}
+}
+
+int64_t
+cluster_confirmed_age_ms(struct cluster *cl)
+{
+	int64_t at;
+
+	pthread_mutex_lock(&cl->mu);
+	at = cl->confirmed_ms;
+	pthread_mutex_unlock(&cl->mu);
+	return at == 0 ? -1 : clock_mono_ms() - at;
 }
 
 int

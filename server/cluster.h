@@ -8,6 +8,7 @@
 #define KW_CLUSTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "../db/cluster.h"
 #include "../lib/config.h"
 
@@ -15,20 +16,26 @@ struct db;
 struct cluster;
 
 /*
- * Called from the monitor thread when the databases' cache epoch moved (a
- * key was rolled or deleted, perhaps through the other node).
+ * Called from the monitor thread after every probe that read the
+ * databases' cache epoch: moved is 1 when it changed (a key was rolled or
+ * deleted, perhaps through the other node), at_ms the monotonic time of
+ * the read.  What the cache holds is confirmed up to at_ms.
  */
-typedef void (*cluster_epoch_fn)(void *arg);
+typedef void (*cluster_epoch_fn)(void *arg, int moved, int64_t at_ms);
 
 /* Probe once (so the first request sees a real view), then start the
- * thread.  on_epoch (may be NULL) is called with arg whenever the cache
- * epoch changes.  NULL on failure to start it. */
+ * thread.  on_epoch (may be NULL) is called with arg after each probe that
+ * read the cache epoch.  Each probe of a pair with both databases up also
+ * settles what writes left unsettled (db_settle).  NULL on failure to
+ * start it. */
 struct cluster *cluster_start(struct db *db, const struct kw_config *cfg,
 	    cluster_epoch_fn on_epoch, void *arg);
 /* Stop the thread and free; NULL is a no-op. */
 void	cluster_stop(struct cluster *cl);
 /* A copy of the latest view (with "monitor stalled" folded in). */
 void	cluster_view(struct cluster *cl, struct db_cluster_state *out);
+/* How long ago (ms) the cache epoch was last read; -1 never. */
+int64_t	cluster_confirmed_age_ms(struct cluster *cl);
 /* 1 when writes may be admitted now; else 0 and the reason in why. */
 int	cluster_writable(struct cluster *cl, char *why, size_t len);
 

@@ -38,6 +38,9 @@ static const struct {
 	[KW_ENOTACK] =		{ 503, IOE },
 	[KW_ECRYPTO] =		{ 500, IOE },
 	[KW_ENOMEM] =		{ 500, IOE },
+	[KW_EUNCONFIRMED] =	{ 503, IOE },
+	[KW_ESTALE] =		{ 503, IOE },
+	[KW_EPENDING] =		{ 500, IOE },
 };
 
 int

@@ -5,6 +5,7 @@
  * the EEK operations.  Does not own: SQL (db/), HTTP or JSON (api_*).
  * Material exists in clear only in secbufs.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "keystore.h"
 #include "kcache.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 
 #define DEFAULT_CIPHER		"AES/CTR/NoPadding"
@@ -23,7 +25,33 @@ struct keystore {
 	struct secbuf	*kek;
 	char		 kek_id[KW_KEK_ID_LEN + 1];
 	struct kcache	*cache;
+	atomic_llong	 confirmed_ms;	/* cache confirmed as of; 0 never */
+	atomic_int	 confirm_bound_ms; /* 0: the cache is always usable */
 };
+
+/*
+ * May the cache answer?  Only while the cluster monitor confirmed it (read
+ * the cache epoch) within the bound: a node cut off from both databases
+ * must not serve a rolled or deleted key for longer than that.
+ */
+static int
+cache_usable(struct keystore *ks)
+{
+	int bound = atomic_load(&ks->confirm_bound_ms);
+	long long at;
+
+	if (bound == 0)
+		return 1;
+	at = atomic_load(&ks->confirmed_ms);
+	return at != 0 && clock_mono_ms() - at <= bound;
+}
+
+/* A failed read of what the cache could not vouch for: say so (503). */
+static enum kw_err
+stale_err(struct keystore *ks, enum kw_err e)
+{
+	return e == KW_EDB && !cache_usable(ks) ? KW_ESTALE : e;
+}
 
 struct keystore *
 ks_new(struct db *db, struct secbuf *kek, int cache_ttl_ms, char *err,
@@ -260,6 +288,26 @@ ks_flush(struct keystore *ks)
 	kcache_clear(ks->cache);
 }
 
+void
+ks_confirmed(struct keystore *ks, int moved, int64_t at_ms)
+{
+	if (moved)
+		kcache_clear(ks->cache);
+	atomic_store(&ks->confirmed_ms, (long long)at_ms);
+}
+
+void
+ks_set_confirm_bound(struct keystore *ks, int bound_ms)
+{
+	atomic_store(&ks->confirm_bound_ms, bound_ms > 0 ? bound_ms : 0);
+}
+
+int
+ks_cache_usable(struct keystore *ks)
+{
+	return cache_usable(ks);
+}
+
 enum kw_err
 ks_metadata(struct keystore *ks, const char *name, struct db_key_meta *out)
 {
@@ -274,10 +322,10 @@ ks_acl_name(struct keystore *ks, const char *name, char *buf, size_t len)
 	const char *acl = name;
 	enum kw_err e;
 
-	if (kcache_get_aclname(ks->cache, name, buf, len))
+	if (cache_usable(ks) && kcache_get_aclname(ks->cache, name, buf, len))
 		return KW_OK;
 	memset(&m, 0, sizeof(m));
-	e = ks_metadata(ks, name, &m);
+	e = stale_err(ks, ks_metadata(ks, name, &m));
 	if (e == KW_ENOTFOUND) {
 		/* no key yet: its own name governs it (not cached: it may be
 		 * created with an attribute a moment later) */
@@ -334,13 +382,14 @@ ks_version(struct keystore *ks, const char *name, uint32_t version,
 	enum kw_err e;
 
 	memset(out, 0, sizeof(*out));
-	if ((out->material = kcache_get_version(ks->cache, name, version)) != NULL) {
+	if (cache_usable(ks) &&
+	    (out->material = kcache_get_version(ks->cache, name, version)) != NULL) {
 		out->version = version;
 		return KW_OK;
 	}
 	memset(&dv, 0, sizeof(dv));
 	if ((e = db_key_version_get(ks->db, name, version, &dv)) != KW_OK)
-		return e;
+		return stale_err(ks, e);
 	e = unwrap_version(ks, name, &dv, out);
 	db_key_version_clear(&dv);
 	return e;
@@ -354,14 +403,14 @@ ks_current(struct keystore *ks, const char *name, struct ks_version *out)
 	enum kw_err e;
 
 	memset(out, 0, sizeof(*out));
-	if (kcache_get_current(ks->cache, name, &v) &&
+	if (cache_usable(ks) && kcache_get_current(ks->cache, name, &v) &&
 	    (out->material = kcache_get_version(ks->cache, name, v)) != NULL) {
 		out->version = v;
 		return KW_OK;
 	}
 	memset(&dv, 0, sizeof(dv));
 	if ((e = db_key_current(ks->db, name, &dv)) != KW_OK)
-		return e;
+		return stale_err(ks, e);
 	e = unwrap_version(ks, name, &dv, out);
 	if (e == KW_OK)
 		kcache_put_current(ks->cache, name, dv.version);

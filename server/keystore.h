@@ -62,6 +62,19 @@ enum kw_err ks_delete(struct keystore *ks, const char *name) WUR;
 void	ks_invalidate(struct keystore *ks, const char *name);
 /* Drop the whole cache (another node rolled or deleted a key). */
 void	ks_flush(struct keystore *ks);
+/*
+ * The cluster monitor read the cache epoch at at_ms (monotonic): drop the
+ * cache first when it moved; the cache is confirmed as of at_ms.
+ */
+void	ks_confirmed(struct keystore *ks, int moved, int64_t at_ms);
+/*
+ * Serve from the cache only while it was confirmed within bound_ms
+ * (0, the default: always); past it every read goes to a database, and a
+ * read no database answers is KW_ESTALE.  Thread-safe.
+ */
+void	ks_set_confirm_bound(struct keystore *ks, int bound_ms);
+/* Would the cache answer now (confirmed within the bound)?  1 or 0. */
+int	ks_cache_usable(struct keystore *ks);
 
 enum kw_err ks_metadata(struct keystore *ks, const char *name,
 	    struct db_key_meta *out) WUR;

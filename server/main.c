@@ -149,11 +149,11 @@ startup_load(const char *path, struct startup *st)
 	return 0;
 }
 
-/* The cluster monitor saw a key rolled or deleted: drop the cache. */
+/* The cluster monitor read the cache epoch: confirm or drop the cache. */
 static void
-flush_cache(void *arg)
+confirm_cache(void *arg, int moved, int64_t at_ms)
 {
-	ks_flush(arg);
+	ks_confirmed(arg, moved, at_ms);
 }
 
 /* Wait for signals; returns on SIGTERM/SIGINT.  cfg is the running
@@ -304,7 +304,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 
-	if ((cl = cluster_start(db, st.cfg, flush_cache, ks)) == NULL) {
+	ks_set_confirm_bound(ks, st.cfg->cache_confirm_ms);
+	if ((cl = cluster_start(db, st.cfg, confirm_cache, ks)) == NULL) {
 		log_errx("could not start the cluster monitor");
 		goto out;
 	}

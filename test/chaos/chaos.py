@@ -118,6 +118,8 @@ def main():
             say("chaos: %s not built in %s" % (b, bins))
             return 1
     signal.signal(signal.SIGTERM, _sigterm)
+    # a shell's background job starts with SIGINT ignored: take it back
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     cycles = env_int("CHAOS_CYCLES", 200)
     seed = os.environ.get("CHAOS_SEED") or str(random.SystemRandom()
                                                .randrange(1, 2**31))

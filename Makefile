@@ -7,6 +7,9 @@
 #   make fuzz       libFuzzer targets (test/fuzz/), FUZZ_SECONDS each
 #   make fuzz-smoke the same for a few seconds each (part of make check)
 #   make bench      wrk against a local node (see test/bench/)
+#   make chaos      the nemesis suite (test/chaos/): CHAOS_CYCLES fault
+#                   cycles on a pair in network namespaces (root only)
+#   make chaos-smoke a short fixed-seed run of it (part of make check)
 #   make install    into $(DESTDIR)$(PREFIX)
 
 VERSION		:= 0.1.0
@@ -55,7 +58,7 @@ UNIT_BIN	:= $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 BINS		:= $(BUILD)/keyward-server $(BUILD)/keyward-admin
 
 .PHONY: all deps check unit integration run sanitize bench install clean \
-	fuzz fuzz-smoke fuzz-deps fuzz-build fuzz-bins
+	fuzz fuzz-smoke fuzz-deps fuzz-build fuzz-bins chaos chaos-smoke
 .DELETE_ON_ERROR:
 
 all: $(BINS)
@@ -105,6 +108,7 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration
+	$(MAKE) chaos-smoke
 
 run: deps
 	$(MAKE) all
@@ -156,6 +160,25 @@ $(BUILD)/fuzz/%: test/fuzz/%.c test/fuzz/fuzz.h $(BUILD)/libkeyward.a
 	$(CC) $(ALL_CFLAGS) $(if $(filter 1,$(FUZZ_WERROR)),-Werror) \
 	    $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libkeyward.a \
 	    $(KW_LIBS)
+
+# The nemesis suite (test/chaos/chaos.py says what each setting does).
+# CHAOS_SEED empty: a random seed, printed.  CHAOS_BIN=DIR tests other
+# binaries (for instance an older build) with this checkout's suite.
+CHAOS_CYCLES	?= 200
+CHAOS_SEED	?=
+CHAOS_SMOKE_CYCLES ?= 11
+CHAOS_SMOKE_SEED ?= 20251207
+CHAOS_ENV	= BUILD=$(BUILD) CHAOS_BIN="$(CHAOS_BIN)" CHAOS_KEEP="$(CHAOS_KEEP)"
+
+chaos: all
+	$(CHAOS_ENV) CHAOS_CYCLES=$(CHAOS_CYCLES) CHAOS_SEED="$(CHAOS_SEED)" \
+	    $(PYTHON) test/chaos/chaos.py
+
+chaos-smoke: all
+	$(PYTHON) -m pytest -q -p no:cacheprovider test/chaos/test_checker.py
+	$(CHAOS_ENV) CHAOS_SMOKE=1 CHAOS_CYCLES=$(CHAOS_SMOKE_CYCLES) \
+	    CHAOS_SEED=$(CHAOS_SMOKE_SEED) CHAOS_DWELL=2 CHAOS_FINAL_EEKS=300 \
+	    $(PYTHON) test/chaos/chaos.py
 
 bench: deps
 	$(MAKE) all

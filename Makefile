@@ -17,7 +17,7 @@ CFLAGS		?= -O2 -g
 PYTHON		?= /usr/bin/python3
 BUILD		?= build
 
-PKGS		:= libmicrohttpd jansson libpq openssl gnutls inih
+PKGS		:= libmicrohttpd jansson libpq openssl gnutls inih libsystemd
 WARN		:= -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wvla -Wpointer-arith -Wwrite-strings \
 		   -Wundef -Wold-style-definition -Wmissing-declarations \

@@ -235,8 +235,10 @@ def test_install_init_run_remove_purge(root, deb, tmp_path):
             if r.run(["test", "-e", p], check=False)[0] == 0 or
             r.run(["test", "-L", p], check=False)[0] == 0]
     assert not left, "left after purge: %r" % left
-    assert r.run(["getent", "passwd", "keyward"], check=False)[0] == 2
-    assert r.run(["getent", "group", "keyward"], check=False)[0] == 2
+    assert r.run(["getent", "passwd", "keyward"], check=False)[0] == 2, \
+        "the keyward user survived the purge"
+    assert r.run(["getent", "group", "keyward"], check=False)[0] == 2, \
+        "the keyward group survived the purge"
     rc, out, _ = r.run(["dpkg-query", "-W", "-f=${Status}", "keyward"],
                        check=False)
     assert "installed" not in out.replace("not-installed", ""), out

@@ -4,7 +4,8 @@ is untouched) it installs, makes the keyward user and directories, its
 systemd units verify clean and the server's sandbox scores 2.0 or better,
 the packaged keyward-init sets up a node whose PostgreSQL and server run
 from the units' own command lines (Type=notify: both say READY=1) and
-answer; remove keeps the key material, purge leaves nothing behind.
+answer, and so does the backup unit's command; remove keeps the key
+material, purge leaves nothing behind but the (encrypted) backups.
 
 KEYWARD_DEB_DIR names the directory make deb filled (default build/deb).
 Skipped, saying why, when not root or a tool is missing."""
@@ -216,6 +217,18 @@ def test_install_init_run_remove_purge(root, deb, tmp_path):
     srv_sock.settimeout(WAIT)
     assert srv_sock.recv(4096) == b"STOPPING=1"
 
+    # the backup unit's command as keyward: it reads the config directory
+    # and the database, and writes only /var/backups/keyward
+    r.run(["sh", "-c", """set -e
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ops \
+            -keyout /root/ops.key -out /root/ops.pem 2>/dev/null
+        install -d -m 755 /etc/keyward/backup-recipients
+        install -m 644 /root/ops.pem /etc/keyward/backup-recipients/ops.pem"""])
+    (bk_argv,) = exec_lines(r, "keyward-backup.service", "ExecStart")
+    r.run(as_keyward(bk_argv), timeout=600)
+    rc, out, _ = r.run(["sh", "-c", "ls /var/backups/keyward/*.kwb"])
+    assert re.search(r"/keyward-kw-pkg-[0-9T]+Z\.kwb$", out.strip()), out
+
     # remove keeps the node: master key, database, user
     r.run(["dpkg", "-r", "keyward"])
     assert r.run(["test", "-s", "/etc/keyward/master.key"], check=False)[0] == 0
@@ -227,8 +240,12 @@ def test_install_init_run_remove_purge(root, deb, tmp_path):
     rc, out, err = r.run(["dpkg", "-P", "keyward"])
     assert "deletes /etc/keyward" in out + err, "purge does not say it " \
         "deletes the master key:\n" + out + err
+    # the backups stay (encrypted; a recipient's key opens them), and it says so
+    assert "kept the backups in /var/backups/keyward" in out + err, out + err
+    assert r.run(["sh", "-c", "ls /var/backups/keyward/*.kwb"],
+                 check=False)[0] == 0
     left = [p for p in ("/etc/keyward", "/var/lib/keyward", "/var/log/keyward",
-                        "/var/backups/keyward", "/etc/cron.d/keyward-backup",
+                        "/etc/cron.d/keyward-backup",
                         "/usr/sbin/keyward-server", UNIT_DIR + "/keyward-server.service",
                         "/etc/systemd/system/multi-user.target.wants/"
                         "keyward-server.service")

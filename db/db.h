@@ -57,6 +57,18 @@ enum kw_err db_migrate(struct db *db, char *err, size_t errlen) WUR;
 /* Schema version of the local database, or -1. */
 int	db_schema_version(struct db *db);
 
+/* The roles db/004_roles.sql makes: the server's and replication's. */
+#define DB_ROLE_SERVER	"keyward_server"
+#define DB_ROLE_REPL	"keyward_repl"
+/*
+ * roles.c: give both roles password (sent as SCRAM verifiers only), in
+ * one transaction on the primary.  *set is 1 when done, 0 when the roles
+ * do not exist or the connected user may not change them (nothing to do).
+ * KW_OK, KW_EDB (logged), KW_ENOTACK or KW_EUNAVAIL.
+ */
+enum kw_err db_roles_password(struct db *db, const char *password, int *set)
+	    WUR;
+
 /*
  * Master-key check: if the database holds no check value, store this one
  * (when store is set); otherwise compare.  KW_OK on match (or stored),

@@ -181,7 +181,8 @@ def test_install_init_run_remove_purge(root, deb, tmp_path):
     assert "the active (kw-pkg) is set up" in out, out + err
     r.run(["sh", "-c", """set -e
         cd /etc/keyward
-        chown keyward: master.key auth-cookie.secret tls/server.key db.pass
+        chown keyward: master.key auth-cookie.secret backup-signing.key \\
+            db.pass tls/server.key
         chgrp -R keyward /etc/keyward
         chmod 0640 acls.conf
         printf '\\n[audit]\\nfile = /var/log/keyward/audit.log\\n' >> keyward.conf

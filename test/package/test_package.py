@@ -185,7 +185,7 @@ def test_install_init_run_remove_purge(root, deb, tmp_path):
             db.pass tls/server.key
         chgrp -R keyward /etc/keyward
         chmod 0640 acls.conf
-        printf '\\n[audit]\\nfile = /var/log/keyward/audit.log\\n' >> keyward.conf
+        keyward-admin config set -c keyward.conf audit.file=/var/log/keyward/audit.log
         install -d -o keyward -g keyward -m 0750 /var/log/keyward
         keyward-admin db stop --datadir /var/lib/keyward/pgdata"""])
 
@@ -212,6 +212,8 @@ def test_install_init_run_remove_purge(root, deb, tmp_path):
                           "/etc/keyward/tls/server.pem",
                           "https://127.0.0.1:%d/v1/health" % port], check=False)
     assert '"node"' in out and "kw-pkg" in out, (rc, out, err)
+    # the audit log where the unit lets the server write
+    assert stat(r, "/var/log/keyward/audit.log") == ("600", "keyward", "keyward")
     with open(os.path.join(r.share, "server.pid")) as fp:
         spid = fp.read().strip()
     r.run(["kill", "-TERM", spid])

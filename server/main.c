@@ -20,6 +20,7 @@
 #include "cluster.h"
 #include "http.h"
 #include "keystore.h"
+#include "notify.h"
 #include "tlstrust.h"
 #include "../db/db.h"
 #include "../db/migrations.h"
@@ -184,14 +185,17 @@ signal_loop(const char *config_path, const struct kw_config *cfg,
 			continue;
 		if (sig != SIGHUP) {
 			log_info("received signal %d, shutting down", sig);
+			notify_stopping();
 			return;
 		}
+		notify_reloading();
 		(void)authz_reload(az);
 		if (trust != NULL)
 			(void)tlstrust_reload(trust);
 		if ((ncfg = config_load(config_path, err, sizeof(err))) == NULL) {
 			log_warnx("reload failed, keeping the running "
 			    "configuration: %s", err);
+			notify_ready("reload failed, running configuration kept");
 			continue;
 		}
 		if ((lvl = log_level_parse(ncfg->log_level)) >= 0)
@@ -202,6 +206,7 @@ signal_loop(const char *config_path, const struct kw_config *cfg,
 			log_warnx("changed settings that need a restart to take "
 			    "effect: %s", names);
 		config_free(ncfg);
+		notify_ready("reloaded");
 	}
 }
 
@@ -372,6 +377,8 @@ main(int argc, char **argv)
 	log_info("node %s listening on https://%s:%d (auth %s, schema %d, "
 	    "version %s)", st.cfg->node_name, host, port,
 	    st.cfg->auth_mode == AUTH_MTLS ? "mtls" : "pseudo", sv, KW_VERSION);
+	/* TLS is loaded (http_start), the pools warm (db_warm) */
+	notify_ready("serving");
 	signal_loop(config_path, st.cfg, actx.authz, trust);
 	rc = 0;
 out:

@@ -9,17 +9,24 @@
 #   make bench      wrk against a local node (see test/bench/)
 #   make bench-smoke every benchmark for seconds, failing on no successful
 #                   operation (part of make check)
+#   make chaos      the nemesis suite (test/chaos/): CHAOS_CYCLES fault
+#                   cycles on a pair in network namespaces (root only)
+#   make chaos-smoke a short fixed-seed run of it (part of make check)
 #   make install    into $(DESTDIR)$(PREFIX)
+#   make deb        a Debian package (packaging/debian) in build/deb/
+#   make package-check  make deb, lintian, systemd-analyze and an install
+#                   test of the package in a throwaway root (test/package/)
 
 VERSION		:= 0.1.0
 PREFIX		?= /usr/local
 SYSCONFDIR	?= /etc
+SYSTEMDUNITDIR	?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 CC		?= cc
 CFLAGS		?= -O2 -g
 PYTHON		?= /usr/bin/python3
 BUILD		?= build
 
-PKGS		:= libmicrohttpd jansson libpq openssl gnutls inih
+PKGS		:= libmicrohttpd jansson libpq openssl gnutls inih libsystemd
 WARN		:= -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wvla -Wpointer-arith -Wwrite-strings \
 		   -Wundef -Wold-style-definition -Wmissing-declarations \
@@ -57,8 +64,8 @@ UNIT_BIN	:= $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 BINS		:= $(BUILD)/keyward-server $(BUILD)/keyward-admin
 
 .PHONY: all deps check unit integration run sanitize bench bench-smoke \
-	install clean \
-	fuzz fuzz-smoke fuzz-deps fuzz-build fuzz-bins
+	install clean fuzz fuzz-smoke fuzz-deps fuzz-build fuzz-bins chaos \
+	chaos-smoke deb package-check
 .DELETE_ON_ERROR:
 
 all: $(BINS)
@@ -109,6 +116,14 @@ check: deps
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration
 	$(MAKE) bench-smoke
+	$(MAKE) chaos-smoke
+	@if command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null && \
+	    command -v lintian >/dev/null && command -v systemd-analyze >/dev/null; then \
+		$(MAKE) package-check; \
+	else \
+		echo "make check: SKIP package-check (needs dpkg-dev, debhelper," \
+		    "lintian and systemd: make deps installs them)"; \
+	fi
 
 run: deps
 	$(MAKE) all
@@ -161,6 +176,25 @@ $(BUILD)/fuzz/%: test/fuzz/%.c test/fuzz/fuzz.h $(BUILD)/libkeyward.a
 	    $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libkeyward.a \
 	    $(KW_LIBS)
 
+# The nemesis suite (test/chaos/chaos.py says what each setting does).
+# CHAOS_SEED empty: a random seed, printed.  CHAOS_BIN=DIR tests other
+# binaries (for instance an older build) with this checkout's suite.
+CHAOS_CYCLES	?= 200
+CHAOS_SEED	?=
+CHAOS_SMOKE_CYCLES ?= 11
+CHAOS_SMOKE_SEED ?= 20251207
+CHAOS_ENV	= BUILD=$(BUILD) CHAOS_BIN="$(CHAOS_BIN)" CHAOS_KEEP="$(CHAOS_KEEP)"
+
+chaos: all
+	$(CHAOS_ENV) CHAOS_CYCLES=$(CHAOS_CYCLES) CHAOS_SEED="$(CHAOS_SEED)" \
+	    $(PYTHON) test/chaos/chaos.py
+
+chaos-smoke: all
+	$(PYTHON) -m pytest -q -p no:cacheprovider test/chaos/test_checker.py
+	$(CHAOS_ENV) CHAOS_SMOKE=1 CHAOS_CYCLES=$(CHAOS_SMOKE_CYCLES) \
+	    CHAOS_SEED=$(CHAOS_SMOKE_SEED) CHAOS_DWELL=2 CHAOS_FINAL_EEKS=300 \
+	    $(PYTHON) test/chaos/chaos.py
+
 bench: deps
 	$(MAKE) all
 	sh test/bench/run
@@ -172,7 +206,7 @@ bench-smoke: all
 	@BUILD=$(BUILD) sh test/bench/smoke
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BUILD)/keyward-server $(DESTDIR)$(PREFIX)/sbin/keyward-server
 	install -m 0755 $(BUILD)/keyward-admin $(DESTDIR)$(PREFIX)/sbin/keyward-admin
 	install -m 0755 scripts/keyward-init $(DESTDIR)$(PREFIX)/sbin/keyward-init
@@ -182,10 +216,44 @@ install: all
 	install -m 0644 packaging/cron.d/keyward-backup $(DESTDIR)$(SYSCONFDIR)/cron.d/keyward-backup
 	install -d $(DESTDIR)$(PREFIX)/share/doc/keyward $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 packaging/keyward.conf.example packaging/acls.conf.example $(DESTDIR)$(PREFIX)/share/doc/keyward/
-	install -m 0644 packaging/man/keyward-server.8 packaging/man/keyward-admin.8 packaging/man/keyward-backup.8 packaging/man/keyward-restore.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 packaging/man/keyward-server.8 packaging/man/keyward-admin.8 packaging/man/keyward-init.8 packaging/man/keyward-backup.8 packaging/man/keyward-restore.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 packaging/man/keyward.conf.5 packaging/man/keyward-acls.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	set -e; for u in $(SYSTEMD_UNITS); do \
+		sed 's|/usr/sbin/keyward-|$(PREFIX)/sbin/keyward-|g' packaging/systemd/$$u \
+		    > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; \
+	done
+
+# Debian package: the tree (less build output, the make-run state and
+# .git) copied to $(DEB_DIR)/keyward-VERSION with packaging/debian as its
+# debian/, built there with dpkg-buildpackage; the .deb, .changes and
+# .buildinfo land in $(DEB_DIR).  debian/changelog's version must be
+# VERSION (or VERSION+N, VERSION-N).
+DEB_DIR		:= $(BUILD)/deb
+DEB_SRC		:= $(DEB_DIR)/keyward-$(VERSION)
+SYSTEMD_UNITS	:= keyward-server.service keyward-postgresql.service \
+		   keyward-backup.service keyward-backup.timer
+
+deb:
+	@v=$$(dpkg-parsechangelog -l packaging/debian/changelog -S Version) && \
+	case $$v in $(VERSION) | $(VERSION)[-+]*) ;; *) echo "make deb: packaging/debian/changelog" \
+	    "is at $$v, the Makefile at $(VERSION)" >&2; exit 1;; esac
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_SRC)
+	tar -cf - --exclude=./.git --exclude='./build*' --exclude='./$(BUILD)' \
+	    --exclude=./run \
+	    --exclude=./debian --exclude='__pycache__' . | tar -xf - -C $(DEB_SRC)
+	cp -R packaging/debian $(DEB_SRC)/debian
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	@ls -l $(DEB_DIR)/*.deb
+
+package-check: deps
+	$(MAKE) deb
+	sh test/package/run $(DEB_DIR)
 
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (not the package build's copy of the tree in $(BUILD)/deb)
+-include $(shell find $(BUILD) -path '$(BUILD)/deb' -prune -o -name '*.d' -type f -print 2>/dev/null)

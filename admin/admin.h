@@ -58,6 +58,8 @@ int	cmd_db_start(int argc, char **argv);
 int	cmd_db_stop(int argc, char **argv);
 /* cmd_status.c */
 int	cmd_status(int argc, char **argv);
+/* cmd_db_settle.c */
+int	cmd_db_settle(int argc, char **argv);
 /* cmd_promote.c */
 int	cmd_promote(int argc, char **argv);
 /* cmd_rejoin.c */
@@ -68,6 +70,19 @@ int	cmd_verify(int argc, char **argv);
 int	cmd_config_show(int argc, char **argv);
 /* cmd_audit.c */
 int	cmd_audit(int argc, char **argv);
+/* cmd_backup_open.c, cmd_backup_keygen.c, cmd_config_set.c: restores */
+int	cmd_backup_open(int argc, char **argv);
+int	cmd_backup_keygen(int argc, char **argv);
+int	cmd_config_set(int argc, char **argv);
+/* The backup signing key and certificate, in the config directory. */
+#define ADMIN_SIGNING_KEY	"backup-signing.key"
+#define ADMIN_SIGNING_CERT	"backup-signing.pem"
+/*
+ * Make confdir's backup signing key (mode 0600) and self-signed
+ * certificate for node unless both exist; says what it did.  0 or -1
+ * (printed).
+ */
+int	admin_backup_keygen(const char *confdir, const char *node);
 
 /* Print the usage of the command named name to stderr (main.c). */
 void	admin_usage(const char *name);
@@ -88,5 +103,9 @@ int	admin_config_arg(int argc, char **argv, const char *name,
 int	tlsgen_self_signed(const char *cn, const char *san, int days,
 	    const char *cert_path, const char *key_path, char *err,
 	    size_t errlen);
+/* The same for signing (backups): no subjectAltName, EKU
+ * emailProtection, key usage digitalSignature and nonRepudiation. */
+int	tlsgen_signer(const char *cn, int days, const char *cert_path,
+	    const char *key_path, char *err, size_t errlen);
 
 #endif

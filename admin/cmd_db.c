@@ -36,12 +36,13 @@ admin_read_password(const struct kw_config *cfg, int *failed)
 /*
  * Read this node's master key (advice, when not NULL, ends the message
  * of a missing or unreadable file), compute its check value into check
- * and kek_id, and open the local database.  0 with *dbp set, or -1 with
- * the reason printed.
+ * and kek_id, and open the local database through conninfo.  0 with *dbp
+ * set, or -1 with the reason printed.
  */
 static int
-kek_and_db(const struct kw_config *cfg, const char *password,
-    const char *advice, unsigned char check[KW_CHECK_LEN],
+kek_and_db(const struct kw_config *cfg, const char *conninfo,
+    const char *password, const char *advice,
+    unsigned char check[KW_CHECK_LEN],
     char kek_id[KW_KEK_ID_LEN + 1], struct db **dbp)
 {
 	struct secbuf *kek;
@@ -67,7 +68,7 @@ kek_and_db(const struct kw_config *cfg, const char *password,
 		goto out;
 	}
 	/* an operator's command can wait longer than a request */
-	*dbp = db_new(cfg->db_local, NULL, password, 1,
+	*dbp = db_new(conninfo, NULL, password, 1,
 	    cfg->db_connect_timeout_s < ADMIN_CONNECT_S ? ADMIN_CONNECT_S :
 	    cfg->db_connect_timeout_s, cfg->commit_deadline_ms);
 	if (*dbp == NULL) {
@@ -86,16 +87,29 @@ admin_migrate(const struct kw_config *cfg, const char *password)
 	struct db *db = NULL;
 	unsigned char check[KW_CHECK_LEN];
 	char err[512], kek_id[KW_KEK_ID_LEN + 1];
-	int rc = -1;
+	int rc = -1, set;
 	enum kw_err e;
 
-	if (kek_and_db(cfg, password, NULL, check, kek_id, &db) != 0)
+	/* the superuser: migrations make roles and grant */
+	if (kek_and_db(cfg, cfg->db_admin[0] != '\0' ? cfg->db_admin :
+	    cfg->db_local, password, NULL, check, kek_id, &db) != 0)
 		goto out;
 	if (db_migrate(db, err, sizeof(err)) != KW_OK) {
 		fprintf(stderr, "keyward-admin: migration failed: %s\n", err);
 		goto out;
 	}
 	printf("database schema at version %d\n", db_schema_version(db));
+	if (password != NULL) {
+		if (db_roles_password(db, password, &set) != KW_OK) {
+			fprintf(stderr, "keyward-admin: could not set the "
+			    "passwords of roles " DB_ROLE_SERVER " and "
+			    DB_ROLE_REPL "\n");
+			goto out;
+		}
+		if (set)
+			printf("roles " DB_ROLE_SERVER " and " DB_ROLE_REPL
+			    " have the password of %s\n", cfg->db_password_file);
+	}
 	e = db_kek_check(db, kek_id, check, sizeof(check), 1);
 	if (e == KW_ECRYPTO) {
 		fprintf(stderr, "keyward-admin: master key \"%s\" does not match "
@@ -125,7 +139,7 @@ admin_kek_verify(const struct kw_config *cfg, const char *password)
 	int rc = -1;
 	enum kw_err e;
 
-	if (kek_and_db(cfg, password, ": copy the active's master.key to this "
+	if (kek_and_db(cfg, cfg->db_local, password, ": copy the active's master.key to this "
 	    "node (mode 0600, owned by the user that runs keyward-server)",
 	    check, kek_id, &db) != 0)
 		goto out;

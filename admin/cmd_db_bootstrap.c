@@ -27,13 +27,13 @@ run_initdb(struct pair *p, const char *datadir)
 	long long t0;
 	int rc;
 
-	if (pgx_secret_new(&p->pgx, p->local.user, (const char *)p->pw->data,
+	if (pgx_secret_new(&p->pgx, p->super.user, (const char *)p->pw->data,
 	    &sec, err, sizeof(err)) != 0) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		return -1;
 	}
 	snprintf(pwopt, sizeof(pwopt), "--pwfile=%s", sec.pwfile);
-	snprintf(user, sizeof(user), "--username=%s", p->local.user);
+	snprintf(user, sizeof(user), "--username=%s", p->super.user);
 	{
 		const char *argv[] = { "initdb", "-D", datadir, user,
 		    "--auth=scram-sha-256", pwopt, "--encoding=UTF8",
@@ -50,7 +50,7 @@ run_initdb(struct pair *p, const char *datadir)
 		return -1;
 	}
 	printf("initdb %s as user %s: superuser \"%s\", scram-sha-256, data "
-	    "checksums (%.1f s)\n", datadir, p->pgx.user, p->local.user,
+	    "checksums (%.1f s)\n", datadir, p->pgx.user, p->super.user,
 	    (double)(pgx_now_ms() - t0) / 1000);
 	return 0;
 }
@@ -103,7 +103,7 @@ prepare_database(struct pair *p)
 	char err[512];
 	int rec, created;
 
-	if ((c = pair_connect(p, &p->local, "postgres", PAIR_DB_TIMEOUT_S, err,
+	if ((c = pair_connect_super(p, "postgres", PAIR_DB_TIMEOUT_S, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "keyward-admin: could not connect to this node's "
 		    "database: %s\n", err);

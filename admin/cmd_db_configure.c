@@ -2,8 +2,9 @@
  * cmd_db_configure.c: `keyward-admin db configure`: write this node's own
  * PostgreSQL files again from the keyward config (keyward-node.conf:
  * listen address, port, socket directory, TLS files; pg_hba.conf: this
- * node's and the peer's addresses; pg_ident.conf) and reload the running
- * database.  For a changed [db] local or [db] peer, say a passive rebuilt
+ * node's and the peer's addresses; pg_ident.conf; a standby's
+ * primary_conninfo) and reload the running database.  For a changed [db]
+ * local or [db] peer, say a passive rebuilt
  * on a new host: the surviving database must let the new address in
  * before init-passive or rejoin can copy from it.
  */
@@ -60,6 +61,15 @@ cmd_db_configure(int argc, char **argv)
 	    "(%s and %s), pg_ident.conf in %s\n", p.local.host, p.local.port,
 	    o.pg_cert != NULL ? ", TLS on" : "", p.local.host,
 	    p.peer.host[0] ? p.peer.host : "no peer", dir);
+	/* a standby streams as the replication role (after an upgrade too) */
+	if (pair_exists(dir, "standby.signal") && p.peer.host[0] != '\0') {
+		if (pgconf_write_standby(&n, &p.peer, err, sizeof(err)) != 0) {
+			fprintf(stderr, "keyward-admin: %s\n", err);
+			goto out;
+		}
+		printf("wrote primary_conninfo (%s:%s as %s, slot %s)\n",
+		    p.peer.host, p.peer.port, p.repl_user, p.slot);
+	}
 	running = pgx_running(&p.pgx, dir);
 	if (running == 1) {
 		const char *argv_reload[] = { "pg_ctl", "-D", dir, "-s",

@@ -54,7 +54,7 @@ pair_check_primary(const struct pair *p, const struct pg_addr *a)
 	char err[512];
 	int rec;
 
-	if ((c = pair_connect(p, a, "postgres", PAIR_DB_TIMEOUT_S, err,
+	if ((c = pair_connect(p, a, NULL, PAIR_DB_TIMEOUT_S, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "keyward-admin: the active's database does not "
 		    "answer: %s\n", err);

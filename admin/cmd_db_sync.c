@@ -23,6 +23,25 @@
 #define STANDBY_WAIT_MS	5000
 
 /*
+ * The superuser of a: this node's ([db] admin); the peer's is reachable
+ * only on its own host, except on an install from before the roles.
+ */
+static struct pga *
+super_of(const struct pair *p, const struct pg_addr *a, char *err,
+    size_t errlen)
+{
+	if (pg_addr_same(a, &p->local))
+		return pair_connect_super(p, NULL, PAIR_DB_TIMEOUT_S, err,
+		    errlen);
+	if (p->legacy)
+		return pair_connect(p, a, NULL, PAIR_DB_TIMEOUT_S, err, errlen);
+	snprintf(err, errlen, "the primary is the peer's database %s:%s, "
+	    "whose superuser answers only on its own host: run keyward-admin "
+	    "db enable-sync there", a->host, a->port);
+	return NULL;
+}
+
+/*
  * On the primary a: set synchronous_standby_names = '*' unless set and
  * wait for the sync standby.  Shared with promote and rejoin through
  * pair.h.  0, or -1 (printed).
@@ -72,8 +91,7 @@ pair_enable_sync(const struct pair *p, const struct pg_addr *a, int wait_ms,
 		printf("synchronous_standby_names is already '*' on %s:%s\n",
 		    a->host, a->port);
 	} else {
-		if ((c = pair_connect(p, a, NULL, PAIR_DB_TIMEOUT_S, err,
-		    sizeof(err))) == NULL ||
+		if ((c = super_of(p, a, err, sizeof(err))) == NULL ||
 		    pga_set_sync_names(c, "*", err, sizeof(err)) != 0) {
 			fprintf(stderr, "keyward-admin: %s\n", err);
 			pga_close(c);

@@ -4,7 +4,8 @@
  * Writes keyward.conf (commented), master.key (32 random bytes, mode
  * 0600), acls.conf (everything for the --admin identity, nothing for
  * anyone else), auth-cookie.secret (32 random bytes, mode 0600, signs
- * pseudo-auth cookies) and, unless certificates are given, a self-signed
+ * pseudo-auth cookies), the backup signing key and certificate
+ * (cmd_backup_keygen.c) and, unless certificates are given, a self-signed
  * TLS certificate and key.  Refuses to touch an initialised directory
  * without --force, and even with --force never replaces an existing
  * master key (that would make every stored key unreadable), ACL file or
@@ -31,6 +32,7 @@ struct init_opts {
 	const char	*listen;
 	const char	*db_local;
 	const char	*db_peer;
+	const char	*db_admin;
 	const char	*url;
 	const char	*peer_name;
 	const char	*peer_url;
@@ -114,6 +116,7 @@ write_config(const struct init_opts *o, const char *path, const char *cert,
 	    "local = %s\n"
 	    "%s%s%s"
 	    "password_file = %s\n"
+	    "%s%s%s"
 	    "\n[keys]\n"
 	    "; 32 bytes, mode 0600; the same file on both nodes of a pair\n"
 	    "master_key_file = master.key\n",
@@ -127,7 +130,9 @@ write_config(const struct init_opts *o, const char *path, const char *cert,
 	    cert, key, ca, o->auth, o->db_local,
 	    o->db_peer ? "; libpq connection string of the peer's PostgreSQL\n"
 	    "peer = " : "", o->db_peer ? o->db_peer : "", o->db_peer ? "\n" : "",
-	    pwfile);
+	    pwfile, o->db_admin ? "; keyward-admin's: the database superuser "
+	    "over the Unix socket\nadmin = " : "", o->db_admin ? o->db_admin : "",
+	    o->db_admin ? "\n" : "");
 	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || ferror(fp)) {
 		fprintf(stderr, "keyward-admin: could not write \"%s\"\n", tmp);
 		fclose(fp);
@@ -316,6 +321,7 @@ parse_init(int argc, char **argv, struct init_opts *o)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "db-local", required_argument, NULL, 'D' },
 		{ "db-peer", required_argument, NULL, 'E' },
+		{ "db-admin", required_argument, NULL, 'S' },
 		{ "url", required_argument, NULL, 'U' },
 		{ "peer-name", required_argument, NULL, 'M' },
 		{ "peer-url", required_argument, NULL, 'R' },
@@ -345,6 +351,7 @@ parse_init(int argc, char **argv, struct init_opts *o)
 		case 'l': o->listen = optarg; break;
 		case 'D': o->db_local = optarg; break;
 		case 'E': o->db_peer = optarg; break;
+		case 'S': o->db_admin = optarg; break;
 		case 'U': o->url = optarg; break;
 		case 'M': o->peer_name = optarg; break;
 		case 'R': o->peer_url = optarg; break;
@@ -361,7 +368,8 @@ parse_init(int argc, char **argv, struct init_opts *o)
 	}
 	{
 		const char *vals[] = { o->node, o->listen, o->db_local,
-		    o->db_peer, o->url, o->peer_name, o->peer_url, o->auth };
+		    o->db_peer, o->db_admin, o->url, o->peer_name, o->peer_url,
+		    o->auth };
 		size_t i;
 
 		for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
@@ -480,6 +488,8 @@ cmd_init(int argc, char **argv)
 	printf(kept ? "kept the existing cookie secret %s\n" :
 	    "made cookie secret %s (signs pseudo-auth cookies; the passive "
 	    "node needs a copy)\n", secret);
+	if (admin_backup_keygen(o.confdir, o.node) != 0)
+		return EXIT_FAIL;
 	if (write_config(&o, conf, cert, key, ca, pw) != 0 ||
 	    check_written(&o, conf) != 0)
 		return EXIT_FAIL;

@@ -79,7 +79,7 @@ cmd_promote(int argc, char **argv)
 		    p.peer.host, p.peer.port);
 	else if (p.peer.host[0] != '\0')
 		printf("the peer's database does not answer (%s)\n", perr);
-	if ((c = pair_connect(&p, &p.local, NULL, PAIR_DB_TIMEOUT_S, err,
+	if ((c = pair_connect_super(&p, NULL, PAIR_DB_TIMEOUT_S, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		goto out;

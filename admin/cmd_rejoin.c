@@ -63,12 +63,13 @@ rewind_onto(struct pair *p, const struct pair_opts *o,
 	memset(&n, 0, sizeof(n));
 	n.ssl_cert = o->pg_cert;
 	n.ssl_ca = o->pg_ca;
-	if ((conninfo = pgconf_conninfo(&n, src, p->local.user, "postgres",
-	    NULL, NULL)) == NULL) {
+	/* the replication role, granted pg_rewind's functions there */
+	if ((conninfo = pgconf_conninfo(&n, src, p->repl_user,
+	    p->local.dbname, NULL, NULL)) == NULL) {
 		fprintf(stderr, "keyward-admin: out of memory\n");
 		return -1;
 	}
-	if (pgx_secret_new(&p->pgx, p->local.user, (const char *)p->pw->data,
+	if (pgx_secret_new(&p->pgx, p->repl_user, (const char *)p->pw->data,
 	    &sec, err, sizeof(err)) != 0) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		free(conninfo);
@@ -125,9 +126,11 @@ drop_old_slots(const struct pair *p)
 	char err[512];
 	int n;
 
-	if ((c = pair_connect(p, &p->local, NULL, PAIR_DB_TIMEOUT_S, err,
-	    sizeof(err))) == NULL)
+	if ((c = pair_connect_super(p, NULL, PAIR_DB_TIMEOUT_S, err,
+	    sizeof(err))) == NULL) {
+		printf("note: could not drop old replication slots: %s\n", err);
 		return;
+	}
 	if (pga_slots_drop_inactive(c, &n, err, sizeof(err)) != 0)
 		printf("note: could not drop old replication slots: %s\n", err);
 	else if (n > 0)
@@ -189,22 +192,29 @@ cmd_rejoin(int argc, char **argv)
 			struct pga *c;
 			int created;
 
-			/* the checkpoint lets pg_rewind see the new timeline */
-			if ((c = pair_connect(&p, &src, "postgres",
+			if ((c = pair_connect_repl(&p, &src,
 			    PAIR_DB_TIMEOUT_S, err, sizeof(err))) == NULL ||
 			    pga_slot_ensure(c, p.slot, &created, err,
-			    sizeof(err)) != 0 || pga_checkpoint(c, err,
 			    sizeof(err)) != 0) {
 				fprintf(stderr, "keyward-admin: replication slot "
-				    "\"%s\" and checkpoint on %s:%s: %s\n", p.slot,
-				    src.host, src.port, err);
+				    "\"%s\" on %s:%s: %s\n", p.slot, src.host,
+				    src.port, err);
 				pga_close(c);
 				goto out;
 			}
-			pga_close(c);
 			printf("%s replication slot \"%s\" on %s:%s\n",
 			    created ? "created" : "reusing", p.slot, src.host,
 			    src.port);
+			/*
+			 * promote checkpoints so that pg_rewind sees the new
+			 * timeline; the superuser of an install from before
+			 * the roles does it again here (the replication role
+			 * may not, and need not).
+			 */
+			if (p.legacy && pga_checkpoint(c, err, sizeof(err)) != 0)
+				printf("note: checkpoint on %s:%s failed: %s\n",
+				    src.host, src.port, err);
+			pga_close(c);
 		}
 		if (rewind_onto(&p, &o, &src, dir) != 0) {
 			printf("falling back to a fresh base backup\n");

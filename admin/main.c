@@ -15,7 +15,7 @@ static const struct admin_cmd cmds[] = {
 	{ "init", "--confdir DIR [--node-name NAME] [--listen HOST:PORT] "
 	    "[--url URL] [--peer-name NAME] [--peer-url URL] "
 	    "[--db-local CONNINFO] [--db-peer CONNINFO] "
-	    "[--db-password-file FILE] [--auth mtls|pseudo] "
+	    "[--db-admin CONNINFO] [--db-password-file FILE] [--auth mtls|pseudo] "
 	    "[--tls-cert FILE --tls-key FILE] [--client-ca FILE] "
 	    "[--admin NAME] [--force]",
 	    "create a node's config directory: keyward.conf, master.key, "
@@ -89,6 +89,14 @@ static const struct admin_cmd cmds[] = {
 	    "  Probes both databases as keyward-server's cluster monitor does.\n"
 	    "  Exit status 0 when writes are allowed, 1 when they are refused\n"
 	    "  (the reason is printed), 2 on a usage error." },
+	{ "db settle", "[-c CONFIG] [--force]",
+	    "settle every unconfirmed key row on this node's database (after "
+	    "a restore)", cmd_db_settle,
+	    "  Makes every key, version and delete that writes left\n"
+	    "  unconfirmed final on this node's primary database, asking no\n"
+	    "  standby: for a restored database or one whose standby is gone\n"
+	    "  for good.  Refused while the peer's database answers, unless\n"
+	    "  --force.  keyward-restore runs it." },
 	{ "promote", "[-c CONFIG] [--force]",
 	    "make this node's database the primary (the passive takes over)",
 	    cmd_promote,
@@ -122,6 +130,32 @@ static const struct admin_cmd cmds[] = {
 	    "  record shows its count); --json prints the records as written,\n"
 	    "  one JSON object per line.  Lines that are not JSON are skipped\n"
 	    "  and counted on stderr." },
+	{ "backup open", "--input FILE --into DIR [--key KEY [--cert CERT]] "
+	    "--signer CERT... [--insecure-unsigned] [--cleartext]",
+	    "check a backup's signature and unpack it into a new private "
+	    "directory", cmd_backup_open,
+	    "  Decrypts FILE with a recipient's KEY, checks that one of the\n"
+	    "  --signer certificates signed it and that its archive holds only\n"
+	    "  regular files and directories with safe relative names, then\n"
+	    "  makes DIR (mode 0700; it must not exist) and unpacks into it.\n"
+	    "  Nothing is written unless every check passes.  --cleartext\n"
+	    "  accepts a backup that is not encrypted, --insecure-unsigned one\n"
+	    "  that is not signed.  keyward-restore runs this." },
+	{ "backup keygen", "[-c CONFIG]",
+	    "make the node's backup signing key and certificate (when missing)",
+	    cmd_backup_keygen,
+	    "  Writes backup-signing.key (mode 0600) and backup-signing.pem\n"
+	    "  beside CONFIG, unless both exist.  keyward-backup signs with\n"
+	    "  the key; keyward-restore --signer takes the certificate." },
+	{ "config set", "[-c CONFIG] [--db-host HOST] [--db-port PORT] "
+	    "[SECTION.NAME=VALUE]...",
+	    "change settings in keyward.conf, keeping the rest of the file",
+	    cmd_config_set,
+	    "  Each SECTION.NAME must be a setting of keyward.conf(5); its line\n"
+	    "  is replaced (or added to its section).  --db-host and --db-port\n"
+	    "  set host (and hostaddr, when present) and port in db.local's\n"
+	    "  connection string, keeping its other keywords and their quoting\n"
+	    "  right.  The new file must load, or nothing is changed." },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 

@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "pair.h"
+#include "../db/db.h"
 #include "../db/pgadmin.h"
 #include "../lib/secfile.h"
 
@@ -136,8 +137,9 @@ usage:
 	return -1;
 }
 
-int
-pg_addr_conninfo(const char *conninfo, struct pg_addr *out, char *err,
+/* pg_addr_conninfo, with a Unix socket directory as host when socket. */
+static int
+addr_parse(const char *conninfo, int socket, struct pg_addr *out, char *err,
     size_t errlen)
 {
 	PQconninfoOption *opts, *o;
@@ -168,8 +170,8 @@ pg_addr_conninfo(const char *conninfo, struct pg_addr *out, char *err,
 	}
 	if (*hostaddr != '\0')
 		host = hostaddr;
-	if (*host == '\0' || *host == '/' || strchr(host, ',') != NULL ||
-	    strchr(port, ',') != NULL) {
+	if (*host == '\0' || (*host == '/' && !socket) ||
+	    strchr(host, ',') != NULL || strchr(port, ',') != NULL) {
 		snprintf(err, errlen, "connection string \"%s\" must name one "
 		    "TCP host (host=ADDRESS port=PORT): the pair's databases "
 		    "replicate over TCP", conninfo);
@@ -185,6 +187,13 @@ pg_addr_conninfo(const char *conninfo, struct pg_addr *out, char *err,
 	    dbname : out->user);
 	PQconninfoFree(opts);
 	return 0;
+}
+
+int
+pg_addr_conninfo(const char *conninfo, struct pg_addr *out, char *err,
+    size_t errlen)
+{
+	return addr_parse(conninfo, 0, out, err, errlen);
 }
 
 int
@@ -298,6 +307,23 @@ pair_open(struct pair *p, const char *path)
 		    "name %s:%s\n", path, p->local.host, p->local.port);
 		return -1;
 	}
+	p->legacy = p->cfg->db_admin[0] == '\0';
+	if (p->legacy)
+		p->super = p->local;
+	else if (addr_parse(p->cfg->db_admin, 1, &p->super, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "keyward-admin: %s: [db] admin: %s\n", path, err);
+		return -1;
+	}
+	/* a config copied to another host or port must not reach the old */
+	if (!p->legacy && strcmp(p->super.port, p->local.port) != 0) {
+		fprintf(stderr, "keyward-admin: %s: [db] admin (port %s) and [db] "
+		    "local (port %s) must name the same database\n", path,
+		    p->super.port, p->local.port);
+		return -1;
+	}
+	snprintf(p->repl_user, sizeof(p->repl_user), "%s", p->legacy ?
+	    p->local.user : DB_ROLE_REPL);
 	pair_slot_name(p->cfg->node_name, p->slot, sizeof(p->slot));
 	return read_password(p);
 }
@@ -328,6 +354,34 @@ pair_connect(const struct pair *p, const struct pg_addr *a,
 {
 	return pga_connect(a->host, a->port, a->user,
 	    dbname != NULL ? dbname : a->dbname,
+	    p->pw != NULL ? (const char *)p->pw->data : NULL, timeout_s, err,
+	    errlen);
+}
+
+struct pga *
+pair_connect_super(const struct pair *p, const char *dbname, int timeout_s,
+    char *err, size_t errlen)
+{
+	if (p->legacy && (strcmp(p->local.user, DB_ROLE_SERVER) == 0 ||
+	    strcmp(p->local.user, DB_ROLE_REPL) == 0)) {
+		snprintf(err, errlen, "%s: [db] local names the role %s and "
+		    "there is no [db] admin: name the database superuser over "
+		    "this node's Unix socket there (host=DATADIR.sock port=%s "
+		    "dbname=%s user=keyward)", p->cfg->path, p->local.user,
+		    p->local.port, p->local.dbname);
+		return NULL;
+	}
+	return pga_connect(p->super.host, p->super.port, p->super.user,
+	    dbname != NULL ? dbname : p->super.dbname,
+	    p->pw != NULL ? (const char *)p->pw->data : NULL, timeout_s, err,
+	    errlen);
+}
+
+struct pga *
+pair_connect_repl(const struct pair *p, const struct pg_addr *a,
+    int timeout_s, char *err, size_t errlen)
+{
+	return pga_connect(a->host, a->port, p->repl_user, a->dbname,
 	    p->pw != NULL ? (const char *)p->pw->data : NULL, timeout_s, err,
 	    errlen);
 }

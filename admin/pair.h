@@ -24,11 +24,22 @@ struct pg_addr {
 	char	dbname[64];
 };
 
+/*
+ * Who keyward-admin connects as.  [db] local and peer name the server's
+ * role (keyward_server); the superuser is [db] admin, over this node's
+ * Unix socket, and the replication role is keyward_repl.  An install from
+ * before the roles has no [db] admin: then local names the superuser,
+ * which is also the replication user (legacy).
+ */
 struct pair {
 	struct kw_config *cfg;
 	struct secbuf	*pw;		/* database password, or NULL */
 	struct pg_addr	 local;		/* [db] local */
 	struct pg_addr	 peer;		/* [db] peer; host "" when none */
+	struct pg_addr	 super;		/* [db] admin (host may be a socket
+					   directory), else [db] local */
+	int		 legacy;	/* no [db] admin */
+	char		 repl_user[64];	/* keyward_repl, or local's user */
 	char		 slot[64];	/* node name as a slot name */
 	struct pgx	 pgx;		/* valid after pair_pg */
 };
@@ -87,9 +98,19 @@ int	pg_addr_hostport(const char *hp, const struct pg_addr *dflt,
 /* Do a and b name the same host and port? */
 int	pg_addr_same(const struct pg_addr *a, const struct pg_addr *b);
 
-/* Connect to a (to dbname, or a's own when NULL) with p's password. */
+/* Connect to a as its user (to dbname, or a's own when NULL) with p's
+ * password: the server's role, for what it may read (roles, replication
+ * state). */
 struct pga *pair_connect(const struct pair *p, const struct pg_addr *a,
 	    const char *dbname, int timeout_s, char *err, size_t errlen);
+/* Connect to this node's database as the superuser ([db] admin) to
+ * dbname (NULL: the keyward database).  NULL with a message in err. */
+struct pga *pair_connect_super(const struct pair *p, const char *dbname,
+	    int timeout_s, char *err, size_t errlen);
+/* Connect to a's keyward database as the replication role (replication
+ * slots on the other node).  NULL with a message in err. */
+struct pga *pair_connect_repl(const struct pair *p, const struct pg_addr *a,
+	    int timeout_s, char *err, size_t errlen);
 
 /* What a database answers: PAIR_DOWN (err says why), _PRIMARY, _STANDBY. */
 enum pair_role { PAIR_DOWN = 0, PAIR_PRIMARY, PAIR_STANDBY };

@@ -274,14 +274,16 @@ pgconf_write_shared(const struct pgx *x, const char *datadir, char *err,
 	    NULL, err, errlen);
 }
 
-/* The pg_hba lines for every address host resolves to. */
+/*
+ * The pg_hba lines for every address host resolves to: one per (database,
+ * user) pair in dbuser ("db", "user", ..., NULL).
+ */
 static int
 hba_lines(struct sbuf *b, const char *type, const char *host,
-    const char *dbuser, char *err, size_t errlen)
+    const char *const *dbuser, char *err, size_t errlen)
 {
 	struct addrinfo hints, *res, *ai;
 	char addr[INET6_ADDRSTRLEN], cidr[INET6_ADDRSTRLEN + 8], line[256];
-	const char *dbs[2] = { "all", "replication" };
 	int rc, i;
 
 	memset(&hints, 0, sizeof(hints));
@@ -307,10 +309,10 @@ hba_lines(struct sbuf *b, const char *type, const char *host,
 		snprintf(line, sizeof(line), " %s ", cidr);
 		if (b->s != NULL && strstr(b->s, line) != NULL)
 			continue;	/* already there */
-		for (i = 0; i < 2; i++) {
+		for (i = 0; dbuser[i] != NULL; i += 2) {
 			snprintf(line, sizeof(line),
-			    "%-7s %-12s %-9s %-20s scram-sha-256\n", type, dbs[i],
-			    dbuser, cidr);
+			    "%-7s %-12s %-15s %-20s scram-sha-256\n", type,
+			    dbuser[i], dbuser[i + 1], cidr);
 			sb_str(b, line);
 		}
 	}
@@ -327,6 +329,19 @@ pgconf_write_node(const struct pgconf_node *n, char *err, size_t errlen)
 	char *listen = NULL, *sock = NULL, *cluster = NULL, *ssl_s = NULL,
 	    *hosts_s = NULL, port[16], sockdir[PATH_MAX + 8];
 	const char *type = n->ssl_cert != NULL ? "hostssl" : "host";
+	/*
+	 * Over TCP: the server's role to the keyward database only, the
+	 * replication role to replication and to the keyward database
+	 * (pg_rewind and the slot of a rejoin connect there; it may read no
+	 * table).  Before the roles (no [db] admin) the superuser did both.
+	 */
+	const char *roles[] = { p->local.dbname, p->local.user,
+	    "replication", p->repl_user, p->local.dbname, p->repl_user, NULL };
+	const char *legacy[] = { "all", p->local.user, "replication",
+	    p->local.user, NULL };
+	const char *const *dbuser = p->legacy ? legacy : roles;
+	/* root runs keyward-admin; the service user may use psql */
+	char ident_root[160] = "";
 	int rc = -1;
 
 	if (n->ssl_cert != NULL) {
@@ -353,11 +368,10 @@ pgconf_write_node(const struct pgconf_node *n, char *err, size_t errlen)
 	} else {
 		sb_str(&ssl, "ssl = off\n");
 	}
-	if (hba_lines(&hosts, type, p->local.host, p->local.user, err,
-	    errlen) != 0)
+	if (hba_lines(&hosts, type, p->local.host, dbuser, err, errlen) != 0)
 		goto out;
 	if (p->peer.host[0] != '\0' && hba_lines(&hosts, type, p->peer.host,
-	    p->local.user, err, errlen) != 0)
+	    dbuser, err, errlen) != 0)
 		goto out;
 	pair_sockdir(n->datadir, sockdir, sizeof(sockdir));
 	if (strlen(sockdir) + 18 > SOCK_MAX)
@@ -381,9 +395,13 @@ pgconf_write_node(const struct pgconf_node *n, char *err, size_t errlen)
 		    p->cfg->node_name, "LISTEN", listen, "PORT", port,
 		    "SOCKDIR", sock, "CLUSTER", cluster, "SSL", ssl_s, NULL };
 		const char *hba_vars[] = { "NODE", p->cfg->node_name, "DBUSER",
-		    p->local.user, "HOSTS", hosts_s, NULL };
+		    p->super.user, "HOSTS", hosts_s, NULL };
 		const char *ident_vars[] = { "OSUSER", x->user, "DBUSER",
-		    p->local.user, NULL };
+		    p->super.user, "ROOT", ident_root, NULL };
+
+		if (strcmp(x->user, "root") != 0)
+			snprintf(ident_root, sizeof(ident_root),
+			    "keyward    root             %s\n", p->super.user);
 
 		if (render_to(x, n->datadir, NODE_CONF, "postgresql.node.conf.in",
 		    node_vars, err, errlen) != 0 ||
@@ -432,7 +450,7 @@ pgconf_write_standby(const struct pgconf_node *n,
 	int rc = -1;
 
 	/* the replication password, for the WAL receiver */
-	if ((line = pgx_passfile_line(p->local.user,
+	if ((line = pgx_passfile_line(p->repl_user,
 	    (const char *)p->pw->data)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -441,7 +459,7 @@ pgconf_write_standby(const struct pgconf_node *n,
 		goto out;
 
 	snprintf(path, sizeof(path), "%s/%s", n->datadir, PASSFILE);
-	if ((cis = pgconf_conninfo(n, primary, p->local.user, NULL, p->slot,
+	if ((cis = pgconf_conninfo(n, primary, p->repl_user, NULL, p->slot,
 	    path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;

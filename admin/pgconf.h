@@ -7,8 +7,10 @@
  *   keyward-node.conf   this node's addresses, port, socket directory
  *                       (DATADIR.sock: a socket inside the data directory
  *                       breaks pg_rewind and pg_basebackup), TLS files
- *   pg_hba.conf         both nodes' addresses, scram-sha-256
- *   pg_ident.conf       the service user may use the local socket
+ *   pg_hba.conf         the superuser on the local socket only; from both
+ *                       nodes' addresses the server's and the replication
+ *                       role, scram-sha-256
+ *   pg_ident.conf       the service user and root may use the local socket
  *   standby.signal, primary_conninfo / primary_slot_name in
  *   postgresql.auto.conf and keyward.pgpass (the replication password)
  *

@@ -132,7 +132,7 @@ standby_basebackup(struct pair *p, const struct pair_opts *o,
 		    "empty directory: refusing to touch it\n", datadir);
 		return -1;
 	}
-	if ((c = pair_connect(p, src, "postgres", PAIR_DB_TIMEOUT_S, err,
+	if ((c = pair_connect_repl(p, src, PAIR_DB_TIMEOUT_S, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "keyward-admin: the active's database does not "
 		    "answer: %s\n", err);
@@ -150,7 +150,7 @@ standby_basebackup(struct pair *p, const struct pair_opts *o,
 	if (standby_prepare_dir(p, datadir) != 0)
 		return -1;
 	made = 1;
-	if (pgx_secret_new(&p->pgx, p->local.user, (const char *)p->pw->data,
+	if (pgx_secret_new(&p->pgx, p->repl_user, (const char *)p->pw->data,
 	    &sec, err, sizeof(err)) != 0) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		goto fail;
@@ -159,7 +159,7 @@ standby_basebackup(struct pair *p, const struct pair_opts *o,
 	memset(&n, 0, sizeof(n));
 	n.ssl_cert = o->pg_cert;
 	n.ssl_ca = o->pg_ca;
-	if ((conninfo = pgconf_conninfo(&n, src, p->local.user, NULL, p->slot,
+	if ((conninfo = pgconf_conninfo(&n, src, p->repl_user, NULL, p->slot,
 	    NULL)) == NULL) {
 		pgx_secret_free(&sec);
 		fprintf(stderr, "keyward-admin: out of memory\n");

@@ -1,7 +1,8 @@
 /*
  * tlsgen.c: a self-signed server certificate for a node that has none
  * yet (EC P-256, SHA-256).  Production nodes pass certificates from their
- * own CA to `keyward-admin init` instead.
+ * own CA to `keyward-admin init` instead.  Also the node's backup signing
+ * certificate (the same, made for signing, not for TLS).
  */
 #include <stdio.h>
 #include <string.h>
@@ -33,9 +34,12 @@ add_ext(X509 *x, int nid, const char *value)
 	return ok ? 0 : -1;
 }
 
-int
-tlsgen_self_signed(const char *cn, const char *san, int days,
-    const char *cert_path, const char *key_path, char *err, size_t errlen)
+/* A self-signed certificate with key usage ku, extended key usage eku
+ * and subjectAltName san (none when NULL); see tlsgen_self_signed. */
+static int
+self_signed(const char *cn, const char *san, const char *ku, const char *eku,
+    int days, const char *cert_path, const char *key_path, char *err,
+    size_t errlen)
 {
 	EVP_PKEY *pkey = NULL;
 	X509 *x = NULL;
@@ -67,9 +71,9 @@ tlsgen_self_signed(const char *cn, const char *san, int days,
 	    !X509_set_issuer_name(x, name))
 		goto fail;
 	if (add_ext(x, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
-	    add_ext(x, NID_key_usage, "critical,digitalSignature,keyAgreement") != 0 ||
-	    add_ext(x, NID_ext_key_usage, "serverAuth") != 0 ||
-	    add_ext(x, NID_subject_alt_name, san) != 0)
+	    add_ext(x, NID_key_usage, ku) != 0 ||
+	    add_ext(x, NID_ext_key_usage, eku) != 0 ||
+	    (san != NULL && add_ext(x, NID_subject_alt_name, san) != 0))
 		goto fail;
 	if (!X509_sign(x, pkey, EVP_sha256()))
 		goto fail;
@@ -107,4 +111,20 @@ out:
 	X509_free(x);
 	EVP_PKEY_free(pkey);
 	return rc;
+}
+
+int
+tlsgen_self_signed(const char *cn, const char *san, int days,
+    const char *cert_path, const char *key_path, char *err, size_t errlen)
+{
+	return self_signed(cn, san, "critical,digitalSignature,keyAgreement",
+	    "serverAuth", days, cert_path, key_path, err, errlen);
+}
+
+int
+tlsgen_signer(const char *cn, int days, const char *cert_path,
+    const char *key_path, char *err, size_t errlen)
+{
+	return self_signed(cn, NULL, "critical,digitalSignature,nonRepudiation",
+	    "emailProtection", days, cert_path, key_path, err, errlen);
 }

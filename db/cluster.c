@@ -17,6 +17,7 @@
 
 #include "cluster.h"
 #include "pool.h"
+#include "reason.h"
 #include "../lib/log.h"
 
 /*
@@ -71,36 +72,58 @@ read_epoch(struct pconn *pc, int timeout_ms)
 }
 
 /*
+ * ns->error is for anyone (the health and cluster endpoints need no
+ * identity): keyward's words only.  libpq's detail, which names host,
+ * port and user, goes to the log, once each time the reason changes
+ * (was: the last probe's result, or NULL).
+ */
+static void
+set_error(struct pool *p, struct db_node_state *ns,
+    const struct db_node_state *was, const char *reason, const char *detail)
+{
+	snprintf(ns->error, sizeof(ns->error), "%s", reason);
+	if (was == NULL || strcmp(was->error, ns->error) != 0)
+		log_warnx("%s database: %s: %s", pool_label(p), reason, detail);
+}
+
+/*
  * Probe one database through pool p into ns (and repl when primary);
  * *epoch, when not NULL, receives its cache_epoch.
  */
 static void
 probe_one(struct pool *p, int timeout_ms, struct db_node_state *ns,
-    struct db_repl_state *repl, int64_t *epoch)
+    const struct db_node_state *was, struct db_repl_state *repl,
+    int64_t *epoch)
 {
 	struct pconn *pc;
 	PGresult *r;
 	int64_t t0 = db_mono_ms();
-	char line[160];
+	char line[512];
+	const char *msg;
 
 	ns->configured = 1;
 	ns->role = DB_ROLE_DOWN;
 	if (pool_get(p, timeout_ms, &pc) != KW_OK) {
-		snprintf(ns->error, sizeof(ns->error), "cannot connect");
+		msg = pool_conn_error(p, line, sizeof(line));
+		set_error(p, ns, was, db_reason(msg, "cannot connect"), msg);
 		goto out;
 	}
 	r = pc_exec(pc, probe_sql, timeout_ms);
 	if (r == NULL) {
-		snprintf(ns->error, sizeof(ns->error), "%s",
-		    pc->broken == PC_TIMEOUT ? "not answering within the probe "
-		    "deadline (frozen or overloaded?)" :
-		    db_oneline(PQerrorMessage(pc->conn), line, sizeof(line)));
+		msg = db_oneline(PQerrorMessage(pc->conn), line, sizeof(line));
+		if (pc->broken == PC_TIMEOUT)
+			set_error(p, ns, was, "not answering within the probe "
+			    "deadline (frozen or overloaded?)", msg);
+		else
+			set_error(p, ns, was, db_reason(msg, "probe failed"),
+			    msg);
 		pool_put(pc);
 		goto out;
 	}
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-		snprintf(ns->error, sizeof(ns->error), "probe failed: %s",
-		    db_oneline(PQresultErrorMessage(r), line, sizeof(line)));
+		set_error(p, ns, was, db_reason(PQresultErrorMessage(r),
+		    "probe failed"), db_oneline(PQresultErrorMessage(r), line,
+		    sizeof(line)));
 		PQclear(r);
 		pool_put(pc);
 		goto out;
@@ -235,11 +258,11 @@ db_cluster_probe(struct db *db, int timeout_ms, int stale_ms,
 	out->repl.reply_age_ms = -1;
 	out->repl.lag_bytes = -1;
 	out->cache_epoch = -1;
-	probe_one(db->probe, timeout_ms, &out->local, &out->repl,
-	    &out->cache_epoch);
+	probe_one(db->probe, timeout_ms, &out->local,
+	    prev != NULL ? &prev->local : NULL, &out->repl, &out->cache_epoch);
 	if (db->peer_probe != NULL)
 		probe_one(db->peer_probe, timeout_ms, &out->peer,
-		    out->local.role == DB_ROLE_PRIMARY ? NULL : &out->repl,
+		    prev != NULL ? &prev->peer : NULL, out->local.role == DB_ROLE_PRIMARY ? NULL : &out->repl,
 		    out->cache_epoch < 0 ? &out->cache_epoch : NULL);
 	if (prev != NULL) {
 		if (out->local.slow)

@@ -24,25 +24,41 @@
 #include "../lib/log.h"
 
 #define ROLL_TRIES	8	/* races a rollover may lose in a row */
+/* How long an acknowledged write waits to settle (its client waits). */
+#define SETTLE_DEADLINE_MS	500
 
 /* Call the wrap callback; check what it returns. */
 static enum kw_err
 do_wrap(db_wrap_fn wrap, void *arg, const char *name, uint32_t version,
-    unsigned char **wrapped, size_t *wlen, char kek_id[KEK_ID_MAX + 1])
+    int length, unsigned char **wrapped, size_t *wlen,
+    char kek_id[KEK_ID_MAX + 1])
 {
+	enum kw_err rc;
+
 	memset(kek_id, 0, KEK_ID_MAX + 1);
 	*wrapped = NULL;
 	*wlen = 0;
-	if (wrap(arg, name, version, wrapped, wlen, kek_id) != 0 ||
-	    *wrapped == NULL || kek_id[KEK_ID_MAX] != '\0' ||
-	    *wlen > INT32_MAX) {
-		log_warnx("key \"%s\": could not wrap version %u", name,
-		    version);
+	rc = wrap(arg, name, version, length, wrapped, wlen, kek_id);
+	if (rc == KW_OK && (*wrapped == NULL || kek_id[KEK_ID_MAX] != '\0' ||
+	    *wlen > INT32_MAX))
+		rc = KW_ECRYPTO;
+	if (rc != KW_OK) {
+		if (rc == KW_ECRYPTO)
+			log_warnx("key \"%s\": could not wrap version %u",
+			    name, version);
 		free(*wrapped);
 		*wrapped = NULL;
-		return KW_ECRYPTO;
 	}
-	return KW_OK;
+	return rc;
+}
+
+/* Milliseconds left before the absolute deadline at, at least 1. */
+static int
+left_ms(int64_t at)
+{
+	int64_t d = at - db_mono_ms();
+
+	return d < 1 ? 1 : d > INT32_MAX ? INT32_MAX : (int)d;
 }
 
 struct db *
@@ -184,8 +200,8 @@ settle_stmt(struct pconn *pc, int id, int64_t key_id, uint32_t version,
 
 	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)key_id);
 	snprintf(verbuf, sizeof(verbuf), "%u", version);
-	if ((r = key_run(pc, id, vals, NULL, NULL, 0)) == NULL ||
-	    !pc_res_ok(r))
+	if ((r = pc_prepared(pc, id, &key_stmts[id], vals, NULL, NULL, 0,
+	    SETTLE_DEADLINE_MS)) == NULL || !pc_res_ok(r))
 		log_debug("key \"%s\": could not settle its write yet (%s)",
 		    name, r == NULL ? "no answer" : pc_sqlstate(r));
 	PQclear(r);
@@ -194,7 +210,7 @@ settle_stmt(struct pconn *pc, int id, int64_t key_id, uint32_t version,
 /* What create_fn, roll_fn and delete_fn are asked to write. */
 struct key_write {
 	const char		*name;
-	int			 deadline_ms;	/* the commit deadline */
+	int64_t			 deadline_at;	/* mono ms: answer by then */
 	const struct db_key_meta *meta;		/* create */
 	const char		*kek_id;	/* create: version 0 */
 	const unsigned char	*wrapped;
@@ -228,7 +244,7 @@ create_fn(struct pconn *pc, int need_sync, void *arg, const char **why)
 	lens[8] = (int)a->wlen;
 	fmts[8] = 1;
 	rc = write_stmt(pc, ST_KEY_CREATE, vals, lens, fmts, need_sync,
-	    a->deadline_ms, "create", meta->name, &n, &key_id, why);
+	    left_ms(a->deadline_at), "create", meta->name, &n, &key_id, why);
 	if (rc == KW_OK && n != 1) {
 		log_warnx("key \"%s\": create wrote %lld versions", meta->name,
 		    (long long)n);
@@ -256,15 +272,15 @@ db_key_create(struct db *db, const struct db_key_meta *meta,
 	 * Version 0 is known before anything is sent, so the key and its
 	 * version go in one statement: one round trip, like a plain INSERT.
 	 */
-	if ((rc = do_wrap(wrap, arg, meta->name, 0, &wrapped, &wlen,
-	    kek_id)) != KW_OK)
+	if ((rc = do_wrap(wrap, arg, meta->name, 0, meta->length, &wrapped,
+	    &wlen, kek_id)) != KW_OK)
 		return rc;
 	a.name = meta->name;
 	a.meta = meta;
 	a.kek_id = kek_id;
 	a.wrapped = wrapped;
 	a.wlen = wlen;
-	a.deadline_ms = db->commit_deadline_ms;
+	a.deadline_at = db_mono_ms() + db->commit_deadline_ms;
 	rc = db_write(db, create_fn, &a);
 	free(wrapped);
 	return rc;
@@ -286,15 +302,17 @@ roll_fn(struct pconn *pc, int need_sync, void *arg, const char **why)
 	char kek_id[KEK_ID_MAX + 1], idbuf[24], verbuf[16];
 	const char *vals[5];
 	int lens[5] = { 0, 0, 0, 0, 0 }, fmts[5] = { 0, 0, 0, 0, 1 };
-	int64_t id, cur, n = 0, key_id;
+	int64_t id, cur, len = 0, n = 0, key_id;
 	uint32_t ver;
 	int try;
 	enum kw_err rc = KW_EDB;
 
 	for (try = 0; try < ROLL_TRIES; try++) {
 		/* nothing sent yet: a database not answering is skipped */
-		if ((r = key_run(pc, ST_KEY_CUR, &a->name, NULL, NULL, 0)) ==
-		    NULL) {
+		if ((r = pc_prepared(pc, ST_KEY_CUR, &key_stmts[ST_KEY_CUR],
+		    &a->name, NULL, NULL, 0, left_ms(a->deadline_at) <
+		    DB_OP_DEADLINE_MS ? left_ms(a->deadline_at) :
+		    DB_OP_DEADLINE_MS)) == NULL) {
 			*why = "not answering";
 			return KW_EUNAVAIL;
 		}
@@ -307,7 +325,7 @@ roll_fn(struct pconn *pc, int need_sync, void *arg, const char **why)
 			rc = KW_ENOTFOUND;
 		else if (key_get_int(r, 0, 1, &id) == -1 ||
 		    key_get_int(r, 0, 2, &cur) == -1 || cur < 0 ||
-		    cur >= INT32_MAX) {
+		    cur >= INT32_MAX || key_get_int(r, 0, 3, &len) == -1) {
 			pc_log_error(pc, "rollover", a->name, r);
 			rc = KW_EDB;
 		} else
@@ -317,8 +335,8 @@ roll_fn(struct pconn *pc, int need_sync, void *arg, const char **why)
 			return rc;
 
 		ver = (uint32_t)cur + 1;
-		if ((rc = do_wrap(a->wrap, a->arg, a->name, ver, &wrapped,
-		    &wlen, kek_id)) != KW_OK)
+		if ((rc = do_wrap(a->wrap, a->arg, a->name, ver, (int)len,
+		    &wrapped, &wlen, kek_id)) != KW_OK)
 			return rc;
 		snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
 		snprintf(verbuf, sizeof(verbuf), "%u", ver);
@@ -328,7 +346,7 @@ roll_fn(struct pconn *pc, int need_sync, void *arg, const char **why)
 		vals[4] = (const char *)wrapped;
 		lens[4] = (int)wlen;
 		rc = write_stmt(pc, ST_VER_ROLL, vals, lens, fmts, need_sync,
-		    a->deadline_ms, "rollover", a->name, &n, &key_id, why);
+		    left_ms(a->deadline_at), "rollover", a->name, &n, &key_id, why);
 		free(wrapped);
 		/* lost the race to another rollover, or the key went away */
 		if (rc == KW_EEXIST || rc == KW_ENOTFOUND) {
@@ -357,7 +375,7 @@ db_key_roll(struct db *db, const char *name, db_wrap_fn wrap, void *arg,
     uint32_t *new_version)
 {
 	struct key_write a = { .name = name, .wrap = wrap, .arg = arg,
-	    .deadline_ms = db->commit_deadline_ms };
+	    .deadline_at = db_mono_ms() + db->commit_deadline_ms };
 	enum kw_err rc;
 
 	if (name == NULL || wrap == NULL || new_version == NULL)
@@ -377,7 +395,7 @@ delete_fn(struct pconn *pc, int need_sync, void *arg, const char **why)
 
 	vals[1] = a->name;
 	rc = write_stmt(pc, ST_KEY_DELETE, vals, NULL, NULL, need_sync,
-	    a->deadline_ms, "delete", a->name, &n, &key_id, why);
+	    left_ms(a->deadline_at), "delete", a->name, &n, &key_id, why);
 	if (rc == KW_OK && n == 0)
 		rc = KW_ENOTFOUND;
 	if (rc == KW_OK)
@@ -389,7 +407,7 @@ enum kw_err
 db_key_delete(struct db *db, const char *name)
 {
 	struct key_write a = { .name = name,
-	    .deadline_ms = db->commit_deadline_ms };
+	    .deadline_at = db_mono_ms() + db->commit_deadline_ms };
 
 	if (name == NULL)
 		return KW_EINVAL;

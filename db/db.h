@@ -35,13 +35,16 @@ struct db_key_version {
 };
 
 /*
- * Called by db_key_create/db_key_roll once the version number is known,
- * before the write is sent: wrap the material for (name, version) into a
- * malloc'd buffer.  0 or -1.  A rollover that loses a race to another
- * calls it again for the next version, so it must not assume one call.
+ * Called by db_key_create/db_key_roll once the version number (and the
+ * key's length in bits) is known, before the write is sent: wrap the
+ * material for (name, version) into a malloc'd buffer.  KW_OK, or the
+ * error the write fails with (KW_EBADLEN: given material of the wrong
+ * length).  A rollover that loses a race to another calls it again for
+ * the next version, so it must not assume one call.
  */
-typedef int (*db_wrap_fn)(void *arg, const char *name, uint32_t version,
-    unsigned char **wrapped, size_t *wrapped_len, char kek_id[17]);
+typedef enum kw_err (*db_wrap_fn)(void *arg, const char *name,
+    uint32_t version, int length_bits, unsigned char **wrapped,
+    size_t *wrapped_len, char kek_id[17]);
 
 /*
  * New layer over the local conninfo and an optional peer conninfo (NULL
@@ -56,6 +59,18 @@ void	db_free(struct db *db);
 enum kw_err db_migrate(struct db *db, char *err, size_t errlen) WUR;
 /* Schema version of the local database, or -1. */
 int	db_schema_version(struct db *db);
+
+/* The roles db/004_roles.sql makes: the server's and replication's. */
+#define DB_ROLE_SERVER	"keyward_server"
+#define DB_ROLE_REPL	"keyward_repl"
+/*
+ * roles.c: give both roles password (sent as SCRAM verifiers only), in
+ * one transaction on the primary.  *set is 1 when done, 0 when the roles
+ * do not exist or the connected user may not change them (nothing to do).
+ * KW_OK, KW_EDB (logged), KW_ENOTACK or KW_EUNAVAIL.
+ */
+enum kw_err db_roles_password(struct db *db, const char *password, int *set)
+	    WUR;
 
 /*
  * Master-key check: if the database holds no check value, store this one
@@ -85,7 +100,11 @@ int	db_settle(struct db *db, int max);
 /* Create a key with version 0.  KW_EEXIST when the name is taken. */
 enum kw_err db_key_create(struct db *db, const struct db_key_meta *meta,
 	    db_wrap_fn wrap, void *arg) WUR;
-/* Append a version; *new_version receives its number.  KW_ENOTFOUND. */
+/*
+ * Append a version; *new_version receives its number.  KW_ENOTFOUND.
+ * Like every write, it answers within the commit deadline (plus a cancel)
+ * whatever the databases do.
+ */
 enum kw_err db_key_roll(struct db *db, const char *name, db_wrap_fn wrap,
 	    void *arg, uint32_t *new_version) WUR;
 /* Delete a key and all its versions.  KW_ENOTFOUND. */

@@ -25,9 +25,9 @@
 #include "../lib/log.h"
 
 /* How long the caller waits for a cancel request to be delivered. */
-#define CANCEL_WAIT_MS	1000
+#define CANCEL_WAIT_MS	250
 /* How long a cancelled COMMIT is drained before its connection goes. */
-#define DRAIN_MS	1000
+#define DRAIN_MS	250
 
 /* A cancel request delivered by a helper thread. */
 struct cancel_job {

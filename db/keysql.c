@@ -76,7 +76,7 @@ const struct db_stmt key_stmts[ST_MAX] = {
 	/* What a rollover builds on; a standby says so rather than answer.
 	 * A key being deleted is no longer there to roll. */
 	[ST_KEY_CUR] = { "kw_key_cur",
-	    "SELECT pg_is_in_recovery(), k.id, k.current_version"
+	    "SELECT pg_is_in_recovery(), k.id, k.current_version, k.length"
 	    " FROM (SELECT 1) AS one LEFT JOIN keys k ON k.name = $1"
 	    " AND NOT k.deleting",
 	    1, t_text },
@@ -195,6 +195,27 @@ const struct db_stmt key_stmts[ST_MAX] = {
 	    " (SELECT count(*) FROM v), (SELECT count(*) FROM d),"
 	    " (SELECT count(*) FROM e)",
 	    4, t_text4 },
+	/*
+	 * Everything at once, asking no standby: on a database that is the
+	 * only copy (a lone node, a restored or just promoted one: every
+	 * row a standby held is on both).  Waits for no standby.
+	 */
+	[ST_SETTLE_ALL] = { "kw_settle_all",
+	    "WITH c AS (SELECT set_config('synchronous_commit', 'local',"
+	    " true) AS s),"
+	    " d AS (DELETE FROM keys WHERE deleting RETURNING id),"
+	    " k AS (UPDATE keys SET pending = false WHERE pending"
+	    " AND NOT deleting RETURNING 1),"
+	    " v AS (UPDATE key_versions SET pending = false WHERE pending"
+	    " AND key_id NOT IN (SELECT id FROM keys WHERE deleting)"
+	    " RETURNING 1),"
+	    " e AS (UPDATE cache_epoch SET epoch = epoch + 1 WHERE id = 1"
+	    " AND (EXISTS (SELECT 1 FROM k) OR EXISTS (SELECT 1 FROM v))"
+	    " RETURNING 1)"
+	    " SELECT (SELECT s FROM c), (SELECT count(*) FROM d) +"
+	    " (SELECT count(*) FROM k) + (SELECT count(*) FROM v),"
+	    " (SELECT count(*) FROM e)",
+	    0, NULL },
 };
 
 _Static_assert(ST_MAX <= DB_MAX_STMTS, "too many prepared statements");

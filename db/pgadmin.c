@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "pgadmin.h"
+#include "keysql.h"
 #include "../lib/clock.h"
 
 struct pga {
@@ -459,20 +460,8 @@ pga_settle_all(struct pga *c, long long *n, char *err, size_t errlen)
 	 * unsettled row is settled and every marked delete final.  The
 	 * commit waits for no standby: there is none yet.
 	 */
-	r = run(c, "WITH c AS (SELECT set_config('synchronous_commit',"
-	    " 'local', true) AS s),"
-	    " d AS (DELETE FROM keys WHERE deleting RETURNING id),"
-	    " k AS (UPDATE keys SET pending = false WHERE pending"
-	    " AND NOT deleting RETURNING 1),"
-	    " v AS (UPDATE key_versions SET pending = false WHERE pending"
-	    " AND key_id NOT IN (SELECT id FROM keys WHERE deleting)"
-	    " RETURNING 1),"
-	    " e AS (UPDATE cache_epoch SET epoch = epoch + 1 WHERE id = 1"
-	    " RETURNING 1)"
-	    " SELECT (SELECT s FROM c), (SELECT count(*) FROM d) +"
-	    " (SELECT count(*) FROM k) + (SELECT count(*) FROM v),"
-	    " (SELECT count(*) FROM e)", 0, NULL, NULL, PGRES_TUPLES_OK, 0,
-	    err, errlen);
+	r = run(c, key_stmts[ST_SETTLE_ALL].sql, 0, NULL, NULL,
+	    PGRES_TUPLES_OK, 0, err, errlen);
 	if (r == NULL)
 		return -1;
 	*n = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 1), NULL, 10) : 0;

@@ -1,6 +1,7 @@
 /*
- * pgadmin.h: the statements keyward-admin runs on a pair's databases as
- * their superuser to set the pair up and change it: create the keyward
+ * pgadmin.h: the statements keyward-admin runs on a pair's databases to
+ * set the pair up and change it (as the superuser, or as the role the
+ * caller connected with where that is enough): create the keyward
  * database, replication slots, synchronous_standby_names, promotion, and
  * the replication views it reads to tell the operator what happened.
  *

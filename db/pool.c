@@ -34,6 +34,8 @@ struct pool {
 	int		 size;
 	struct pconn	*slots;
 	int64_t		 down_until;	/* monotonic ms; see pool_down */
+	char		 conn_error[512];/* libpq's text of the last failed
+					   connect, under mu */
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;		/* a slot became free */
 };
@@ -168,6 +170,15 @@ pool_quiet(const struct pool *p)
 	return p->quiet;
 }
 
+const char *
+pool_conn_error(struct pool *p, char *buf, size_t len)
+{
+	pthread_mutex_lock(&p->mu);
+	snprintf(buf, len, "%s", p->conn_error);
+	pthread_mutex_unlock(&p->mu);
+	return buf;
+}
+
 static void
 conn_close(struct pconn *pc)
 {
@@ -211,9 +222,13 @@ conn_open(struct pconn *pc)
 		return -1;
 	}
 	if (PQstatus(pc->conn) != CONNECTION_OK) {
+		db_oneline(PQerrorMessage(pc->conn), buf, sizeof(buf));
 		if (!p->quiet)
 			log_warnx("%s database: could not connect: %s", p->label,
-			    db_oneline(PQerrorMessage(pc->conn), buf, sizeof(buf)));
+			    buf);
+		pthread_mutex_lock(&p->mu);
+		snprintf(p->conn_error, sizeof(p->conn_error), "%s", buf);
+		pthread_mutex_unlock(&p->mu);
 		goto fail;
 	}
 	PQsetNoticeReceiver(pc->conn, pc_notice_rx, pc);

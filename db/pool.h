@@ -91,6 +91,8 @@ void	pool_free(struct pool *p);
 const char *pool_label(const struct pool *p);
 /* Was p created quiet? */
 int	pool_quiet(const struct pool *p);
+/* libpq's text of p's last failed connect ("" when none) into buf. */
+const char *pool_conn_error(struct pool *p, char *buf, size_t len);
 /*
  * What a health probe learnt: down (reads try the other database first
  * for for_ms) or answering again.  Thread-safe.

@@ -116,7 +116,8 @@ db_read_settled(struct db *db, db_read_fn fn, void *arg, enum rd_mode *mode)
 	 * the primary answers from settled rows only.
 	 */
 	other = pools[1 - which];
-	if (other != NULL && !pool_down(other)) {
+	/* (not when it just failed to answer this very read: which is 1) */
+	if (other != NULL && which == 0 && !pool_down(other)) {
 		*mode = RD_STANDBY;
 		rc = read_pools(&other, 1, fn, arg, NULL);
 		if (rc != KW_EPENDING && rc != KW_EDB)

@@ -169,6 +169,24 @@ sweep_fn(struct pconn *pc, void *arg)
 	return rc;
 }
 
+/* ST_SETTLE_ALL; *(int *)arg receives the number of rows settled. */
+static enum kw_err
+settle_all_fn(struct pconn *pc, void *arg)
+{
+	PGresult *r;
+	int64_t n = 0;
+	enum kw_err rc = KW_OK;
+
+	if ((r = key_run(pc, ST_SETTLE_ALL, NULL, NULL, NULL, 0)) == NULL)
+		return KW_EDB;
+	if (!pc_res_ok(r) || PQntuples(r) != 1 ||
+	    key_get_int(r, 0, 1, &n) == -1)
+		rc = key_res_err(pc, "settle keys", NULL, r);
+	*(int *)arg = (int)n;
+	PQclear(r);
+	return rc;
+}
+
 int
 db_settle(struct db *db, int max)
 {
@@ -176,8 +194,9 @@ db_settle(struct db *db, int max)
 	struct pool *primary, *standby;
 	int n = -1;
 
-	if (db->peer_probe == NULL)
-		return 0;
+	if (db->peer_probe == NULL)	/* a lone node is the only copy */
+		return db_read_one(db->probe, settle_all_fn, &n) == KW_OK ?
+		    n : -1;
 	memset(&s, 0, sizeof(s));
 	s.max = max;
 	if (il_init(&s.ask_id) || il_init(&s.ask_ver) || il_init(&s.keys) ||

@@ -30,6 +30,7 @@ struct kw_config {
 	char	*tls_cert_file;
 	char	*tls_key_file;
 	char	*tls_client_ca_file;	/* may be empty unless auth = mtls */
+	char	*tls_crl_file;		/* may be empty: no CRL */
 	char	*tls_priorities;
 	/* [auth] */
 	int	 auth_mode;		/* enum auth_mode */
@@ -49,6 +50,7 @@ struct kw_config {
 	char	*db_local;		/* libpq conninfo */
 	char	*db_peer;		/* libpq conninfo, may be empty */
 	char	*db_password_file;	/* may be empty */
+	char	*db_admin;		/* libpq conninfo, may be empty */
 	int	 db_pool_size;
 	int	 db_connect_timeout_s;
 	int	 commit_deadline_ms;

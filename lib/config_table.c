@@ -71,8 +71,18 @@ const struct cfg_setting cfg_table[] = {
 	    tls_client_ca_file,
 	    "PEM file with the CA certificates that issue client "
 	    "certificates; a client must present a certificate that chains "
-	    "to one of them.  Required when auth.mode is mtls (the "
-	    "default)."),
+	    "to one of them, is not revoked (crl_file) and, when it has an "
+	    "extended key usage extension, lists clientAuth in it.  Required "
+	    "when auth.mode is mtls (the default)."),
+	STR("tls", "crl_file", CFG_PATH, "", 0, tls_crl_file,
+	    "File with the certificate revocation lists (PEM, one or more, "
+	    "or one in DER) of the CAs in client_ca_file; a client "
+	    "certificate they list is refused (HTTP 401).  Checked on every "
+	    "new connection, re-read on SIGHUP and when the file changes "
+	    "(checked every acl.check_interval_ms).  A list that does not "
+	    "load, or that no CA of client_ca_file signed, stops the server "
+	    "at start; later it is ignored with an error in the log and the "
+	    "list in force stays.  Empty: no revocation list."),
 	STR("tls", "priorities", CFG_STRING,
 	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
 	    CFG_REQUIRED, tls_priorities,
@@ -115,7 +125,8 @@ const struct cfg_setting cfg_table[] = {
 	INT("acl", "check_interval_ms", "1000", 100, 600000, 0,
 	    acl_check_interval_ms,
 	    "Milliseconds between checks of the access control file's "
-	    "modification time."),
+	    "modification time, and of the certificate revocation list's "
+	    "(tls.crl_file)."),
 
 	STR("audit", "file", CFG_PATH, "audit.log", 0, audit_file,
 	    "File the audit log is appended to: one JSON object per line for "
@@ -152,8 +163,19 @@ const struct cfg_setting cfg_table[] = {
 	    "local database is down.  Empty for a single node."),
 	STR("db", "password_file", CFG_PATH, "", 0, db_password_file,
 	    "File holding the database password, owned by the service user "
-	    "with mode 0600.  Empty when the database needs no password "
-	    "(peer or certificate authentication)."),
+	    "with mode 0600: the password of the roles keyward_server (what "
+	    "local and peer connect as) and keyward_repl (replication), which "
+	    "keyward-admin db migrate sets from this file.  Empty when the "
+	    "database needs no password (peer or certificate "
+	    "authentication)."),
+	STR("db", "admin", CFG_CONNINFO, "", 0, db_admin,
+	    "libpq connection string keyward-admin uses for the set-up steps "
+	    "that need the database superuser (db bootstrap, db migrate, db "
+	    "enable-sync, promote, rejoin): the superuser over this node's "
+	    "Unix socket, such as host=/var/lib/keyward/pgdata.sock "
+	    "port=11381 dbname=keyward user=keyward.  keyward-server never "
+	    "uses it.  Empty: local, for an install from before the "
+	    "keyward_server role, where local names the superuser."),
 	INT("db", "pool_size", "8", 1, 256, 0, db_pool_size,
 	    "Connections kept open to each database for serving requests."),
 	INT("db", "connect_timeout_s", "2", 1, 60, 0, db_connect_timeout_s,

@@ -19,11 +19,13 @@
  * protections every secbuf has are the wipe and the disabled core dumps
  * (set up by the programs, not here).
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "secbuf.h"
@@ -143,6 +145,34 @@ secure_wipe(void *p, size_t n)
 {
 	if (p != NULL && n > 0)
 		OPENSSL_cleanse(p, n);
+}
+
+/*
+ * The allocator knows the size of every block (malloc_usable_size), so
+ * no header is needed: a block from plain malloc, realloc or strdup can
+ * be wiped, and a block freed with plain free() by code that does not
+ * know about wiping is still freed correctly (jansson's json_dumps
+ * output, say, whatever frees it).
+ */
+void
+secure_free_using(void *p, void (*release)(void *))
+{
+	if (p == NULL)
+		return;
+	OPENSSL_cleanse(p, malloc_usable_size(p));
+	release(p);
+}
+
+void
+secure_free(void *p)
+{
+	secure_free_using(p, free);
+}
+
+void
+secure_json_alloc(void)
+{
+	json_set_alloc_funcs(malloc, secure_free);
 }
 
 /*

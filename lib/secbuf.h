@@ -29,6 +29,17 @@ struct secbuf	*secbuf_dup(const void *p, size_t len);
 void		 secbuf_free(struct secbuf *sb);
 /* Wipe n bytes at p (for stack copies). */
 void		 secure_wipe(void *p, size_t n);
+/* Wipe the whole heap block p (from malloc, calloc, realloc, strdup)
+ * and free it; NULL is a no-op.  The free function keyward-server gives
+ * jansson (json_set_alloc_funcs), and for response and request bodies. */
+void		 secure_free(void *p);
+/* The same, handing the wiped block to release instead of free (for
+ * tests that look at a block before it goes). */
+void		 secure_free_using(void *p, void (*release)(void *));
+/* Make jansson wipe every block it frees (secure_free), process-wide:
+ * JSON values and texts of requests and responses hold key material and
+ * data keys.  Call once, before any other thread uses jansson. */
+void		 secure_json_alloc(void);
 /* Constant-time comparison of two buffers; 1 equal, 0 not. */
 int		 secbuf_equal(const struct secbuf *a, const struct secbuf *b);
 

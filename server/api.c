@@ -140,7 +140,7 @@ api_send_json(struct kw_response *resp, int status, json_t *j)
 		resp_error(resp, KW_ENOMEM, "out of memory");
 		return;
 	}
-	free(resp->body);
+	secure_free(resp->body);
 	resp->status = status;
 	resp->body = s;
 	resp->len = strlen(s);

@@ -75,6 +75,7 @@ api_generate(struct api_ctx *ctx, const struct kw_request *req,
 			json_array_append_new(arr, eek_json(rt->name, &eeks[i]));
 	api_send_json(resp, 200, arr);
 out:
+	secure_wipe(eeks, (size_t)n * sizeof(*eeks));
 	free(eeks);
 }
 
@@ -166,6 +167,7 @@ api_eek(struct api_ctx *ctx, const struct kw_request *req,
 		api_store_error(resp, e, rt->name);
 	else
 		api_send_json(resp, 200, eek_json(rt->name, &out));
+	secure_wipe(&out, sizeof(out));
 out:
 	secure_wipe(&in, sizeof(in));
 	json_decref(body);
@@ -242,6 +244,7 @@ api_reencrypt_batch(struct api_ctx *ctx, const struct kw_request *req,
 	arr = NULL;
 out:
 	secure_wipe(&in, sizeof(in));
+	secure_wipe(&out, sizeof(out));
 	json_decref(arr);
 	json_decref(body);
 }

@@ -137,6 +137,7 @@ api_create(struct api_ctx *ctx, const struct kw_request *req,
 	const char *acl_name = NULL;
 	char *attrs = NULL;
 	json_t *body, *len;
+	const char *why;
 	enum kw_err e;
 
 	(void)rt;
@@ -151,9 +152,8 @@ api_create(struct api_ctx *ctx, const struct kw_request *req,
 		resp_error(resp, KW_EINVAL, "missing \"name\"");
 		goto out;
 	}
-	if (!route_valid_name(nk.name)) {
-		resp_error(resp, KW_EINVAL, "invalid key name: must be 1 to %d "
-		    "bytes of UTF-8 without control characters", ROUTE_NAME_MAX);
+	if ((why = route_refuse_name(nk.name)) != NULL) {
+		resp_error(resp, KW_EINVAL, "invalid key name: %s", why);
 		goto out;
 	}
 	if (nk.cipher != NULL && strcmp(nk.cipher, DEFAULT_CIPHER) != 0) {

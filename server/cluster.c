@@ -74,10 +74,11 @@ probe(struct cluster *cl)
 	 * not while a database is slow (each statement may take a deadline,
 	 * and a stalled monitor refuses writes)
 	 */
-	if (!st.local.slow && !st.peer.slow &&
-	    st.local.role != DB_ROLE_DOWN && st.peer.configured &&
-	    st.peer.role != DB_ROLE_DOWN &&
-	    (st.local.role == DB_ROLE_PRIMARY) != (st.peer.role == DB_ROLE_PRIMARY))
+	if (!st.local.slow && !st.peer.slow && (st.peer.configured ?
+	    st.local.role != DB_ROLE_DOWN && st.peer.role != DB_ROLE_DOWN &&
+	    (st.local.role == DB_ROLE_PRIMARY) !=
+	    (st.peer.role == DB_ROLE_PRIMARY) :
+	    st.local.role == DB_ROLE_PRIMARY))
 		(void)db_settle(cl->db, SETTLE_MAX);
 	if (!had || was != st.writable) {
 		if (st.writable)

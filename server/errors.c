@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "errors.h"
+#include "../lib/secbuf.h"
 
 #define IOE	"java.io.IOException"
 #define IAE	"java.lang.IllegalArgumentException"
@@ -78,7 +79,7 @@ resp_error(struct kw_response *resp, enum kw_err e, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 
-	free(resp->body);
+	secure_free(resp->body);	/* it may have held material */
 	resp->body = NULL;
 	resp->len = 0;
 	resp->status = kw_err_status(e);

@@ -31,6 +31,7 @@
 #include "../lib/config.h"
 #include "../lib/crypto.h"
 #include "../lib/log.h"
+#include "../lib/secbuf.h"
 
 #define IDENTITY_MAX	256
 
@@ -52,6 +53,7 @@ struct http_server {
 struct conn_state {
 	struct ct_conn *cc;		/* its conntrack entry, or NULL */
 	int	 checked;		/* certificate looked at */
+	unsigned long trust_gen;	/* ... under this tlstrust generation */
 	char	 identity[IDENTITY_MAX];/* "" when none or not valid */
 	char	 why[128];		/* why there is no identity */
 };
@@ -126,7 +128,7 @@ request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (rs != NULL) {
 		if (rs->cs != NULL)
 			conntrack_busy(srv->ct, rs->cs->cc, 0);
-		free(rs->body);
+		secure_free(rs->body);	/* material, EEKs */
 		free(rs);
 		*con_cls = NULL;
 		atomic_fetch_sub(&srv->inflight, 1);
@@ -214,37 +216,27 @@ cn_of(gnutls_x509_crt_t crt, char *out, size_t outlen)
 	return -1;
 }
 
-/* Verify the client certificate of a TLS session; fill cs with the
- * identity that part `which` (enum auth_identity) of it names. */
+/* Verify the client certificate of a TLS session against trust; fill
+ * cs with the identity that part `which` (enum auth_identity) of it
+ * names. */
 static void
-verify_client(gnutls_session_t session, struct conn_state *cs, int which)
+verify_client(gnutls_session_t session, struct tlstrust *trust,
+    struct conn_state *cs, int which)
 {
 	const gnutls_datum_t *peers;
-	unsigned int npeers = 0, status = 0;
+	unsigned int npeers = 0;
 	gnutls_x509_crt_t crt = NULL;
-	int rc;
 
 	cs->checked = 1;
+	cs->trust_gen = tlstrust_generation(trust);
 	cs->identity[0] = '\0';
 	peers = gnutls_certificate_get_peers(session, &npeers);
 	if (peers == NULL || npeers == 0) {
 		snprintf(cs->why, sizeof(cs->why), "no client certificate");
 		return;
 	}
-	rc = gnutls_certificate_verify_peers2(session, &status);
-	if (rc != GNUTLS_E_SUCCESS || status != 0) {
-		gnutls_datum_t out = { NULL, 0 };
-
-		if (rc == GNUTLS_E_SUCCESS && gnutls_certificate_verification_status_print(
-		    status, GNUTLS_CRT_X509, &out, 0) == 0) {
-			snprintf(cs->why, sizeof(cs->why), "client certificate "
-			    "not valid: %s", (const char *)out.data);
-			gnutls_free(out.data);
-		} else
-			snprintf(cs->why, sizeof(cs->why), "client certificate "
-			    "not valid: %s", gnutls_strerror(rc));
+	if (tlstrust_verify(trust, peers, npeers, cs->why, sizeof(cs->why)) != 0)
 		return;
-	}
 	if (gnutls_x509_crt_init(&crt) != 0 ||
 	    gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) != 0) {
 		cs->identity[0] = '\0';
@@ -322,14 +314,16 @@ identity_of(struct http_server *srv, struct MHD_Connection *c, char *buf,
 		*why = "no connection state";
 		return NULL;
 	}
-	if (!cs->checked) {
+	/* a new CRL applies to connections kept alive, too */
+	if (!cs->checked ||
+	    cs->trust_gen != tlstrust_generation(srv->opts.trust)) {
 		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 		if (ci == NULL || ci->tls_session == NULL) {
 			*why = "not a TLS connection";
 			return NULL;
 		}
-		verify_client((gnutls_session_t)ci->tls_session, cs,
-		    srv->opts.identity);
+		verify_client((gnutls_session_t)ci->tls_session,
+		    srv->opts.trust, cs, srv->opts.identity);
 	}
 	if (cs->identity[0] == '\0') {
 		*why = cs->why;
@@ -377,8 +371,9 @@ glue_query_all(const struct kw_request *r, const char *name, const char **vals,
 	return qi.n;
 }
 
-/* Queue resp on c; takes ownership of resp's buffers.  cookie: a
- * Set-Cookie value to add, or NULL. */
+/* Queue resp on c; takes ownership of resp's buffers (the body is wiped
+ * when libmicrohttpd is done with it).  cookie: a Set-Cookie value to
+ * add, or NULL. */
 static enum MHD_Result
 send_response(struct MHD_Connection *c, struct kw_response *resp,
     const char *cookie)
@@ -386,10 +381,10 @@ send_response(struct MHD_Connection *c, struct kw_response *resp,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(resp->len, resp->body,
-	    MHD_RESPMEM_MUST_FREE);
+	r = MHD_create_response_from_buffer_with_free_callback(resp->len,
+	    resp->body, secure_free);
 	if (r == NULL) {
-		free(resp->body);
+		secure_free(resp->body);
 		free(resp->location);
 		return MHD_NO;
 	}
@@ -567,7 +562,7 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 			need = rs->len + *upload_data_size;
 			if (need > srv->opts.max_body) {
 				rs->too_big = 1;
-				free(rs->body);
+				secure_free(rs->body);
 				rs->body = NULL;
 				rs->len = rs->cap = 0;
 			} else {
@@ -576,8 +571,13 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 
 					while (ncap < need + 1)
 						ncap *= 2;
-					if ((nb = realloc(rs->body, ncap)) == NULL)
+					/* not realloc: it would leave the
+					 * old copy behind unwiped */
+					if ((nb = malloc(ncap)) == NULL)
 						return MHD_NO;
+					if (rs->len > 0)
+						memcpy(nb, rs->body, rs->len);
+					secure_free(rs->body);
 					rs->body = nb;
 					rs->cap = ncap;
 				}
@@ -626,6 +626,10 @@ http_start(const struct http_opts *opts, kw_handler_fn handler, void *ctx,
 	if (listen_addr(opts->host, opts->port, &ss, &v6) != 0) {
 		snprintf(err, errlen, "cannot resolve listen address \"%s\"",
 		    opts->host);
+		return NULL;
+	}
+	if (opts->auth_mode == AUTH_MTLS && opts->trust == NULL) {
+		snprintf(err, errlen, "mtls needs the client trust");
 		return NULL;
 	}
 	if ((srv = calloc(1, sizeof(*srv))) == NULL) {

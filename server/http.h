@@ -3,8 +3,9 @@
  *
  * Thread per connection, so one slow database call never stalls another
  * client.  TLS through libmicrohttpd/GnuTLS with configurable priorities;
- * under auth = mtls the client certificate is verified against the
- * configured CA here and its subject CN (or first DNS/URI subjectAltName)
+ * under auth = mtls the client certificate is verified here (tlstrust.h:
+ * the CA, the CRL, clientAuth usage) when a connection first makes a
+ * request, and again when the trust changed since, and its subject CN (or first DNS/URI subjectAltName)
  * becomes the identity; under auth = pseudo the identity comes from a
  * valid hadoop.auth cookie, else from the user.name query parameter, and
  * a request authenticated by user.name gets a new signed cookie.  Bodies
@@ -18,6 +19,7 @@
 
 #include <stddef.h>
 #include "request.h"
+#include "tlstrust.h"
 
 struct http_opts {
 	const char	*host;		/* listen address */
@@ -25,6 +27,7 @@ struct http_opts {
 	const char	*cert_pem;	/* PEM text of the certificate chain */
 	const char	*key_pem;	/* PEM text of the private key */
 	const char	*ca_pem;	/* client CA PEM, NULL unless mtls */
+	struct tlstrust	*trust;		/* verifies clients, NULL unless mtls */
 	const char	*priorities;	/* GnuTLS priority string */
 	int		 auth_mode;	/* enum auth_mode */
 	int		 identity;	/* enum auth_identity (mtls) */

@@ -154,30 +154,45 @@ ks_versions_free(struct ks_version *v, size_t n)
 /* What the db layer's wrap callback needs. */
 struct wrap_arg {
 	struct keystore		*ks;
-	const struct secbuf	*material;
+	const struct secbuf	*given;		/* material given, or NULL */
+	struct secbuf		*material;	/* out: what was wrapped */
 	uint32_t		 version;	/* out: the version wrapped */
 };
 
-static int
-wrap_cb(void *arg, const char *name, uint32_t version, unsigned char **wrapped,
-    size_t *wrapped_len, char kek_id[17])
+static enum kw_err new_material(const struct secbuf *, size_t,
+    struct secbuf **);
+
+/*
+ * Wrap the given material, or new random material of the key's length
+ * (made once, kept across a rollover's retries), for name@version.
+ */
+static enum kw_err
+wrap_cb(void *arg, const char *name, uint32_t version, int length_bits,
+    unsigned char **wrapped, size_t *wrapped_len, char kek_id[17])
 {
 	struct wrap_arg *wa = arg;
-	size_t len = wa->material->len + KW_WRAP_OVERHEAD;
 	unsigned char *out;
+	size_t len;
+	enum kw_err e;
 
+	if (length_bits != 128 && length_bits != 256)
+		return KW_ECRYPTO;
+	if (wa->material == NULL && (e = new_material(wa->given,
+	    (size_t)length_bits / 8, &wa->material)) != KW_OK)
+		return e;
+	len = wa->material->len + KW_WRAP_OVERHEAD;
 	if ((out = malloc(len)) == NULL)
-		return -1;
+		return KW_ENOMEM;
 	if (crypto_wrap(wa->ks->kek, wa->ks->kek_id, name, version,
 	    wa->material, out) != 0) {
 		free(out);
-		return -1;
+		return KW_ECRYPTO;
 	}
 	memcpy(kek_id, wa->ks->kek_id, KW_KEK_ID_LEN + 1);
 	wa->version = version;
 	*wrapped = out;
 	*wrapped_len = len;
-	return 0;
+	return KW_OK;
 }
 
 /* Material for a new version: the given one (length checked) or random. */
@@ -204,65 +219,54 @@ ks_create(struct keystore *ks, const struct ks_new_key *nk,
 {
 	struct db_key_meta meta;
 	struct wrap_arg wa;
-	struct secbuf *mat = NULL;
 	enum kw_err e;
 
 	memset(out, 0, sizeof(*out));
 	if (nk->length != 128 && nk->length != 256)
 		return KW_EINVAL;
-	if ((e = new_material(nk->material, (size_t)nk->length / 8, &mat)) != KW_OK)
-		return e;
 	memset(&meta, 0, sizeof(meta));
 	meta.name = (char *)(uintptr_t)nk->name;
 	meta.cipher = (char *)(uintptr_t)(nk->cipher ? nk->cipher : DEFAULT_CIPHER);
 	meta.length = nk->length;
 	meta.description = (char *)(uintptr_t)nk->description;
 	meta.attributes = (char *)(uintptr_t)nk->attributes;
+	memset(&wa, 0, sizeof(wa));
 	wa.ks = ks;
-	wa.material = mat;
-	wa.version = 0;
+	wa.given = nk->material;
 	if ((e = db_key_create(ks->db, &meta, wrap_cb, &wa)) != KW_OK) {
-		secbuf_free(mat);
+		secbuf_free(wa.material);
 		return e;
 	}
 	/* a key of this name may have existed before: forget it */
 	kcache_drop(ks->cache, nk->name);
-	kcache_put_version(ks->cache, nk->name, 0, mat);
+	kcache_put_version(ks->cache, nk->name, 0, wa.material);
 	kcache_put_current(ks->cache, nk->name, 0);
 	out->version = 0;
-	out->material = mat;
+	out->material = wa.material;
 	return KW_OK;
 }
 
+/* The key's length comes with the current version the rollover reads. */
 enum kw_err
 ks_roll(struct keystore *ks, const char *name, const struct secbuf *material,
     struct ks_version *out)
 {
-	struct db_key_meta meta;
 	struct wrap_arg wa;
-	struct secbuf *mat = NULL;
 	uint32_t nv = 0;
 	enum kw_err e;
 
 	memset(out, 0, sizeof(*out));
-	/* the length comes from the key's metadata */
-	if ((e = db_key_meta_get(ks->db, name, &meta)) != KW_OK)
-		return e;
-	e = new_material(material, (size_t)meta.length / 8, &mat);
-	db_key_meta_clear(&meta);
-	if (e != KW_OK)
-		return e;
+	memset(&wa, 0, sizeof(wa));
 	wa.ks = ks;
-	wa.material = mat;
-	wa.version = 0;
+	wa.given = material;
 	if ((e = db_key_roll(ks->db, name, wrap_cb, &wa, &nv)) != KW_OK) {
-		secbuf_free(mat);
+		secbuf_free(wa.material);
 		return e;
 	}
-	kcache_put_version(ks->cache, name, nv, mat);
+	kcache_put_version(ks->cache, name, nv, wa.material);
 	kcache_put_current(ks->cache, name, nv);
 	out->version = nv;
-	out->material = mat;
+	out->material = wa.material;
 	return KW_OK;
 }
 

@@ -20,6 +20,8 @@
 #include "cluster.h"
 #include "http.h"
 #include "keystore.h"
+#include "notify.h"
+#include "tlstrust.h"
 #include "../db/db.h"
 #include "../db/migrations.h"
 #include "../lib/authcookie.h"
@@ -119,6 +121,11 @@ startup_load(const char *path, struct startup *st)
 		log_errx("client CA: %s", err);
 		return -1;
 	}
+	if (st->cfg->auth_mode == AUTH_MTLS && tlstrust_check(st->client_ca,
+	    st->cfg->tls_crl_file, err, sizeof(err)) != 0) {
+		log_errx("%s", err);
+		return -1;
+	}
 	if (st->cfg->db_password_file[0] != '\0') {
 		st->db_password = secfile_read_password(
 		    st->cfg->db_password_file, err, sizeof(err));
@@ -160,7 +167,7 @@ confirm_cache(void *arg, int moved, int64_t at_ms)
  * configuration, for telling the operator what a reload cannot apply. */
 static void
 signal_loop(const char *config_path, const struct kw_config *cfg,
-    struct authz *az)
+    struct authz *az, struct tlstrust *trust)
 {
 	char names[512];
 	sigset_t set;
@@ -178,12 +185,17 @@ signal_loop(const char *config_path, const struct kw_config *cfg,
 			continue;
 		if (sig != SIGHUP) {
 			log_info("received signal %d, shutting down", sig);
+			notify_stopping();
 			return;
 		}
+		notify_reloading();
 		(void)authz_reload(az);
+		if (trust != NULL)
+			(void)tlstrust_reload(trust);
 		if ((ncfg = config_load(config_path, err, sizeof(err))) == NULL) {
 			log_warnx("reload failed, keeping the running "
 			    "configuration: %s", err);
+			notify_ready("reload failed, running configuration kept");
 			continue;
 		}
 		if ((lvl = log_level_parse(ncfg->log_level)) >= 0)
@@ -194,6 +206,7 @@ signal_loop(const char *config_path, const struct kw_config *cfg,
 			log_warnx("changed settings that need a restart to take "
 			    "effect: %s", names);
 		config_free(ncfg);
+		notify_ready("reloaded");
 	}
 }
 
@@ -214,6 +227,7 @@ main(int argc, char **argv)
 	struct keystore *ks = NULL;
 	struct cluster *cl = NULL;
 	struct http_server *srv = NULL;
+	struct tlstrust *trust = NULL;
 	struct api_ctx actx;
 	struct audit_opts ao;
 	struct http_opts ho;
@@ -222,6 +236,7 @@ main(int argc, char **argv)
 	sigset_t set;
 
 	log_init("keyward-server", LOG_LVL_INFO);
+	secure_json_alloc();	/* JSON carries material: wipe it */
 	memset(&actx, 0, sizeof(actx));
 	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -329,8 +344,15 @@ main(int argc, char **argv)
 		log_errx("audit log: %s", err);
 		goto out;
 	}
+	if (st.cfg->auth_mode == AUTH_MTLS && (trust = tlstrust_new(st.client_ca,
+	    st.cfg->tls_crl_file, st.cfg->acl_check_interval_ms, err,
+	    sizeof(err))) == NULL) {
+		log_errx("%s", err);
+		goto out;
+	}
 	memset(&ho, 0, sizeof(ho));
 	ho.host = host;
+	ho.trust = trust;
 	ho.port = port;
 	ho.cert_pem = st.tls_cert;
 	ho.key_pem = (const char *)st.tls_key->data;
@@ -355,10 +377,13 @@ main(int argc, char **argv)
 	log_info("node %s listening on https://%s:%d (auth %s, schema %d, "
 	    "version %s)", st.cfg->node_name, host, port,
 	    st.cfg->auth_mode == AUTH_MTLS ? "mtls" : "pseudo", sv, KW_VERSION);
-	signal_loop(config_path, st.cfg, actx.authz);
+	/* TLS is loaded (http_start), the pools warm (db_warm) */
+	notify_ready("serving");
+	signal_loop(config_path, st.cfg, actx.authz, trust);
 	rc = 0;
 out:
 	http_stop(srv);
+	tlstrust_free(trust);
 	audit_close(actx.audit);
 	authz_free(actx.authz);
 	cluster_stop(cl);

@@ -5,6 +5,7 @@
  * version-name validation.  Does not own: percent-decoding (the HTTP glue
  * hands over a decoded path) or anything about the request body.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
@@ -77,13 +78,15 @@ route_op_name(enum kw_op op)
 	return op_names[op];
 }
 
-/* Length of the UTF-8 sequence at s, or 0 when invalid. */
+/* Length of the UTF-8 sequence at s (its code point in *cpout), or 0
+ * when invalid. */
 static size_t
-utf8_seq(const unsigned char *s)
+utf8_seq(const unsigned char *s, uint32_t *cpout)
 {
 	size_t n, i;
 	uint32_t cp;
 
+	*cpout = s[0];
 	if (s[0] < 0x80)
 		return 1;
 	if ((s[0] & 0xe0) == 0xc0) {
@@ -107,6 +110,7 @@ utf8_seq(const unsigned char *s)
 	    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
 	    (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
+	*cpout = cp;
 	return n;
 }
 
@@ -115,17 +119,112 @@ route_valid_name(const char *name)
 {
 	const unsigned char *s = (const unsigned char *)name;
 	size_t len = strlen(name), i = 0, n;
+	uint32_t cp;
 
 	if (len == 0 || len > ROUTE_NAME_MAX)
 		return 0;
 	while (i < len) {
 		if (s[i] < 0x20 || s[i] == 0x7f)
 			return 0;
-		if ((n = utf8_seq(s + i)) == 0)
+		if ((n = utf8_seq(s + i, &cp)) == 0)
 			return 0;
 		i += n;
 	}
 	return 1;
+}
+
+/* Unicode White_Space (the ASCII controls among it are refused anyway). */
+static int
+is_space(uint32_t cp)
+{
+	return cp == 0x20 || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
+	    (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
+	    cp == 0x202f || cp == 0x205f || cp == 0x3000;
+}
+
+/* Whether some '/'-separated segment of name is "", "." or "..". */
+static int
+odd_segment(const char *name)
+{
+	const char *seg = name, *end;
+	size_t n;
+
+	for (;;) {
+		end = strchr(seg, '/');
+		n = end != NULL ? (size_t)(end - seg) : strlen(seg);
+		if (n == 0 || (n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return 1;
+		if (end == NULL)
+			return 0;
+		seg = end + 1;
+	}
+}
+
+/* Whether every route that names a key reaches key name again, as the
+ * same operation: a name ending in "/_eek", say, does not (its own
+ * key/NAME would be the generate route of another key). */
+static int
+addressable(const char *name)
+{
+	static const char *const prefix[] = {
+		[SH_KEY] = "key/", [SH_KEY_SUB] = "key/",
+		[SH_VERSION] = "keyversion/", [SH_VERSION_SUB] = "keyversion/",
+	};
+	char path[sizeof(KMS_PREFIX) + ROUTE_NAME_MAX + 64];
+	struct route rt;
+	const struct route_def *d;
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		d = &routes[i];
+		if (d->shape == SH_EXACT)
+			continue;
+		n = snprintf(path, sizeof(path), "%s%s%s%s%s%s", KMS_PREFIX,
+		    prefix[d->shape], name,
+		    d->shape == SH_VERSION || d->shape == SH_VERSION_SUB ?
+		    "@0" : "", d->lit != NULL ? "/" : "",
+		    d->lit != NULL ? d->lit : "");
+		if (n < 0 || (size_t)n >= sizeof(path) ||
+		    route_match(d->method, path, &rt) != KW_OK ||
+		    rt.op != d->op || strcmp(rt.name, name) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+const char *
+route_refuse_name(const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t i, n;
+	uint32_t cp;
+	int spaces = 1;
+
+	_Static_assert(ROUTE_NAME_MAX == 1024, "the message below");
+	if (!route_valid_name(name))
+		return "a key name is 1 to 1024 bytes of UTF-8 without control "
+		    "characters";
+	for (i = 0; s[i] != '\0'; i += n) {
+		n = utf8_seq(s + i, &cp);
+		if (cp >= 0x80 && cp <= 0x9f)
+			return "a key name may not hold control characters";
+		if (!is_space(cp))
+			spaces = 0;
+	}
+	if (spaces)
+		return "a key name may not be only white space";
+	if (odd_segment(name))
+		return "a key name may not begin or end with '/', hold \"//\", "
+		    "or have a \".\" or \"..\" part between slashes (HTTP "
+		    "clients and proxies rewrite such paths)";
+	if (!addressable(name))
+		return "a key name may not end in '/' and a sub-resource "
+		    "(_metadata, _currentversion, _versions, _eek, "
+		    "_invalidatecache, _reencryptbatch): its paths would name "
+		    "another key";
+	return NULL;
 }
 
 /* Copy a name of len bytes into rt->name after validating it. */

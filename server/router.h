@@ -51,8 +51,18 @@ struct route {
 enum kw_err route_match(const char *method, const char *path, struct route *rt) WUR;
 /* Operation name for logs and audit ("CREATE", "GENERATE_EEK", ...). */
 const char *route_op_name(enum kw_op op);
-/* 1 when name is an acceptable key name: 1..ROUTE_NAME_MAX bytes of valid
- * UTF-8 with no control characters. */
+/* 1 when name is an acceptable key name in a path: 1..ROUTE_NAME_MAX
+ * bytes of valid UTF-8 with no C0 control characters or DEL. */
 int	route_valid_name(const char *name);
+/*
+ * Why a new key may not be called name, or NULL when it may.  Stricter
+ * than route_valid_name (which still lets requests reach keys made
+ * before): every operation must be able to address the key afterwards.
+ * So no C1 control characters; not only white space; no empty, "." or
+ * ".." segment between slashes (clients and proxies rewrite such
+ * paths); and every route built with the name must match the same
+ * operation on the same name (a name may not end in "/_eek", say).
+ */
+const char *route_refuse_name(const char *name);
 
 #endif

@@ -1,13 +1,17 @@
 """backupkit: helpers for the keyward-backup / keyward-restore tests.
 
 Owns: a backup recipient (a self-signed certificate and its key, made with
-the openssl CLI) and a wrong one, running the two scripts, and a restored
-node that keyward-server can run on (with the kwtest.Server start, stop,
-log and client).  The pair and the PKI come from pair.py and kwtest.py.
+the openssl CLI) and a wrong one, running the two scripts, opening a backup
+the way keyward-restore does not (openssl and pg_restore, to look inside),
+and a restored node that keyward-server can run on (with the kwtest.Server
+start, stop, log and client).  The pair and the PKI come from pair.py and
+kwtest.py; forged backups from test_backup_forged.py.
 """
 
+import io
 import os
 import subprocess
+import tarfile
 
 import kwtest
 from kwtest import REPO, run
@@ -31,22 +35,72 @@ class Recipient:
         os.chmod(self.key, 0o600)
 
 
-def script(path, *args, check=True, timeout=SCRIPT_TIMEOUT):
+def script_env(stage=None):
+    """The environment the scripts run in: this build's keyward-admin, and
+    the staging directory (TMPDIR) when given."""
+    env = dict(os.environ, KEYWARD_ADMIN=kwtest.ADMIN_BIN)
+    if stage is not None:
+        env["TMPDIR"] = stage
+    return env
+
+
+def script(path, *args, check=True, timeout=SCRIPT_TIMEOUT, stage=None):
     """Run a script with sh; (rc, stdout, stderr)."""
-    env = dict(os.environ)
-    env["KEYWARD_ADMIN"] = kwtest.ADMIN_BIN
-    return run(["sh", path, *args], timeout=timeout, check=check, env=env)
+    return run(["sh", path, *args], timeout=timeout, check=check,
+               env=script_env(stage))
 
 
-def backup(confdir, output, *args, recipients=(), check=True):
+def backup(confdir, output, *args, recipients=(), check=True, stage=None):
     a = ["--confdir", confdir, "--output", output]
     for r in recipients:
         a += ["--recipient", r.cert]
-    return script(BACKUP, *a, *args, check=check)
+    return script(BACKUP, *a, *args, check=check, stage=stage)
 
 
 def restore(*args, check=True):
     return script(RESTORE, *args, check=check)
+
+
+def signer(confdir):
+    """The backup signing certificate keyward-admin init made in confdir."""
+    return os.path.join(confdir, "backup-signing.pem")
+
+
+def unwrap(path, rcp, dest):
+    """The signed archive inside a backup (the tar bytes), with openssl:
+    decrypted with rcp's key, the signature checked against nothing but
+    itself (the tests look inside; keyward-restore checks the signer)."""
+    signed = os.path.join(dest, "b.signed")
+    tar = os.path.join(dest, "b.tar")
+    run(["openssl", "cms", "-decrypt", "-binary", "-inform", "DER",
+         "-in", path, "-inkey", rcp.key, "-out", signed])
+    run(["openssl", "cms", "-verify", "-noverify", "-binary", "-inform",
+         "DER", "-in", signed, "-out", tar])
+    with open(tar, "rb") as f:
+        data = f.read()
+    os.remove(signed)
+    os.remove(tar)
+    return data
+
+
+def members(tar_bytes):
+    """{name: bytes} of the regular files of an archive."""
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as t:
+        return {m.name: t.extractfile(m).read() for m in t.getmembers()
+                if m.isfile()}
+
+
+def dump_tables(dump_bytes, dest):
+    """The data of a pg_dump -Fc archive as pg_restore prints it (text)."""
+    f = os.path.join(dest, "dump.tmp")
+    with open(f, "wb") as fh:
+        fh.write(dump_bytes)
+    try:
+        bindir = run(["pg_config", "--bindir"])[1].strip()
+        return run([os.path.join(bindir, "pg_restore"), "--data-only",
+                    "-f", "-", f])[1]
+    finally:
+        os.remove(f)
 
 
 def backups_in(d):
@@ -126,6 +180,9 @@ class NewPassive:
              "--node-name", "kw-new-b",
              "--listen", "127.0.0.1:%d" % kwtest.free_port(),
              "--db-local", conninfo, "--db-peer", conf["db.local"],
+             "--db-admin", "host=%s.sock port=%s dbname=keyward user=%s" % (
+                 datadir, conninfo.split("port=")[1].split()[0],
+                 kwtest.SUPERUSER),
              "--db-password-file", self.password_file, "--auth", "mtls",
              "--tls-cert", pki.server_pem, "--tls-key", pki.server_key,
              "--client-ca", pki.ca_pem])
@@ -140,8 +197,12 @@ def new_passive(base, active, conninfo, datadir, pki):
 def psql(db, sql):
     """One value from sql run on db (a NewPassive: its conninfo)."""
     with open(db.password_file) as f:
-        pw = f.readline().strip()
-    env = dict(os.environ, PGPASSWORD=pw, PGCONNECT_TIMEOUT="5")
+        passfile = kwtest.PassFile(f.readline().strip())
+    env = passfile.env()
+    env["PGCONNECT_TIMEOUT"] = "5"
     bindir = run(["pg_config", "--bindir"])[1].strip()
-    return run([os.path.join(bindir, "psql"), "-X", "-At", "-d", db.conninfo,
-                "-c", sql], env=env, timeout=30)[1].strip()
+    try:
+        return run([os.path.join(bindir, "psql"), "-X", "-At", "-d",
+                    db.conninfo, "-c", sql], env=env, timeout=30)[1].strip()
+    finally:
+        passfile.remove()

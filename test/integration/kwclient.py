@@ -142,12 +142,16 @@ class Client:
     doas: added as ?doAs= (proxy users).
     cookie: a hadoop.auth cookie value, sent as Cookie: hadoop.auth=VALUE.
     source: local address to connect from (e.g. "127.0.0.2").
+    timeout: seconds for the connection and each read.
+    The server is reached at server.host when it has one (the chaos
+    suite's nodes live in network namespaces), else 127.0.0.1.
     """
 
     _unset = object()
 
     def __init__(self, server, cert=_unset, user=_unset, tls_version=None,
-                 ciphers=None, doas=None, cookie=None, source=None):
+                 ciphers=None, doas=None, cookie=None, source=None,
+                 timeout=HTTP_TIMEOUT):
         self.server = server
         if cert is Client._unset:
             cert = "admin" if server.auth == "mtls" else None
@@ -160,6 +164,8 @@ class Client:
         self.doas = doas
         self.cookie = cookie
         self.source = source
+        self.timeout = timeout
+        self.host = getattr(server, "host", "127.0.0.1")
 
     def context(self):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -188,7 +194,7 @@ class Client:
     def connect(self, timeout=HTTP_TIMEOUT):
         """A TCP connection to the server (from self.source if set)."""
         src = (self.source, 0) if self.source else None
-        return socket.create_connection(("127.0.0.1", self.server.port),
+        return socket.create_connection((self.host, self.server.port),
                                         timeout=timeout, source_address=src)
 
     def url(self, path, query=()):
@@ -223,8 +229,8 @@ class Client:
             warnings.simplefilter("ignore", DeprecationWarning)
             ctx = self.context()
         src = (self.source, 0) if self.source else None
-        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port,
-                                           context=ctx, timeout=HTTP_TIMEOUT,
+        conn = http.client.HTTPSConnection(self.host, self.server.port,
+                                           context=ctx, timeout=self.timeout,
                                            source_address=src)
         try:
             conn.request(method, self.url(path, query), body=data, headers=hdrs)
@@ -266,7 +272,7 @@ class Client:
         t0 = time.monotonic()
         got, closed = b"", False
         with self.connect(timeout) as s:
-            with ctx.wrap_socket(s, server_hostname="127.0.0.1") as t:
+            with ctx.wrap_socket(s, server_hostname=self.host) as t:
                 t.sendall(data)
                 deadline = t0 + timeout
                 while True:

@@ -39,6 +39,12 @@ CMD_TIMEOUT = 60.0
 _LIVE_SERVERS = []      # servers not yet stopped
 ALL_SERVERS = []        # every server started in this session
 _LIVE_PGS = []
+_PASSFILES = []
+
+# the roles db/004_roles.sql makes; the superuser is "keyward"
+SERVER_ROLE = "keyward_server"
+REPL_ROLE = "keyward_repl"
+SUPERUSER = "keyward"
 
 
 # ----------------------------------------------------------------- misc
@@ -79,7 +85,8 @@ class PKI:
     server does not know.  More client certificates from the test CA are
     issued on first use by name (see cert() and CLIENT_CERTS)."""
 
-    # name -> (CN, subjectAltName or None, expired?)
+    # name -> (CN, subjectAltName or None, expired? [, extendedKeyUsage
+    # or None for no such extension; default clientAuth])
     CLIENT_CERTS = {
         "alice": ("alice", None, False),
         "bob": ("bob", None, False),
@@ -94,6 +101,12 @@ class PKI:
         "uri-alice": ("admin", "URI:spiffe://keyward.test/alice", False),
         "uri-bob": ("admin", "URI:spiffe://keyward.test/bob", False),
         "dns-alice": ("admin", "DNS:alice.clients.keyward.test", False),
+        # more CN=admin certificates: to revoke, or with other key usages
+        "admin2": ("admin", None, False),
+        "revoked": ("admin", None, False),
+        "server-only": ("admin", None, False, "serverAuth"),
+        "both-eku": ("admin", None, False, "serverAuth,clientAuth"),
+        "no-eku": ("admin", None, False, None),
     }
 
     def __init__(self, root):
@@ -120,17 +133,19 @@ class PKI:
         """(pem, key) of the client certificate called name: "admin",
         "rogue", or one of CLIENT_CERTS (issued now if not yet)."""
         if name not in self._issued:
-            cn, san, expired = self.CLIENT_CERTS[name]
-            self._issued[name] = self.issue("client-" + name, cn, san=san,
-                                            expired=expired)
+            cn, san, expired, *eku = self.CLIENT_CERTS[name]
+            self._issued[name] = self.issue(
+                "client-" + name, cn, san=san, expired=expired,
+                eku=eku[0] if eku else "clientAuth")
         return self._issued[name]
 
-    def issue(self, name, cn, san=None, expired=False):
+    def issue(self, name, cn, san=None, expired=False, eku="clientAuth"):
         """A client certificate from the test CA: CN=cn, subjectAltName
         san (openssl syntax, e.g. "URI:spiffe://x/y") if given; expired:
         valid from three days ago until yesterday (made with `openssl ca`,
-        as `openssl x509` in OpenSSL 3.0 cannot backdate)."""
-        ext = "extendedKeyUsage=clientAuth\n"
+        as `openssl x509` in OpenSSL 3.0 cannot backdate); eku: its
+        extendedKeyUsage, None for none."""
+        ext = "extendedKeyUsage=%s\n" % eku if eku else ""
         if san:
             ext += "subjectAltName=%s\n" % san
         if not expired:
@@ -170,6 +185,42 @@ class PKI:
         os.chmod(key, 0o600)
         return pem, key
 
+    _ncrl = 0
+
+    def crl(self, path, revoked=(), ca="test"):
+        """Write to path (atomically, with a modification time later than
+        any it had) a PEM CRL of the test CA (ca="rogue": of the CA the
+        server does not know) listing the client certificates named in
+        revoked (names as for cert()), made with `openssl ca -gencrl`."""
+        PKI._ncrl += 1
+        d = os.path.join(self.dir, "crl-%d" % PKI._ncrl)
+        os.makedirs(d)
+        ca_pem, ca_key = ((self.ca_pem, self.ca_key) if ca == "test" else
+                          (self.rogue_ca_pem, self.rogue_ca_key))
+        open(os.path.join(d, "index.txt"), "w").close()
+        with open(os.path.join(d, "crlnumber"), "w") as f:
+            f.write("%02X\n" % PKI._ncrl)
+        cnf = os.path.join(d, "ca.cnf")
+        with open(cnf, "w") as f:
+            f.write("[ca]\ndefault_ca = tca\n"
+                    "[tca]\ndir = %s\ndatabase = $dir/index.txt\n"
+                    "crlnumber = $dir/crlnumber\ndefault_md = sha256\n"
+                    "default_crl_days = 2\n" % d)
+        for name in revoked:
+            run(["openssl", "ca", "-config", cnf, "-cert", ca_pem,
+                 "-keyfile", ca_key, "-revoke", self.cert(name)[0]])
+        tmp = path + ".tmp"
+        run(["openssl", "ca", "-config", cnf, "-cert", ca_pem, "-keyfile",
+             ca_key, "-gencrl", "-out", tmp])
+        try:
+            old = os.stat(path).st_mtime
+        except FileNotFoundError:
+            old = 0.0
+        mtime = max(time.time(), old + 2.0)
+        os.utime(tmp, (mtime, mtime))
+        os.replace(tmp, path)
+        return path
+
     def _ca(self, name, cn):
         pem = os.path.join(self.dir, name + ".pem")
         key = os.path.join(self.dir, name + ".key")
@@ -198,6 +249,38 @@ class PKI:
 
 # ----------------------------------------------------------- PostgreSQL
 
+class PassFile:
+    """A libpq password file for PGPASSFILE: "*:*:*:USER:PASSWORD" (USER
+    "*" for any), mode 0600 in a private directory (0700) of its own,
+    owned by owner when given and we are root (so PostgreSQL's programs
+    run as the service user can read it).  Removed by remove() and at
+    interpreter exit.  Passwords never go through PGPASSWORD."""
+
+    def __init__(self, password, user="*", owner=None):
+        self.dir = tempfile.mkdtemp(prefix="kw-pgpass-")
+        self.path = os.path.join(self.dir, "pgpass")
+        esc = lambda s: s.replace("\\", "\\\\").replace(":", "\\:")
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("*:*:*:%s:%s\n" % (esc(user), esc(password)))
+        if owner is not None and os.geteuid() == 0:
+            shutil.chown(self.dir, owner, owner)
+            shutil.chown(self.path, owner, owner)
+        _PASSFILES.append(self)
+
+    def env(self, base=None):
+        """base (default os.environ) with PGPASSFILE set to this file."""
+        env = dict(os.environ if base is None else base)
+        env.pop("PGPASSWORD", None)
+        env["PGPASSFILE"] = self.path
+        return env
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self in _PASSFILES:
+            _PASSFILES.remove(self)
+
+
 class Postgres:
     """One PostgreSQL 15 instance run with scripts/keyward-localdb."""
 
@@ -210,6 +293,7 @@ class Postgres:
         self.password_file = os.path.join(self.base, "db.pass")
         self.running = False
         self._ndb = 0
+        self._passfile = None
         run(["sh", LOCALDB, "init", self.datadir, str(self.port),
              self.password_file], timeout=120)
         self.start()
@@ -233,8 +317,11 @@ class Postgres:
             return f.readline().strip()
 
     def client_env(self):
-        env = dict(os.environ)
-        env["PGPASSWORD"] = self.password
+        """The environment of a client program: the password through a
+        private password file."""
+        if self._passfile is None:
+            self._passfile = PassFile(self.password)
+        env = self._passfile.env()
         env.pop("PGSERVICE", None)
         return env
 
@@ -250,8 +337,17 @@ class Postgres:
             env=self.client_env())
         return name
 
-    def conninfo(self, dbname):
-        return "host=127.0.0.1 port=%d dbname=%s user=keyward" % (self.port, dbname)
+    def conninfo(self, dbname, user=SUPERUSER):
+        return "host=127.0.0.1 port=%d dbname=%s user=%s" % (
+            self.port, dbname, user)
+
+    def psql(self, sql, dbname, user=SUPERUSER, check=True):
+        """Run sql with psql as user (password from the password file);
+        (exit status, stdout, stderr), rows unaligned and tab-separated."""
+        return run([os.path.join(self.bindir(), "psql"), "-X", "-q", "-A",
+                    "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                    "-d", self.conninfo(dbname, user), "-c", sql],
+                   env=self.client_env(), check=check, timeout=30)
 
     def log(self):
         return tail(os.path.join(self.datadir, "postgres.log"))
@@ -365,10 +461,14 @@ class Server:
         self.returncode = None
         self.secrets = set()        # raw key material/DEKs seen on the wire
         self.dbname = pg.createdb()
+        # the server connects as its own role; db migrate (which makes
+        # the roles and gives them the password file's password) as the
+        # superuser
         cmd = [ADMIN_BIN, "init", "--confdir", self.confdir,
                "--node-name", self.name,
                "--listen", "127.0.0.1:%d" % self.port,
-               "--db-local", pg.conninfo(self.dbname),
+               "--db-local", pg.conninfo(self.dbname, SERVER_ROLE),
+               "--db-admin", pg.conninfo(self.dbname),
                "--db-password-file", pg.password_file,
                "--auth", auth]
         if own_tls:
@@ -503,9 +603,11 @@ class Server:
         self.proc.send_signal(sig)
 
     # -- process
-    def start(self, timeout=SERVER_START_TIMEOUT, core_limit=None):
-        """Start and wait until healthy.  core_limit: RLIMIT_CORE (soft
-        and hard) to start the server with, to see it lower it."""
+    def start(self, timeout=SERVER_START_TIMEOUT, core_limit=None,
+              ready=(200,)):
+        """Start and wait until healthy (health answers one of ready).
+        core_limit: RLIMIT_CORE (soft and hard) to start the server with,
+        to see it lower it."""
         preexec = None
         if core_limit is not None:
             def preexec():
@@ -532,7 +634,7 @@ class Server:
                     % (self.name, self.proc.returncode, self.log()))
             try:
                 r = self.client(cert="admin").get("/v1/health")
-                if r.status == 200:
+                if r.status in ready:
                     return self
                 last = "health answered %d: %r" % (r.status, r.body[:300])
             except (OSError, http.client.HTTPException) as e:
@@ -574,7 +676,8 @@ class Server:
 
 
 def stop_everything():
-    """Stop every server and PostgreSQL this process started (by PID)."""
+    """Stop every server and PostgreSQL this process started (by PID);
+    remove the password files."""
     for s in list(_LIVE_SERVERS):
         try:
             s.stop()
@@ -585,6 +688,8 @@ def stop_everything():
             pg.stop()
         except Exception:
             pass
+    for pf in list(_PASSFILES):
+        pf.remove()
 
 
 atexit.register(stop_everything)

@@ -209,6 +209,7 @@ class PairDB:
         self.frozen = []                    # Procs stopped by freeze()
         self.killed = []                    # children left by kill()
         self.killed_pm = []                 # postmasters killed
+        self._passfile = None
 
     # -- addresses
     @property
@@ -216,17 +217,35 @@ class PairDB:
         with open(self.password_file) as f:
             return f.readline().strip()
 
-    def conninfo(self, dbname=DBNAME):
-        return "host=%s port=%d dbname=%s user=keyward" % (
-            self.host, self.port, dbname)
+    def conninfo(self, dbname=DBNAME, user=None):
+        """Over TCP as user: by default the server's role when the pair
+        is set up by keyward-admin, else the superuser."""
+        if user is None:
+            user = kwtest.SERVER_ROLE if self.admin else kwtest.SUPERUSER
+        return "host=%s port=%d dbname=%s user=%s" % (
+            self.host, self.port, dbname, user)
+
+    @property
+    def sockdir(self):
+        """The Unix socket's directory: keyward-admin's beside the data
+        directory, pair.py's own in self.dir."""
+        return self.datadir + ".sock" if self.admin else self.dir
+
+    def admin_conninfo(self):
+        """The superuser over the Unix socket ([db] admin)."""
+        return "host=%s port=%d dbname=%s user=%s" % (
+            self.sockdir, self.port, DBNAME, kwtest.SUPERUSER)
 
     @property
     def hostport(self):
         return "%s:%d" % (self.host, self.port)
 
     def env(self):
-        env = dict(os.environ)
-        env["PGPASSWORD"] = self.password
+        """The environment of a client program: the password through a
+        private password file the service user can read too."""
+        if self._passfile is None:
+            self._passfile = kwtest.PassFile(self.password, owner=RUN_USER)
+        env = self._passfile.env()
         env["PGCONNECT_TIMEOUT"] = "3"
         for k in ("PGSERVICE", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER"):
             env.pop(k, None)
@@ -359,13 +378,20 @@ class PairDB:
         self.frozen = []
 
     # -- SQL
-    def psql(self, sql, dbname=DBNAME, timeout=PSQL_TIMEOUT, check=True):
-        """Run sql with psql over TCP; returns the rows as lists of
-        strings (unaligned, tab-separated)."""
+    def psql(self, sql, dbname=DBNAME, timeout=PSQL_TIMEOUT, check=True,
+             user=None):
+        """Run sql with psql; returns the rows as lists of strings
+        (unaligned, tab-separated).  As the superuser over the Unix
+        socket (the only way it may connect to a pair keyward-admin set
+        up), or as user over TCP."""
+        if user is None:
+            where = ["-h", self.sockdir, "-p", str(self.port), "-U",
+                     kwtest.SUPERUSER, "-d", dbname]
+        else:
+            where = ["-d", self.conninfo(dbname, user)]
         rc, out, err = run([os.path.join(bindir(), "psql"), "-X", "-q", "-A",
                             "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
-                            "-h", self.host, "-p", str(self.port),
-                            "-U", "keyward", "-d", dbname, "-c", sql],
+                            *where, "-c", sql],
                            timeout=timeout, env=self.env(), check=check)
         if rc != 0:
             return None
@@ -508,6 +534,9 @@ class PairNode(kwtest.Server):
                "--auth", auth, "--tls-cert", cert, "--tls-key", key]
         if auth == "mtls":
             cmd += ["--client-ca", pair.pki.ca_pem]
+        if pair.use_admin:
+            # keyward-admin's set-up steps: the superuser over the socket
+            cmd += ["--db-admin", db.admin_conninfo()]
         _rc, self.init_out, self.init_err = run(cmd)
         conf = {("node", "peer_name"): peer_name,
                 ("node", "url"): "https://127.0.0.1:%d" % self.port,

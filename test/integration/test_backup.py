@@ -8,11 +8,8 @@ import base64
 import fcntl
 import os
 import re
-import signal
 import subprocess
-import tarfile
 import threading
-import time
 
 import pytest
 
@@ -52,17 +49,12 @@ def good_backup(node, recipients, tmp_root):
 
 def decrypt(path, rcp, dest):
     """The backup's tar members {name: bytes}, decrypted with openssl."""
-    tgz = os.path.join(dest, "b.tgz")
-    kwtest.run(["openssl", "cms", "-decrypt", "-binary", "-inform", "DER",
-                "-in", path, "-inkey", rcp.key, "-out", tgz])
-    with tarfile.open(tgz) as t:
-        return {m.name: t.extractfile(m).read() for m in t.getmembers()
-                if m.isfile()}
+    return backupkit.members(backupkit.unwrap(path, rcp, dest))
 
 
-def dump_key_names(members):
+def dump_key_names(members, dest):
     """Names in the keys table of the backup's dump."""
-    sql = members["db/keyward.sql"].decode()
+    sql = backupkit.dump_tables(members["db/keyward.dump"], dest)
     block = sql.split("COPY public.keys ", 1)[1].split("\n\\.\n", 1)[0]
     return {line.split("\t")[1] for line in block.splitlines()[1:]}
 
@@ -119,7 +111,7 @@ def test_backup_of_passive_under_writes_restores_identically(
     # what the backup holds: the keys made before it, and a consistent
     # prefix of the writer's
     members = decrypt(path, rcp, pair.base)
-    in_dump = dump_key_names(members)
+    in_dump = dump_key_names(members, pair.base)
     assert {k.name for k in keys} | {described} <= in_dump
     assert in_dump <= {k.name for k in keys} | {described} | \
         {n for n, _s in written}
@@ -135,13 +127,18 @@ def test_backup_of_passive_under_writes_restores_identically(
     db_port, port = kwtest.free_port(), kwtest.free_port()
     # the new pair's passive will be 127.0.0.2:b_port
     b_port = kwtest.free_port()
-    b_conninfo = "host=127.0.0.2 port=%d dbname=keyward user=keyward" % b_port
+    b_conninfo = "host=127.0.0.2 port=%d dbname=keyward user=keyward_server" \
+        % b_port
     _rc, so, se = restore("--input", path, "--key", rcp.key, "--cert",
-                          rcp.cert, "--confdir", confdir, "--datadir", datadir,
+                          rcp.cert, "--signer", backupkit.signer(
+                              pair.b.confdir),
+                          "--signer", backupkit.signer(pair.a.confdir),
+                          "--confdir", confdir, "--datadir", datadir,
                           "--db-port", str(db_port), "--db-host", "127.0.0.1",
                           "--listen", "127.0.0.1:%d" % port,
                           "--db-peer", b_conninfo)
     assert "verified: %d keys" % len(in_dump) in so, so + se
+    assert "signature good: signed by /CN=keyward backups of kw-b" in so, so
     node = backupkit.RestoredNode(base, "kw-restored", confdir, port, pki,
                                   datadir)
     b_datadir = os.path.join(base, "b-data")
@@ -176,7 +173,7 @@ def test_backup_of_passive_under_writes_restores_identically(
 @pytest.mark.parametrize("damage", ["flip", "truncate", "wrong-key",
                                     "wrong-key-cert"])
 def test_bad_backup_refused_and_target_untouched(good_backup, recipients,
-                                                 tmp_root, damage):
+                                                 node, tmp_root, damage):
     rcp, wrong = recipients
     d = os.path.join(tmp_root, "bad-" + damage)
     os.makedirs(d)
@@ -195,6 +192,7 @@ def test_bad_backup_refused_and_target_untouched(good_backup, recipients,
     os.makedirs(confdir)
     before = (snapshot(d), sorted(os.listdir(d)))
     rc, so, se = restore("--input", f, "--key", key, *cert,
+                         "--signer", backupkit.signer(node.confdir),
                          "--confdir", confdir, "--datadir", datadir,
                          "--db-port", str(kwtest.free_port()), check=False)
     assert rc == 1, (rc, so, se)
@@ -211,6 +209,7 @@ def test_verify_only_and_no_overwrite(good_backup, recipients, node,
                                       tmp_root):
     rcp = recipients[0]
     _rc, so, se = restore("--input", good_backup, "--key", rcp.key,
+                          "--signer", backupkit.signer(node.confdir),
                           "--verify-only")
     n = len(node.keys)
     assert "verified: %d keys, %d versions" % (
@@ -223,6 +222,7 @@ def test_verify_only_and_no_overwrite(good_backup, recipients, node,
         fh.write("[node]\nname = precious\n")
     before = snapshot(d)
     rc, so, se = restore("--input", good_backup, "--key", rcp.key,
+                         "--signer", backupkit.signer(node.confdir),
                          "--confdir", os.path.join(d, "conf"),
                          "--datadir", os.path.join(d, "data"),
                          "--db-port", str(kwtest.free_port()), check=False)
@@ -236,9 +236,20 @@ def test_cleartext_says_so(node, tmp_root):
     _rc, so, se = backup(node.confdir, out, "--cleartext", "-q")
     assert "NOT ENCRYPTED" in se, se
     (f,) = backups_in(out)
-    assert open(os.path.join(out, f), "rb").read(2) == b"\x1f\x8b"
+    path = os.path.join(out, f)
+    # signed all the same: CMS SignedData, the archive inside in clear
+    data = open(path, "rb").read()
+    assert data[:1] == b"\x30" and b"MANIFEST" in data
     rc, so, se = backup(node.confdir, out, check=False)
     assert rc == 2 and "--recipient" in se, se
+    # restore takes it only when told it is cleartext, and says so
+    signer = backupkit.signer(node.confdir)
+    rc, so, se = restore("--input", path, "--signer", signer,
+                         "--verify-only", check=False)
+    assert rc == 1 and "NOT ENCRYPTED" in se and "--cleartext" in se, se
+    _rc, so, se = restore("--input", path, "--signer", signer,
+                          "--cleartext", "--verify-only")
+    assert "is GOOD" in so, so + se
 
 
 def test_roll_keeps_newest_and_nothing_else(node, recipients, tmp_root):
@@ -296,8 +307,7 @@ def test_overlapping_runs_wait_or_exit_cleanly(node, recipients, tmp_root):
     assert not [f for f in os.listdir(out) if f.startswith(".keyward-kw")]
     for f in files:
         m = decrypt(os.path.join(out, f), rcp, out)
-        assert m["MANIFEST"].startswith(b"keyward-backup-format 1\n")
-        os.remove(os.path.join(out, "b.tgz"))
+        assert m["MANIFEST"].startswith(b"keyward-backup-format 2\n")
 
 
 def test_cron_file_is_valid_cron_d():
@@ -332,6 +342,20 @@ def test_cron_file_is_valid_cron_d():
     assert not os.stat(CRON).st_mode & 0o111
 
 
+def backup_and_target(s, rcp, tmp_root, name):
+    """One backup of server s into s.dir/backups-NAME, and where to restore
+    it: (backup file, config dir, data dir) under tmp_root/restored-NAME."""
+    out = os.path.join(s.dir, "backups-" + name)
+    os.makedirs(out)
+    backup(s.confdir, out, recipients=[rcp])
+    (f,) = backups_in(out)
+    base = os.path.join(tmp_root, "restored-" + name)
+    os.makedirs(base)
+    os.chmod(base, 0o711)
+    return (os.path.join(out, f), os.path.join(base, "conf"),
+            os.path.join(base, "data"))
+
+
 def test_restored_config_names_only_restored_files(servers, recipients,
                                                    tmp_root):
     """Paths into the old config directory (absolute ones too) and files
@@ -340,17 +364,11 @@ def test_restored_config_names_only_restored_files(servers, recipients,
     kwtest.conf_set(s.conf, {("keys", "master_key_file"):
                              os.path.join(s.confdir, "master.key")})
     rcp = recipients[0]
-    out = os.path.join(s.dir, "backups")
-    os.makedirs(out)
-    backup(s.confdir, out, recipients=[rcp])
-    (f,) = backups_in(out)
-    base = os.path.join(tmp_root, "restored-paths")
-    os.makedirs(base)
-    os.chmod(base, 0o711)
-    confdir, datadir = os.path.join(base, "conf"), os.path.join(base, "data")
+    f, confdir, datadir = backup_and_target(s, rcp, tmp_root, "paths")
     port = kwtest.free_port()
     try:
-        restore("--input", os.path.join(out, f), "--key", rcp.key,
+        restore("--input", f, "--key", rcp.key,
+                "--signer", backupkit.signer(s.confdir),
                 "--confdir", confdir, "--datadir", datadir,
                 "--db-port", str(port), "--db-host", "127.0.0.1",
                 "--listen", "127.0.0.1:1234")
@@ -370,28 +388,38 @@ def test_restored_config_names_only_restored_files(servers, recipients,
                        timeout=60)
 
 
-def test_interrupted_run_leaves_nothing(node, recipients, tmp_root):
-    """SIGTERM part-way: no file under a final name, no temp file, no work
-    directory left behind."""
-    out = os.path.join(tmp_root, "backups-interrupted")
-    os.makedirs(out)
-    env = dict(os.environ, KEYWARD_ADMIN=kwtest.ADMIN_BIN)
-    p = subprocess.Popen(["sh", backupkit.BACKUP, "--confdir", node.confdir,
-                          "--output", out, "--recipient", recipients[0].cert],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
-    # wait until it is dumping the database
-    while time.monotonic() < deadline and p.poll() is None and \
-            not [f for f in os.listdir(out) if f.startswith(".keyward-backup.")
-                 and os.path.isdir(os.path.join(out, f, "b", "db"))]:
-        time.sleep(0.002)
-    os.killpg(p.pid, signal.SIGTERM)
-    so, se = p.communicate(timeout=60)
-    left = sorted(os.listdir(out))
-    if p.returncode == 0:
-        # it finished before the signal landed: then the file is whole
-        assert len(backups_in(out)) == 1, (left, so, se)
-    else:
-        assert p.returncode == 1, (p.returncode, so, se)
-        assert left == [".keyward-backup.lock"], (left, so, se)
+def test_quoted_conninfo_survives_the_restore(servers, recipients, tmp_root):
+    """db.local with quoted values (a password and a value with a space)
+    is moved to the new host and port by libpq's parser, not by splitting
+    at spaces; the restored node connects with it."""
+    s = servers.make(auth="mtls")
+    shown = kwtest.run([kwtest.ADMIN_BIN, "config", "show", "-c", s.conf])[1]
+    conf = dict(ln.split(" = ", 1) for ln in shown.splitlines())
+    with open(conf["db.password_file"]) as f:
+        pw = f.readline().rstrip("\n")
+    quoted = "%s password='%s' application_name='key ward'" % (
+        conf["db.local"], pw.replace("\\", "\\\\").replace("'", "\\'"))
+    kwtest.conf_set(s.conf, {("db", "local"): quoted})
+    rcp = recipients[0]
+    f, confdir, datadir = backup_and_target(s, rcp, tmp_root, "quoted")
+    port = kwtest.free_port()
+    try:
+        _rc, so, se = restore("--input", f, "--key",
+                              rcp.key, "--signer", backupkit.signer(s.confdir),
+                              "--confdir", confdir, "--datadir", datadir,
+                              "--db-port", str(port), "--db-host", "127.0.0.1")
+        assert "verified: 0 keys" in so, so + se
+        assert pw not in so + se
+        new = os.path.join(confdir, "keyward.conf")
+        shown = kwtest.run([kwtest.ADMIN_BIN, "config", "show", "-c", new])[1]
+        local = dict(ln.split(" = ", 1) for ln in shown.splitlines())[
+            "db.local"]
+        assert "application_name='key ward'" in local, local
+        assert "password=********" in local, local
+        assert "host=127.0.0.1" in local and "port=%d" % port in local, local
+        # the password itself, quoted as libpq wants it, and it works
+        assert "password='%s'" % pw in open(new).read() or \
+            "password=%s " % pw in open(new).read()
+        kwtest.run([kwtest.ADMIN_BIN, "verify", "-c", new])
+    finally:
+        backupkit.stop_db(datadir)

@@ -1,11 +1,12 @@
-"""Key names with awkward characters round-trip through every operation."""
+"""Key names with awkward characters round-trip through every operation;
+names some operation could not address afterwards are refused at create."""
 
 import urllib.parse
 
 import pytest
 
-from kwclient import (assert_dek, assert_eek, assert_keyversion, ok_json,
-                    quote)
+from kwclient import (IAE, assert_dek, assert_eek, assert_error,
+                      assert_keyversion, ok_json, quote)
 
 NAMES = [
     "with space",
@@ -23,6 +24,41 @@ NAMES = [
     "q?x=1&y=2#frag",
     "caret^pipe|[brackets]<lt>",
     "semi;colon,comma=eq",
+    # odd, but every operation reaches them: accepted
+    "_eek",
+    "_metadata",
+    "keys",
+    "x/_eek/y",
+    "x/_versionsx",
+    "x/_eek@1",
+    " lead",
+    "trail ",
+    "a..b",
+    ".hidden/x",
+]
+
+# Refused at create (400): some operation could not address them, or
+# clients and proxies would rewrite their paths.
+REFUSED = [
+    "x/_eek",
+    "x/_metadata",
+    "x/_currentversion",
+    "x/_versions",
+    "x/_invalidatecache",
+    "x/_reencryptbatch",
+    "a/b/_eek",
+    "",
+    " ",
+    "\u00a0\u3000",
+    "c1\u0085x",
+    "tab\tname",
+    "/lead",
+    "trail/",
+    "a//b",
+    ".",
+    "..",
+    "a/../b",
+    "a/./b",
 ]
 
 
@@ -70,3 +106,13 @@ def test_similar_names_are_distinct(client):
     assert ka != kb
     assert assert_keyversion(ok_json(client.current(a)), a, 0, 128) == ka
     assert assert_keyversion(ok_json(client.current(b)), b, 0, 128) == kb
+
+
+@pytest.mark.parametrize("name", REFUSED, ids=lambda n: n.encode("unicode_escape").decode() or "empty")
+def test_unaddressable_name_refused(client, name):
+    before = ok_json(client.names())
+    assert_error(client.create(name), 400, IAE, contains="invalid key name")
+    assert ok_json(client.names()) == before
+    if name.strip() and "\t" not in name:
+        # nothing under that name for any operation to find
+        assert ok_json(client.get("keys/metadata", query=[("key", name)])) == [{}]

@@ -124,6 +124,82 @@ START_TEST(test_name_length)
 }
 END_TEST
 
+/* Names create accepts (NULL) or refuses (a word of the reason). */
+static const struct {
+	const char	*name;
+	const char	*why;
+} new_names[] = {
+	{ "k1", NULL },
+	{ "a/b/c", NULL },
+	{ "_eek", NULL },			/* alone it is no sub-resource */
+	{ "x/_eek/y", NULL },
+	{ "x/_eekx", NULL },
+	{ "x_metadata", NULL },
+	{ "at@sign@2", NULL },
+	{ "x/_eek@1", NULL },
+	{ " lead", NULL },
+	{ "trail ", NULL },
+	{ "with space", NULL },
+	{ "a..b", NULL },
+	{ ".hidden/x", NULL },
+	{ "\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87", NULL },
+	{ "keys", NULL },
+	{ "", "1 to 1024" },
+	{ "bad\x01name", "control" },
+	{ "c1\xc2\x85x", "control" },		/* U+0085 */
+	{ "c1\xc2\x9b", "control" },		/* U+009B */
+	{ " ", "white space" },
+	{ "   ", "white space" },
+	{ "\xc2\xa0", "white space" },		/* no-break space */
+	{ " \xe3\x80\x80", "white space" },	/* ideographic space */
+	{ "/lead", "slash" },
+	{ "trail/", "slash" },
+	{ "a//b", "slash" },
+	{ ".", "slash" },
+	{ "..", "slash" },
+	{ "a/../b", "slash" },
+	{ "a/./b", "slash" },
+	{ "x/_eek", "sub-resource" },
+	{ "x/_metadata", "sub-resource" },
+	{ "x/_currentversion", "sub-resource" },
+	{ "x/_versions", "sub-resource" },
+	{ "x/_invalidatecache", "sub-resource" },
+	{ "x/_reencryptbatch", "sub-resource" },
+	{ "a/b/_eek", "sub-resource" },
+};
+
+START_TEST(test_refuse_name)
+{
+	const char *why = route_refuse_name(new_names[_i].name);
+
+	if (new_names[_i].why == NULL)
+		ck_assert_msg(why == NULL, "\"%s\" refused: %s",
+		    new_names[_i].name, why);
+	else {
+		ck_assert_msg(why != NULL, "\"%s\" accepted",
+		    new_names[_i].name);
+		ck_assert_msg(strstr(why, new_names[_i].why) != NULL ||
+		    (strcmp(new_names[_i].why, "slash") == 0 &&
+		    strstr(why, "'/'") != NULL), "\"%s\": %s",
+		    new_names[_i].name, why);
+	}
+}
+END_TEST
+
+/* The longest name create accepts is still addressed by every route. */
+START_TEST(test_refuse_name_long)
+{
+	char *s = malloc(ROUTE_NAME_MAX + 2);
+
+	memset(s, 'a', ROUTE_NAME_MAX);
+	s[ROUTE_NAME_MAX] = '\0';
+	ck_assert_ptr_null(route_refuse_name(s));
+	memcpy(s + ROUTE_NAME_MAX - 5, "/_eek", 5);
+	ck_assert_ptr_nonnull(route_refuse_name(s));
+	free(s);
+}
+END_TEST
+
 START_TEST(test_op_names)
 {
 	int op;
@@ -143,6 +219,9 @@ router_suite(void)
 	tcase_add_loop_test(tc, test_route, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_loop_test(tc, test_valid_name, 0, sizeof(names) / sizeof(names[0]));
 	tcase_add_test(tc, test_name_length);
+	tcase_add_loop_test(tc, test_refuse_name, 0,
+	    sizeof(new_names) / sizeof(new_names[0]));
+	tcase_add_test(tc, test_refuse_name_long);
 	tcase_add_test(tc, test_op_names);
 	suite_add_tcase(s, tc);
 	return s;

@@ -9,6 +9,8 @@
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +108,81 @@ START_TEST(test_wipe)
 	secure_wipe(buf, sizeof(buf));
 	ck_assert_mem_eq(buf, zero, sizeof(buf));
 	secure_wipe(NULL, 0);
+}
+END_TEST
+
+/* What release_checked saw: blocks handed over, and how many of them
+ * still held a non-zero byte. */
+static int released, unwiped;
+
+static void
+release_checked(void *p)
+{
+	const unsigned char *b = p;
+	size_t i, n = malloc_usable_size(p);
+
+	released++;
+	for (i = 0; i < n; i++)
+		if (b[i] != 0) {
+			unwiped++;
+			break;
+		}
+	free(p);
+}
+
+/* secure_free wipes the whole block (malloc_usable_size: also any slack
+ * past the size asked for) before it frees it. */
+START_TEST(test_secure_free)
+{
+	unsigned char *p;
+
+	released = unwiped = 0;
+	ck_assert_ptr_nonnull(p = malloc(100));
+	memset(p, 0xa5, 100);
+	secure_free_using(p, release_checked);
+	ck_assert_int_eq(released, 1);
+	ck_assert_int_eq(unwiped, 0);
+	secure_free_using(NULL, release_checked);
+	ck_assert_int_eq(released, 1);
+	secure_free(NULL);
+}
+END_TEST
+
+static void
+json_free_checked(void *p)
+{
+	secure_free_using(p, release_checked);
+}
+
+/*
+ * After secure_json_alloc every block jansson frees goes through
+ * secure_free: a document holding a secret, its parse and its text are
+ * all wiped when freed.
+ */
+START_TEST(test_json_wipe)
+{
+	json_malloc_t m;
+	json_free_t f;
+	json_t *j, *back;
+	char *text;
+
+	secure_json_alloc();
+	json_get_alloc_funcs(&m, &f);
+	ck_assert_ptr_eq((void *)f, (void *)secure_free);
+
+	/* the same allocator, with the look at each block before it goes */
+	json_set_alloc_funcs(malloc, json_free_checked);
+	released = unwiped = 0;
+	ck_assert_ptr_nonnull(j = json_pack("{s:s, s:s}", "name", "k",
+	    "material", "SECRET-MATERIAL-0123456789abcdef"));
+	ck_assert_ptr_nonnull(text = json_dumps(j, JSON_COMPACT));
+	ck_assert_ptr_nonnull(back = json_loads(text, 0, NULL));
+	json_decref(j);
+	json_decref(back);
+	json_free_checked(text);
+	ck_assert_int_ge(released, 6);
+	ck_assert_int_eq(unwiped, 0);
+	secure_json_alloc();
 }
 END_TEST
 
@@ -391,6 +468,8 @@ secbuf_suite(void)
 	tcase_add_test(buf, test_shortened);
 	tcase_add_loop_test(buf, test_equal, 0, sizeof(eq) / sizeof(eq[0]));
 	tcase_add_test(buf, test_wipe);
+	tcase_add_test(buf, test_secure_free);
+	tcase_add_test(buf, test_json_wipe);
 	suite_add_tcase(s, buf);
 
 	tcase_add_checked_fixture(file, tmp_setup, tmp_teardown);

@@ -492,6 +492,8 @@ dispatch(struct http_server *srv, struct MHD_Connection *c, const char *url,
 	peer_text(c, peer, sizeof(peer));
 	snprintf(req.request_id, sizeof(req.request_id), "%s%08lx",
 	    srv->id_prefix, atomic_fetch_add(&srv->seq, 1) & 0xffffffffUL);
+	/* every line logged for this request, by any layer, names it */
+	log_request_begin(req.request_id);
 	req.method = method;
 	req.path = url;
 	req.body = rs->body != NULL ? rs->body : "";
@@ -528,16 +530,17 @@ dispatch(struct http_server *srv, struct MHD_Connection *c, const char *url,
 	ms = (long)(us / 1000);
 	metrics_request((enum kw_op)resp.op, resp.status, us);
 	if (resp.status == 401)
-		log_info("req=%s peer=%s id=- %s %s -> %d (%ld ms): %s",
-		    req.request_id, peer, method, url, resp.status, ms, why);
+		log_info("peer=%s id=- %s %s -> %d (%ld ms): %s", peer, method,
+		    url, resp.status, ms, why);
 	else if (resp.status >= 400)
-		log_info("req=%s peer=%s id=%s%s%s %s %s -> %d (%ld ms)",
-		    req.request_id, peer, id, doas != NULL ? " doas=" : "",
-		    doas != NULL ? doas : "", method, url, resp.status, ms);
+		log_info("peer=%s id=%s%s%s %s %s -> %d (%ld ms)", peer, id,
+		    doas != NULL ? " doas=" : "", doas != NULL ? doas : "",
+		    method, url, resp.status, ms);
 	else
-		log_debug("req=%s peer=%s id=%s%s%s %s %s -> %d (%ld ms)",
-		    req.request_id, peer, id, doas != NULL ? " doas=" : "",
-		    doas != NULL ? doas : "", method, url, resp.status, ms);
+		log_debug("peer=%s id=%s%s%s %s %s -> %d (%ld ms)", peer, id,
+		    doas != NULL ? " doas=" : "", doas != NULL ? doas : "",
+		    method, url, resp.status, ms);
+	log_request_end();
 	return send_response(c, &resp, cookie[0] != '\0' ? cookie : NULL);
 }
 

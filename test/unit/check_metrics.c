@@ -63,7 +63,8 @@ has_line(const char *text, const char *line)
 			return;
 		p++;
 	}
-	ck_abort_msg("line \"%s\" missing from:\n%s", line, text);
+	fprintf(stderr, "-- the text --\n%s-- end --\n", text);
+	ck_abort_msg("line \"%s\" missing (the text is on stderr)", line);
 }
 
 START_TEST(test_requests)

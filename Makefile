@@ -58,7 +58,8 @@ DB_OBJ		:= $(DB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/db/migrations.o
 SERVER_OBJ	:= $(SERVER_SRC:%.c=$(BUILD)/%.o)
 ADMIN_OBJ	:= $(ADMIN_SRC:%.c=$(BUILD)/%.o) $(BUILD)/admin/pgtemplates.o
 # server objects the unit tests link (everything but main and the MHD glue)
-SERVER_TESTABLE	:= $(filter-out $(BUILD)/server/main.o $(BUILD)/server/http.o,$(SERVER_OBJ))
+SERVER_TESTABLE	:= $(filter-out $(BUILD)/server/main.o $(BUILD)/server/http.o \
+		   $(BUILD)/server/http_plain.o,$(SERVER_OBJ))
 UNIT_BIN	:= $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 
 BINS		:= $(BUILD)/keyward-server $(BUILD)/keyward-admin

@@ -49,6 +49,26 @@ db_role_name(enum db_role r)
 	}
 }
 
+const char *
+db_refusal_name(enum db_refusal r)
+{
+	static const char *const names[DB_REFUSE_MAX] = {
+		[DB_REFUSE_NONE] = "none",
+		[DB_REFUSE_LOCAL_NOT_PRIMARY] = "local_not_primary",
+		[DB_REFUSE_SPLIT_BRAIN] = "split_brain",
+		[DB_REFUSE_NO_PRIMARY] = "no_primary",
+		[DB_REFUSE_STANDBY_DOWN] = "standby_down",
+		[DB_REFUSE_NOT_REPLICATING] = "standby_not_replicating",
+		[DB_REFUSE_NOT_SYNC] = "standby_not_sync",
+		[DB_REFUSE_STANDBY_STALE] = "standby_stale",
+		[DB_REFUSE_MONITOR_STALLED] = "monitor_stalled",
+	};
+
+	if ((unsigned)r >= DB_REFUSE_MAX || names[r] == NULL)
+		return "other";
+	return names[r];
+}
+
 static void
 copy_field(char *dst, size_t len, const PGresult *r, int col)
 {
@@ -151,12 +171,14 @@ out:
 		ns->slow = 1;
 }
 
-/* Set out->why (truncated when long). */
-static void __attribute__((format(printf, 2, 3)))
-set_why(struct db_cluster_state *out, const char *fmt, ...)
+/* Set out->refusal and out->why (truncated when long). */
+static void __attribute__((format(printf, 3, 4)))
+set_why(struct db_cluster_state *out, enum db_refusal code,
+    const char *fmt, ...)
 {
 	va_list ap;
 
+	out->refusal = code;
 	va_start(ap, fmt);
 	vsnprintf(out->why, sizeof(out->why), fmt, ap);
 	va_end(ap);
@@ -191,42 +213,44 @@ decide(struct db_cluster_state *out, int stale_ms, const char *lname,
 		if (l->role == DB_ROLE_PRIMARY)
 			out->writable = 1;
 		else
-			set_why(out, "database of %s is %s", lname,
+			set_why(out, DB_REFUSE_LOCAL_NOT_PRIMARY,
+			    "database of %s is %s", lname,
 			    node_text(l, a, sizeof(a)));
 		return;
 	}
 	if (l->role == DB_ROLE_PRIMARY && p->role == DB_ROLE_PRIMARY) {
-		set_why(out, "both databases (%s and %s) answer as primary: split "
-		    "brain, writes refused until "
+		set_why(out, DB_REFUSE_SPLIT_BRAIN, "both databases (%s and "
+		    "%s) answer as primary: split brain, writes refused until "
 		    "one is rejoined as standby", lname, pname);
 		return;
 	}
 	if (l->role != DB_ROLE_PRIMARY && p->role != DB_ROLE_PRIMARY) {
-		set_why(out, "no primary database: %s is %s, %s is %s", lname,
-		    node_text(l, a, sizeof(a)), pname, node_text(p, b, sizeof(b)));
+		set_why(out, DB_REFUSE_NO_PRIMARY, "no primary database: %s is "
+		    "%s, %s is %s", lname, node_text(l, a, sizeof(a)), pname,
+		    node_text(p, b, sizeof(b)));
 		return;
 	}
 	standby = l->role == DB_ROLE_PRIMARY ? p : l;
 	sname = l->role == DB_ROLE_PRIMARY ? pname : lname;
 	if (standby->role == DB_ROLE_DOWN) {
-		set_why(out, "standby %s is down: %s",
+		set_why(out, DB_REFUSE_STANDBY_DOWN, "standby %s is down: %s",
 		    sname, standby->error);
 		return;
 	}
 	if (!rp->present) {
-		set_why(out, "standby %s is not "
+		set_why(out, DB_REFUSE_NOT_REPLICATING, "standby %s is not "
 		    "replicating from the primary", sname);
 		return;
 	}
 	if (strcmp(rp->state, "streaming") != 0 ||
 	    strcmp(rp->sync_state, "sync") != 0) {
-		set_why(out, "standby %s is not a "
+		set_why(out, DB_REFUSE_NOT_SYNC, "standby %s is not a "
 		    "synchronous standby yet (state %s, sync_state %s)", sname,
 		    rp->state, rp->sync_state);
 		return;
 	}
 	if (rp->reply_age_ms < 0 || rp->reply_age_ms > stale_ms) {
-		set_why(out, "standby %s last replied "
+		set_why(out, DB_REFUSE_STANDBY_STALE, "standby %s last replied "
 		    "%lld ms ago (frozen or cut off?)", sname,
 		    (long long)rp->reply_age_ms);
 		return;

@@ -36,6 +36,21 @@ struct db_repl_state {
 	int64_t		 lag_bytes;	/* current WAL - replay LSN; -1 unknown */
 };
 
+/* Why writes are refused, as a code (for counting; why says it in words). */
+enum db_refusal {
+	DB_REFUSE_NONE = 0,		/* writable */
+	DB_REFUSE_LOCAL_NOT_PRIMARY,	/* single node whose database is not
+					   primary */
+	DB_REFUSE_SPLIT_BRAIN,		/* both answer as primary */
+	DB_REFUSE_NO_PRIMARY,		/* neither answers as primary */
+	DB_REFUSE_STANDBY_DOWN,		/* the standby's database is down */
+	DB_REFUSE_NOT_REPLICATING,	/* the primary lists no standby */
+	DB_REFUSE_NOT_SYNC,		/* not a streaming synchronous standby */
+	DB_REFUSE_STANDBY_STALE,	/* its last reply is too old */
+	DB_REFUSE_MONITOR_STALLED,	/* the view itself is too old (server) */
+	DB_REFUSE_MAX
+};
+
 struct db_cluster_state {
 	struct db_node_state	local;
 	struct db_node_state	peer;
@@ -43,6 +58,7 @@ struct db_cluster_state {
 	int			writable;	/* writes may be admitted */
 	int			readable;	/* some database answers */
 	char			why[256];	/* why not writable, "" if so */
+	enum db_refusal		refusal;	/* the same as a code */
 	int64_t			cache_epoch;	/* cache_epoch.epoch; -1 unknown */
 	int64_t			at_ms;		/* monotonic time of the probe */
 };
@@ -61,5 +77,7 @@ void	db_cluster_probe(struct db *db, int timeout_ms, int stale_ms,
 	    const struct db_cluster_state *prev, struct db_cluster_state *out);
 /* "primary", "standby" or "down". */
 const char *db_role_name(enum db_role r);
+/* A short snake_case name for r ("standby_down", ...), never NULL. */
+const char *db_refusal_name(enum db_refusal r);
 
 #endif

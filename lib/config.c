@@ -362,6 +362,18 @@ out:
 	return rv;
 }
 
+/* The line the setting at offset off was set on, 0 when defaulted. */
+static int
+cfg_line_of(const struct cfg_parse *ps, size_t off)
+{
+	size_t i;
+
+	for (i = 0; i < cfg_nsettings; i++)
+		if (cfg_table[i].off == off)
+			return ps->set_on[i];
+	return 0;
+}
+
 /* Checks that span settings, after the whole file is read. */
 static int
 cfg_check(struct cfg_parse *ps)
@@ -369,16 +381,19 @@ cfg_check(struct cfg_parse *ps)
 	const struct kw_config	*cfg = ps->cfg;
 	char			 host[256];
 	int			 port;
-	size_t			 i;
 
 	if (config_listen_addr(cfg, host, sizeof(host), &port) != 0) {
-		for (i = 0; i < cfg_nsettings; i++)
-			if (cfg_table[i].off == offsetof(struct kw_config,
-			    listen))
-				break;
-		cfg_error(ps, i < cfg_nsettings ? ps->set_on[i] : 0,
-		    "node.listen = %s: expected HOST:PORT or [IPV6]:PORT with "
-		    "a port from 1 to 65535", cfg->listen);
+		cfg_error(ps, cfg_line_of(ps, offsetof(struct kw_config,
+		    listen)), "node.listen = %s: expected HOST:PORT or "
+		    "[IPV6]:PORT with a port from 1 to 65535", cfg->listen);
+		return -1;
+	}
+	if (*cfg->metrics_listen != '\0' && config_parse_addr(
+	    cfg->metrics_listen, host, sizeof(host), &port) != 0) {
+		cfg_error(ps, cfg_line_of(ps, offsetof(struct kw_config,
+		    metrics_listen)), "metrics.listen = %s: expected HOST:PORT "
+		    "or [IPV6]:PORT with a port from 1 to 65535, or nothing",
+		    cfg->metrics_listen);
 		return -1;
 	}
 	if (cfg->auth_mode == AUTH_MTLS && *cfg->tls_client_ca_file == '\0') {
@@ -488,13 +503,21 @@ int
 config_listen_addr(const struct kw_config *cfg, char *host, size_t hostlen,
     int *port)
 {
-	const char	*s, *h, *colon, *p;
+	if (cfg == NULL)
+		return -1;
+	return config_parse_addr(cfg->listen, host, hostlen, port);
+}
+
+/* Parse "HOST:PORT" or "[V6]:PORT" (port 1..65535); 0 or -1. */
+int
+config_parse_addr(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char	*h, *colon, *p;
 	size_t		 hlen;
 	long		 v = 0;
 
-	if (cfg == NULL || cfg->listen == NULL || host == NULL || port == NULL)
+	if (s == NULL || host == NULL || port == NULL)
 		return -1;
-	s = cfg->listen;
 	if (*s == '[') {
 		h = s + 1;
 		if ((colon = strchr(h, ']')) == NULL)

@@ -71,6 +71,8 @@ struct kw_config {
 	int	 max_header_bytes;
 	/* [log] */
 	char	*log_level;
+	/* [metrics] */
+	char	*metrics_listen;	/* "ADDR:PORT", or empty: off */
 
 	char	*path;			/* the file this came from */
 	char	*dir;			/* its directory */
@@ -86,6 +88,9 @@ void	config_free(struct kw_config *cfg);
 /* Parse "HOST:PORT" (or "[V6]:PORT") from cfg->listen; 0 or -1. */
 int	config_listen_addr(const struct kw_config *cfg, char *host,
 	    size_t hostlen, int *port) WUR;
+/* The same for any such text s (metrics.listen, say). */
+int	config_parse_addr(const char *s, char *host, size_t hostlen,
+	    int *port) WUR;
 /* Print every setting with its effective value (as `-n -v` shows it). */
 void	config_dump(FILE *fp, const struct kw_config *cfg);
 /* Print the settings table: section, name, type, default, bounds, help. */

@@ -259,6 +259,16 @@ const struct cfg_setting cfg_table[] = {
 	    log_level,
 	    "Lowest level of messages written to the log (standard error): "
 	    "debug, info, warn or error."),
+
+	STR("metrics", "listen", CFG_STRING, "", 0, metrics_listen,
+	    "Address and port (HOST:PORT or [IPV6]:PORT) of a plain-HTTP "
+	    "listener that answers GET /metrics (Prometheus text) to anyone "
+	    "who reaches it, without TLS or a client certificate: bind it to "
+	    "loopback or a management network.  Empty (the default): no such "
+	    "listener; /metrics is then served only on node.listen, over "
+	    "HTTPS, to clients that authenticate as for the KMS API (any "
+	    "identity; no ACL is consulted).  Metrics never carry key names "
+	    "or client identities."),
 };
 
 #undef F

@@ -9,6 +9,9 @@
  * a message (for instance a newline inside a client-supplied key name)
  * are replaced so that one call always yields exactly one line.
  *
+ * A thread may name the request it serves (log_request_begin): its lines
+ * then start with "req=ID ", whichever layer logs them.
+ *
  * This file does not decide what is worth logging, and it must never be
  * given key material: callers pass names, ids and codes only.
  */
@@ -29,6 +32,9 @@
  */
 static const char	*log_progname = "keyward";
 static atomic_int	 log_min_level = LOG_LVL_INFO;
+
+/* The request this thread serves, "" when none (log_request_begin). */
+static _Thread_local char log_req[32];
 
 static const char *const log_level_names[] = {
 	[LOG_LVL_DEBUG] = "debug",
@@ -67,6 +73,20 @@ log_set_level(enum log_level level)
 	atomic_store(&log_min_level, (int)level);
 }
 
+/* Every line of this thread names request id, until log_request_end. */
+void
+log_request_begin(const char *id)
+{
+	snprintf(log_req, sizeof(log_req), "%s", id != NULL ? id : "");
+}
+
+/* This thread serves no request any more. */
+void
+log_request_end(void)
+{
+	log_req[0] = '\0';
+}
+
 /*
  * Parse a level name as written in keyward.conf: "debug", "info", "warn"
  * (or "warning"), "error".  Returns the enum log_level value, or -1.
@@ -97,6 +117,7 @@ log_vwrite(enum log_level level, const char *label, int errnum,
 {
 	char	 msg[LOG_LINE_MAX];
 	char	 ebuf[128];
+	char	 req[sizeof(log_req) + 5];
 	char	*p;
 	int	 saved_errno = errno;
 
@@ -107,8 +128,14 @@ log_vwrite(enum log_level level, const char *label, int errnum,
 
 	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
 		strcpy(msg, "(unformattable log message)");
+	req[0] = '\0';
+	if (log_req[0] != '\0')
+		snprintf(req, sizeof(req), "req=%s ", log_req);
 	/* One call, one line: neutralise newlines and other controls. */
 	for (p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	for (p = req; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 
@@ -121,10 +148,11 @@ log_vwrite(enum log_level level, const char *label, int errnum,
 		if (strerror_r(errnum, ebuf, sizeof(ebuf)) != 0)
 			snprintf(ebuf, sizeof(ebuf), "error %d", errnum);
 #endif
-		fprintf(stderr, "%s: %s: %s: %s\n", log_progname, label, msg,
-		    es);
+		fprintf(stderr, "%s: %s: %s%s: %s\n", log_progname, label, req,
+		    msg, es);
 	} else
-		fprintf(stderr, "%s: %s: %s\n", log_progname, label, msg);
+		fprintf(stderr, "%s: %s: %s%s\n", log_progname, label, req,
+		    msg);
 	fflush(stderr);
 out:
 	errno = saved_errno;

@@ -18,6 +18,16 @@ void log_set_level(enum log_level level);
 /* Parse "debug", "info", "warn", "error"; -1 when unknown. */
 int log_level_parse(const char *s);
 
+/*
+ * The request the calling thread serves: until log_request_end, every
+ * line this thread logs starts with "req=ID " (at most 31 bytes of id),
+ * so a warning of a lower layer (the database's "not acknowledged", say)
+ * ties to the request it belongs to.  Set by the HTTP glue around each
+ * request; a thread that serves none logs without.
+ */
+void log_request_begin(const char *id);
+void log_request_end(void);
+
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "errors.h"
+#include "metrics.h"
 #include "../lib/base64.h"
 #include "../lib/log.h"
 
@@ -27,6 +28,7 @@ static const api_fn handlers[OP_MAX] = {
 	[OP_REENCRYPT_BATCH] = api_reencrypt_batch,
 	[OP_HEALTH] = api_health,
 	[OP_CLUSTER] = api_cluster,
+	[OP_METRICS] = api_metrics,
 };
 
 /* The audit record of one request. */
@@ -108,9 +110,18 @@ api_handle(void *vctx, const struct kw_request *req, struct kw_response *resp)
 		return;
 	}
 	e = route_match(req->method, req->path, rt);
+	resp->op = e == KW_OK ? rt->op : OP_NONE;
 	if (e == KW_OK && (rt->op == OP_HEALTH || rt->op == OP_CLUSTER))
 		handlers[rt->op](ctx, req, rt, resp);	/* need no identity */
-	else if (e == KW_OK)
+	else if (e == KW_OK && rt->op == OP_METRICS) {
+		/* any authenticated client; no key names, no identities */
+		if (req->identity == NULL)
+			resp_error(resp, KW_EUNAUTH, "authentication required: "
+			    "%s", req->auth_why != NULL ? req->auth_why :
+			    "no identity");
+		else
+			handlers[rt->op](ctx, req, rt, resp);
+	} else if (e == KW_OK)
 		key_operation(ctx, &r, rt, resp);
 	else if (req->identity == NULL)
 		resp_error(resp, KW_EUNAUTH, "authentication required: %s",
@@ -235,6 +246,7 @@ int
 api_admit_write(struct api_ctx *ctx, struct kw_response *resp)
 {
 	char why[256];
+	enum db_refusal code;
 
 	/*
 	 * A single node (no db.peer, a development set-up) has no pair to
@@ -242,8 +254,9 @@ api_admit_write(struct api_ctx *ctx, struct kw_response *resp)
 	 */
 	if (ctx->cfg->db_peer[0] == '\0')
 		return 1;
-	if (cluster_writable(ctx->cl, why, sizeof(why)))
+	if (cluster_writable(ctx->cl, why, sizeof(why), &code))
 		return 1;
+	metrics_refused(code);
 	resp_error(resp, KW_EUNAVAIL, "writes refused by node %s: %s",
 	    ctx->cfg->node_name, why);
 	return 0;
@@ -266,10 +279,13 @@ api_store_error(struct kw_response *resp, enum kw_err e, const char *name)
 		resp_error(resp, e, "invalid request for key '%s'", name);
 		break;
 	case KW_EUNAVAIL:
+		/* admitted, but the database layer found no primary */
+		metrics_refused(DB_REFUSE_NO_PRIMARY);
 		resp_error(resp, e, "writes are refused: no healthy primary "
 		    "database with a synchronous standby");
 		break;
 	case KW_ENOTACK:
+		metrics_inc(MC_NOT_ACKNOWLEDGED);
 		resp_error(resp, e, "write not acknowledged: the commit was not "
 		    "confirmed in time, treat it as failed");
 		break;

@@ -72,6 +72,12 @@ void	api_health(struct api_ctx *, const struct kw_request *,
 	    const struct route *, struct kw_response *);
 void	api_cluster(struct api_ctx *, const struct kw_request *,
 	    const struct route *, struct kw_response *);
+void	api_metrics(struct api_ctx *, const struct kw_request *,
+	    const struct route *, struct kw_response *);
+/* The kw_handler_fn of the metrics.listen listener: GET /metrics only,
+ * to anyone (ctx is a struct api_ctx). */
+void	api_metrics_only(void *ctx, const struct kw_request *req,
+	    struct kw_response *resp);
 
 /* Authorization (api_authz.c); each fills resp with a 403 and returns 0
  * when the caller may not, else returns 1. */

@@ -188,8 +188,8 @@ api_create(struct api_ctx *ctx, const struct kw_request *req,
 	}
 	resp->audit_version = kv.version;
 	resp->audit_has_version = 1;
-	log_info("req=%s id=%s created key \"%s\" (%d bits)", req->request_id,
-	    req->identity, nk.name, nk.length);
+	log_info("id=%s created key \"%s\" (%d bits)", req->identity,
+	    nk.name, nk.length);
 	resp->location = location_of(nk.name);
 	/* material only for a caller who may also GET it */
 	api_send_json(resp, 201, api_key_version(nk.name, kv.version,
@@ -223,8 +223,8 @@ api_roll(struct api_ctx *ctx, const struct kw_request *req,
 	}
 	resp->audit_version = kv.version;
 	resp->audit_has_version = 1;
-	log_info("req=%s id=%s rolled key \"%s\" to version %u",
-	    req->request_id, req->identity, rt->name, kv.version);
+	log_info("id=%s rolled key \"%s\" to version %u", req->identity,
+	    rt->name, kv.version);
 	api_send_json(resp, 200, api_key_version(rt->name, kv.version,
 	    api_holds(ctx, req, ACL_GET) ? kv.material : NULL));
 out:
@@ -245,8 +245,7 @@ api_delete(struct api_ctx *ctx, const struct kw_request *req,
 		api_store_error(resp, e, rt->name);
 		return;
 	}
-	log_info("req=%s id=%s deleted key \"%s\"", req->request_id,
-	    req->identity, rt->name);
+	log_info("id=%s deleted key \"%s\"", req->identity, rt->name);
 	resp->status = 200;
 }
 

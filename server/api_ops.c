@@ -7,11 +7,16 @@
  *   GET /v1/cluster  both nodes (name, URL, role, health), so clients and
  *                    operators can discover the pair.
  * Neither needs a client identity.
+ *   GET /metrics     Prometheus text (metrics.h); on the HTTPS port for
+ *                    an authenticated client, on metrics.listen for anyone
+ *                    who reaches it.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "api.h"
 #include "errors.h"
+#include "metrics.h"
 #include "../lib/version.h"
 
 /* "active" when the local database is primary, "passive" when standby. */
@@ -110,4 +115,53 @@ api_cluster(struct api_ctx *ctx, const struct kw_request *req,
 	api_send_json(resp, 200, json_pack("{s:s, s:o, s:b, s:s?}",
 	    "this", ctx->cfg->node_name, "nodes", nodes,
 	    "writable", st.writable, "reason", st.writable ? NULL : st.why));
+}
+
+void
+api_metrics(struct api_ctx *ctx, const struct kw_request *req,
+    const struct route *rt, struct kw_response *resp)
+{
+	struct db_cluster_state st;
+	struct metrics_view v;
+	size_t len;
+	char *text;
+
+	(void)req;
+	(void)rt;
+	cluster_view(ctx->cl, &st);
+	memset(&v, 0, sizeof(v));
+	v.cluster = &st;
+	v.keys_served = st.readable || ks_cache_usable(ctx->ks);
+	v.confirmed_age_ms = cluster_confirmed_age_ms(ctx->cl);
+	v.version = KW_VERSION;
+	v.node = ctx->cfg->node_name;
+	if ((text = metrics_render(&v, &len)) == NULL) {
+		resp_error(resp, KW_ENOMEM, "out of memory");
+		return;
+	}
+	secure_free(resp->body);
+	resp->status = 200;
+	resp->body = text;
+	resp->len = len;
+	resp->content_type = METRICS_CONTENT_TYPE;
+}
+
+void
+api_metrics_only(void *vctx, const struct kw_request *req,
+    struct kw_response *resp)
+{
+	struct route rt;
+
+	memset(&rt, 0, sizeof(rt));
+	rt.op = OP_METRICS;
+	resp->op = OP_METRICS;
+	if (strcmp(req->path, "/metrics") != 0)
+		resp_error(resp, KW_ENOROUTE, "no such resource: this listener "
+		    "serves only /metrics");
+	else if (strcmp(req->method, "GET") != 0 &&
+	    strcmp(req->method, "HEAD") != 0)
+		resp_error(resp, KW_EMETHOD, "method %s not allowed on this "
+		    "resource", req->method);
+	else
+		api_metrics(vctx, req, &rt, resp);
 }

@@ -56,6 +56,7 @@
 
 #include "audit.h"
 #include "audit_impl.h"
+#include "metrics.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
 
@@ -302,6 +303,14 @@ audit_rotate(struct audit *a)
 		audit_reopen_failed(a, errno);
 }
 
+/* One record lost (wlock held): counted for the log and the metrics. */
+static void
+audit_lose(struct audit *a)
+{
+	a->lost++;
+	metrics_inc(MC_AUDIT_DROPPED);
+}
+
 /* Append line (len bytes, '\n' included) with one write(2). */
 static void
 audit_write(struct audit *a, const char *line, size_t len)
@@ -313,17 +322,20 @@ audit_write(struct audit *a, const char *line, size_t len)
 	pthread_mutex_lock(&a->wlock);
 	if (a->to_stderr)
 		fprintf(stderr, "audit: %.*s\n", (int)(len - 1), line);
-	if (a->path == NULL)
+	if (a->path == NULL) {
+		if (a->to_stderr)
+			metrics_inc(MC_AUDIT_WRITTEN);
 		goto out;
+	}
 	if (a->fd == -1) {
 		/* rotation could not reopen it: try again now and then */
 		if (clock_mono_ms() - a->reopen_ms < AUDIT_REOPEN_EVERY_MS) {
-			a->lost++;
+			audit_lose(a);
 			audit_error(a, "reopen", a->path, a->reopen_err);
 			goto out;
 		}
 		if (audit_file_open(a) == -1) {
-			a->lost++;
+			audit_lose(a);
 			audit_reopen_failed(a, errno);
 			goto out;
 		}
@@ -332,7 +344,7 @@ audit_write(struct audit *a, const char *line, size_t len)
 	    a->size + (long long)len > a->limit) {
 		audit_rotate(a);
 		if (a->fd == -1) {
-			a->lost++;
+			audit_lose(a);
 			goto out;
 		}
 	}
@@ -346,13 +358,14 @@ audit_write(struct audit *a, const char *line, size_t len)
 			if (off > 0 && a->regular &&
 			    ftruncate(a->fd, (off_t)a->size) == -1)
 				a->size += (long long)off;
-			a->lost++;
+			audit_lose(a);
 			audit_error(a, "write to", a->path, e);
 			goto out;
 		}
 		off += (size_t)n;
 	}
 	a->size += (long long)len;
+	metrics_inc(MC_AUDIT_WRITTEN);
 out:
 	pthread_mutex_unlock(&a->wlock);
 }
@@ -367,7 +380,7 @@ audit_emit(struct audit *a, const struct audit_rec *r)
 
 	if ((line = audit_format(a, r, buf, sizeof(buf), &len)) == NULL) {
 		pthread_mutex_lock(&a->wlock);
-		a->lost++;
+		audit_lose(a);
 		audit_error(a, "format a record for",
 		    a->path != NULL ? a->path : "(stderr)", ENOMEM);
 		pthread_mutex_unlock(&a->wlock);

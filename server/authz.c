@@ -9,6 +9,7 @@
 
 #include "authz.h"
 #include "filewatch.h"
+#include "metrics.h"
 #include "../lib/log.h"
 
 struct authz {
@@ -28,6 +29,7 @@ authz_reload(struct authz *az)
 	if ((na = acls_load(az->path, err, sizeof(err))) == NULL) {
 		log_warnx("access control file not reloaded, keeping the rules "
 		    "in force: %s", err);
+		metrics_inc(MC_ACL_RELOAD_FAILURES);
 		return -1;
 	}
 	pthread_rwlock_wrlock(&az->lock);
@@ -35,6 +37,7 @@ authz_reload(struct authz *az)
 	az->acls = na;
 	pthread_rwlock_unlock(&az->lock);
 	acls_free(old);
+	metrics_inc(MC_ACL_RELOADS);
 	log_info("access control rules reloaded from \"%s\"", az->path);
 	return 0;
 }

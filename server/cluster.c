@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cluster.h"
+#include "metrics.h"
 #include "../db/db.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
@@ -39,7 +40,7 @@ static void
 probe(struct cluster *cl)
 {
 	struct db_cluster_state st, prev;
-	int was, had, moved;
+	int was, had, moved, settled;
 	int64_t t0 = clock_mono_ms();	/* the epoch is read after this */
 
 	pthread_mutex_lock(&cl->mu);
@@ -48,6 +49,9 @@ probe(struct cluster *cl)
 	db_cluster_probe(cl->db, cl->cfg->probe_timeout_ms,
 	    cl->cfg->standby_stale_ms, cl->cfg->node_name, cl->cfg->peer_name,
 	    prev.at_ms != 0 ? &prev : NULL, &st);
+	metrics_probe(0, st.local.role != DB_ROLE_DOWN);
+	if (st.peer.configured)
+		metrics_probe(1, st.peer.role != DB_ROLE_DOWN);
 	pthread_mutex_lock(&cl->mu);
 	had = cl->view.at_ms != 0;
 	was = cl->view.writable;
@@ -78,8 +82,12 @@ probe(struct cluster *cl)
 	    st.local.role != DB_ROLE_DOWN && st.peer.role != DB_ROLE_DOWN &&
 	    (st.local.role == DB_ROLE_PRIMARY) !=
 	    (st.peer.role == DB_ROLE_PRIMARY) :
-	    st.local.role == DB_ROLE_PRIMARY))
-		(void)db_settle(cl->db, SETTLE_MAX);
+	    st.local.role == DB_ROLE_PRIMARY)) {
+		if ((settled = db_settle(cl->db, SETTLE_MAX)) > 0)
+			metrics_add(MC_SETTLED_ROWS, (uint64_t)settled);
+		else if (settled < 0)
+			metrics_inc(MC_SETTLE_ERRORS);
+	}
 	if (!had || was != st.writable) {
 		if (st.writable)
 			log_info("cluster: writes admitted (local %s, peer %s)",
@@ -168,6 +176,7 @@ cluster_view(struct cluster *cl, struct db_cluster_state *out)
 	pthread_mutex_unlock(&cl->mu);
 	if (out->writable && clock_mono_ms() - out->at_ms > limit) {
 		out->writable = 0;
+		out->refusal = DB_REFUSE_MONITOR_STALLED;
 		snprintf(out->why, sizeof(out->why), "cluster monitor has not "
 		    "completed a check for %lld ms",
 		    (long long)(clock_mono_ms() - out->at_ms));
@@ -186,12 +195,14 @@ cluster_confirmed_age_ms(struct cluster *cl)
 }
 
 int
-cluster_writable(struct cluster *cl, char *why, size_t len)
+cluster_writable(struct cluster *cl, char *why, size_t len,
+    enum db_refusal *code)
 {
 	struct db_cluster_state st;
 
 	cluster_view(cl, &st);
 	if (!st.writable)
 		snprintf(why, len, "%s", st.why);
+	*code = st.writable ? DB_REFUSE_NONE : st.refusal;
 	return st.writable;
 }

@@ -36,7 +36,9 @@ void	cluster_stop(struct cluster *cl);
 void	cluster_view(struct cluster *cl, struct db_cluster_state *out);
 /* How long ago (ms) the cache epoch was last read; -1 never. */
 int64_t	cluster_confirmed_age_ms(struct cluster *cl);
-/* 1 when writes may be admitted now; else 0 and the reason in why. */
-int	cluster_writable(struct cluster *cl, char *why, size_t len);
+/* 1 when writes may be admitted now; else 0, the reason in why and as a
+ * code in *code. */
+int	cluster_writable(struct cluster *cl, char *why, size_t len,
+	    enum db_refusal *code);
 
 #endif

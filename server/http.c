@@ -24,8 +24,10 @@
 #include <gnutls/x509.h>
 
 #include "http.h"
+#include "http_impl.h"
 #include "conntrack.h"
 #include "errors.h"
+#include "metrics.h"
 #include "../lib/authcookie.h"
 #include "../lib/clock.h"
 #include "../lib/config.h"
@@ -53,6 +55,7 @@ struct http_server {
 struct conn_state {
 	struct ct_conn *cc;		/* its conntrack entry, or NULL */
 	int	 checked;		/* certificate looked at */
+	int	 requested;		/* a request's headers arrived */
 	unsigned long trust_gen;	/* ... under this tlstrust generation */
 	char	 identity[IDENTITY_MAX];/* "" when none or not valid */
 	char	 why[128];		/* why there is no identity */
@@ -68,18 +71,29 @@ struct req_state {
 	struct conn_state *cs;		/* the connection's, or NULL */
 };
 
-static void
-mhd_log(void *cls, const char *fmt, va_list ap)
+/*
+ * libmicrohttpd's messages, at debug level.  cls: NULL for the HTTPS
+ * listener, whose refusals are counted, else the name of the listener.
+ */
+void
+http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 	size_t n;
 
-	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	log_debug("libmicrohttpd: %s", msg);
+	/*
+	 * libmicrohttpd refuses a connection over MHD_OPTION_CONNECTION_LIMIT
+	 * before any callback of ours runs; this message is all it tells.
+	 */
+	if (cls == NULL &&
+	    strncmp(msg, "Server reached connection limit", 31) == 0)
+		metrics_inc(MC_CONN_REFUSED_TOTAL);
+	log_debug("libmicrohttpd%s%s: %s", cls != NULL ? " " : "",
+	    cls != NULL ? (const char *)cls : "", msg);
 }
 
 /* libmicrohttpd tells of a connection's start and of its end, before
@@ -93,14 +107,24 @@ notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	struct conn_state *cs;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		metrics_connection(1);
 		if ((cs = calloc(1, sizeof(*cs))) != NULL &&
 		    (ci = MHD_get_connection_info(c,
 		    MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL)
 			cs->cc = conntrack_add(srv->ct, ci->connect_fd);
 		*socket_context = cs;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		if ((cs = *socket_context) != NULL)
+		metrics_connection(-1);
+		if ((cs = *socket_context) != NULL) {
+			/*
+			 * libmicrohttpd tells nothing of a failed handshake;
+			 * a connection that never got as far as a request
+			 * header failed it (or its client sent nothing)
+			 */
+			if (!cs->requested)
+				metrics_inc(MC_TLS_HANDSHAKE_FAILED);
 			conntrack_remove(srv->ct, cs->cc);
+		}
 		free(cs);
 		*socket_context = NULL;
 	}
@@ -324,6 +348,8 @@ identity_of(struct http_server *srv, struct MHD_Connection *c, char *buf,
 		}
 		verify_client((gnutls_session_t)ci->tls_session,
 		    srv->opts.trust, cs, srv->opts.identity);
+		if (cs->identity[0] == '\0')
+			metrics_inc(MC_CLIENT_CERT_REFUSED);
 	}
 	if (cs->identity[0] == '\0') {
 		*why = cs->why;
@@ -391,6 +417,7 @@ send_response(struct MHD_Connection *c, struct kw_response *resp,
 	resp->body = NULL;
 	if (resp->len > 0)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    resp->content_type != NULL ? resp->content_type :
 		    "application/json");
 	if (resp->location != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION,
@@ -457,6 +484,7 @@ dispatch(struct http_server *srv, struct MHD_Connection *c, const char *url,
 	char cookie[AUTHCOOKIE_USER_MAX * 2 + 256];
 	const char *id, *why = "", *doas;
 	int issue = 0;
+	int64_t us;
 	long ms;
 
 	memset(&req, 0, sizeof(req));
@@ -464,6 +492,8 @@ dispatch(struct http_server *srv, struct MHD_Connection *c, const char *url,
 	peer_text(c, peer, sizeof(peer));
 	snprintf(req.request_id, sizeof(req.request_id), "%s%08lx",
 	    srv->id_prefix, atomic_fetch_add(&srv->seq, 1) & 0xffffffffUL);
+	/* every line logged for this request, by any layer, names it */
+	log_request_begin(req.request_id);
 	req.method = method;
 	req.path = url;
 	req.body = rs->body != NULL ? rs->body : "";
@@ -495,19 +525,22 @@ dispatch(struct http_server *srv, struct MHD_Connection *c, const char *url,
 	    make_cookie(srv, id, cookie, sizeof(cookie)) != 0)
 		cookie[0] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &end);
-	ms = (end.tv_sec - rs->start.tv_sec) * 1000 +
-	    (end.tv_nsec - rs->start.tv_nsec) / 1000000;
+	us = (int64_t)(end.tv_sec - rs->start.tv_sec) * 1000000 +
+	    (end.tv_nsec - rs->start.tv_nsec) / 1000;
+	ms = (long)(us / 1000);
+	metrics_request((enum kw_op)resp.op, resp.status, us);
 	if (resp.status == 401)
-		log_info("req=%s peer=%s id=- %s %s -> %d (%ld ms): %s",
-		    req.request_id, peer, method, url, resp.status, ms, why);
+		log_info("peer=%s id=- %s %s -> %d (%ld ms): %s", peer, method,
+		    url, resp.status, ms, why);
 	else if (resp.status >= 400)
-		log_info("req=%s peer=%s id=%s%s%s %s %s -> %d (%ld ms)",
-		    req.request_id, peer, id, doas != NULL ? " doas=" : "",
-		    doas != NULL ? doas : "", method, url, resp.status, ms);
+		log_info("peer=%s id=%s%s%s %s %s -> %d (%ld ms)", peer, id,
+		    doas != NULL ? " doas=" : "", doas != NULL ? doas : "",
+		    method, url, resp.status, ms);
 	else
-		log_debug("req=%s peer=%s id=%s%s%s %s %s -> %d (%ld ms)",
-		    req.request_id, peer, id, doas != NULL ? " doas=" : "",
-		    doas != NULL ? doas : "", method, url, resp.status, ms);
+		log_debug("peer=%s id=%s%s%s %s %s -> %d (%ld ms)", peer, id,
+		    doas != NULL ? " doas=" : "", doas != NULL ? doas : "",
+		    method, url, resp.status, ms);
+	log_request_end();
 	return send_response(c, &resp, cookie[0] != '\0' ? cookie : NULL);
 }
 
@@ -542,8 +575,10 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 		if ((rs = calloc(1, sizeof(*rs))) == NULL)
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &rs->start);
-		if ((rs->cs = conn_of(c)) != NULL)
+		if ((rs->cs = conn_of(c)) != NULL) {
+			rs->cs->requested = 1;
 			conntrack_busy(srv->ct, rs->cs->cc, 1);
+		}
 		*con_cls = rs;
 		atomic_fetch_add(&srv->inflight, 1);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -593,9 +628,9 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 	return dispatch(srv, c, url, method, rs);
 }
 
-/* Resolve host:port into a sockaddr for MHD_OPTION_SOCK_ADDR. */
-static int
-listen_addr(const char *host, int port, struct sockaddr_storage *ss, int *v6)
+/* Resolve host:port into a sockaddr for MHD_OPTION_SOCK_ADDR; 0 or -1. */
+int
+http_listen_addr(const char *host, int port, struct sockaddr_storage *ss, int *v6)
 {
 	struct addrinfo hints, *ai = NULL;
 	char portstr[16];
@@ -623,7 +658,7 @@ http_start(const struct http_opts *opts, kw_handler_fn handler, void *ctx,
 	unsigned int flags;
 	int v6 = 0;
 
-	if (listen_addr(opts->host, opts->port, &ss, &v6) != 0) {
+	if (http_listen_addr(opts->host, opts->port, &ss, &v6) != 0) {
 		snprintf(err, errlen, "cannot resolve listen address \"%s\"",
 		    opts->host);
 		return NULL;
@@ -656,7 +691,7 @@ http_start(const struct http_opts *opts, kw_handler_fn handler, void *ctx,
 	}
 	srv->daemon = MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL,
 	    access_handler, srv,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,	/* first, per MHD */
+	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, /* first, per MHD */
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_HTTPS_MEM_CERT, opts->cert_pem,
 	    MHD_OPTION_HTTPS_MEM_KEY, opts->key_pem,

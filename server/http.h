@@ -49,4 +49,15 @@ struct http_server *http_start(const struct http_opts *opts,
 /* Stop accepting, let in-flight requests finish, free; NULL is a no-op. */
 void	http_stop(struct http_server *srv);
 
+/*
+ * http_plain.c: a plain-HTTP listener (no TLS, no identity) on host:port
+ * that hands every request to handler, for metrics.listen.  NULL with a
+ * message in err on failure.
+ */
+struct http_plain;
+struct http_plain *http_plain_start(const char *host, int port,
+	    kw_handler_fn handler, void *ctx, char *err, size_t errlen);
+/* Stop and free; NULL is a no-op. */
+void	http_plain_stop(struct http_plain *hp);
+
 #endif

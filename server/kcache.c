@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kcache.h"
+#include "metrics.h"
 #include "../lib/clock.h"
 
 #define NBUCKETS	4096
@@ -152,6 +153,7 @@ kcache_get_version(struct kcache *kc, const char *name, uint32_t version)
 	if ((e = find_locked(kc, name, version)) != NULL)
 		copy = secbuf_dup(e->material->data, e->material->len);
 	pthread_rwlock_unlock(&kc->lock);
+	metrics_cache(MK_VERSION, copy != NULL);
 	return copy;
 }
 
@@ -188,6 +190,7 @@ kcache_get_current(struct kcache *kc, const char *name, uint32_t *version)
 		found = 1;
 	}
 	pthread_rwlock_unlock(&kc->lock);
+	metrics_cache(MK_CURRENT, found);
 	return found;
 }
 
@@ -228,6 +231,7 @@ kcache_get_aclname(struct kcache *kc, const char *name, char *buf, size_t len)
 		}
 	}
 	pthread_rwlock_unlock(&kc->lock);
+	metrics_cache(MK_ACLNAME, found);
 	return found;
 }
 

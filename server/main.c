@@ -163,6 +163,31 @@ confirm_cache(void *arg, int moved, int64_t at_ms)
 	ks_confirmed(arg, moved, at_ms);
 }
 
+/* Start the metrics.listen listener when set: 0, or -1 (logged). */
+static int
+metrics_listen(const struct kw_config *cfg, struct api_ctx *actx,
+    struct http_plain **out)
+{
+	char host[256], err[512];
+	int port;
+
+	*out = NULL;
+	if (cfg->metrics_listen[0] == '\0')
+		return 0;
+	if (config_parse_addr(cfg->metrics_listen, host, sizeof(host),
+	    &port) != 0) {
+		log_errx("bad metrics.listen \"%s\"", cfg->metrics_listen);
+		return -1;
+	}
+	if ((*out = http_plain_start(host, port, api_metrics_only, actx, err,
+	    sizeof(err))) == NULL) {
+		log_errx("%s", err);
+		return -1;
+	}
+	log_info("metrics on http://%s/metrics", cfg->metrics_listen);
+	return 0;
+}
+
 /* Wait for signals; returns on SIGTERM/SIGINT.  cfg is the running
  * configuration, for telling the operator what a reload cannot apply. */
 static void
@@ -227,6 +252,7 @@ main(int argc, char **argv)
 	struct keystore *ks = NULL;
 	struct cluster *cl = NULL;
 	struct http_server *srv = NULL;
+	struct http_plain *msrv = NULL;
 	struct tlstrust *trust = NULL;
 	struct api_ctx actx;
 	struct audit_opts ao;
@@ -374,6 +400,8 @@ main(int argc, char **argv)
 		log_errx("%s", err);
 		goto out;
 	}
+	if (metrics_listen(st.cfg, &actx, &msrv) != 0)
+		goto out;
 	log_info("node %s listening on https://%s:%d (auth %s, schema %d, "
 	    "version %s)", st.cfg->node_name, host, port,
 	    st.cfg->auth_mode == AUTH_MTLS ? "mtls" : "pseudo", sv, KW_VERSION);
@@ -382,6 +410,7 @@ main(int argc, char **argv)
 	signal_loop(config_path, st.cfg, actx.authz, trust);
 	rc = 0;
 out:
+	http_plain_stop(msrv);
 	http_stop(srv);
 	tlstrust_free(trust);
 	audit_close(actx.audit);

@@ -34,6 +34,9 @@ struct kw_response {
 	char		*body;		/* malloc'd, NULL for an empty body */
 	size_t		 len;
 	char		*location;	/* malloc'd Location header or NULL */
+	const char	*content_type;	/* static text; NULL: JSON */
+	int		 op;		/* the route's enum kw_op, for the
+					   request metrics (0: none) */
 	/* for the audit log, when the route does not tell: the key a
 	 * handler acted on (malloc'd, create) and the version it made */
 	char		*audit_key;

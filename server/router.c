@@ -62,6 +62,7 @@ static const char *op_names[OP_MAX] = {
 	[OP_REENCRYPT_BATCH] = "REENCRYPT_EEK_BATCH",
 	[OP_HEALTH] = "HEALTH",
 	[OP_CLUSTER] = "CLUSTER",
+	[OP_METRICS] = "METRICS",
 };
 
 /* Sub-resources a key route may end with; a name never ends in these. */
@@ -324,10 +325,12 @@ route_match(const char *method, const char *path, struct route *rt)
 	enum kw_err e, found = KW_ENOROUTE;
 
 	memset(rt, 0, sizeof(*rt));
-	if (strcmp(path, "/v1/health") == 0 || strcmp(path, "/v1/cluster") == 0) {
+	if (strcmp(path, "/v1/health") == 0 || strcmp(path, "/v1/cluster") == 0 ||
+	    strcmp(path, "/metrics") == 0) {
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 			return KW_EMETHOD;
-		rt->op = path[4] == 'h' ? OP_HEALTH : OP_CLUSTER;
+		rt->op = path[1] == 'm' ? OP_METRICS : path[4] == 'h' ?
+		    OP_HEALTH : OP_CLUSTER;
 		return KW_OK;
 	}
 	if (strncmp(path, KMS_PREFIX, strlen(KMS_PREFIX)) != 0)

@@ -30,6 +30,7 @@ enum kw_op {
 	OP_REENCRYPT_BATCH,	/* POST key/NAME/_reencryptbatch */
 	OP_HEALTH,		/* GET /v1/health */
 	OP_CLUSTER,		/* GET /v1/cluster */
+	OP_METRICS,		/* GET /metrics (Prometheus) */
 	OP_MAX
 };
 

@@ -49,6 +49,7 @@ static const struct {
 	{ OP_BULK_METADATA,	"GET",	NULL,			"/kms/v1/keys/metadata" },
 	{ OP_HEALTH,		"GET",	NULL,			"/v1/health" },
 	{ OP_CLUSTER,		"GET",	NULL,			"/v1/cluster" },
+	{ OP_METRICS,		"GET",	NULL,			"/metrics" },
 	{ OP_ROLL,		"POST",	"/kms/v1/key/",		"" },
 	{ OP_DELETE,		"DELETE", "/kms/v1/key/",	"" },
 	{ OP_INVALIDATE,	"POST",	"/kms/v1/key/",		"/_invalidatecache" },
@@ -152,7 +153,7 @@ check_route(const char *method, const char *path)
 	FUZZ_CHECK(rt->has_version == (rt->op == OP_VERSION ||
 	    rt->op == OP_EEK));
 	FUZZ_CHECK(rt->version <= INT32_MAX);
-	if (rt->op == OP_HEALTH || rt->op == OP_CLUSTER)
+	if (rt->op == OP_HEALTH || rt->op == OP_CLUSTER || rt->op == OP_METRICS)
 		FUZZ_CHECK(strcmp(method, "GET") == 0 ||
 		    strcmp(method, "HEAD") == 0);
 	check_canonical(rt);

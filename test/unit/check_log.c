@@ -168,6 +168,47 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* A second thread, serving no request, while the first serves one. */
+static void *
+log_other_thread(void *arg)
+{
+	(void)arg;
+	log_warnx("from another thread");
+	return NULL;
+}
+
+START_TEST(test_request_id)
+{
+	pthread_t	 th;
+	char		*out;
+
+	capture_start();
+	log_init("kw", LOG_LVL_INFO);
+	log_request_begin("0a1b2c3d00000007");
+	log_warnx("local database: commit not acknowledged within %d ms", 2000);
+	errno = EIO;
+	log_warn("could not write");
+	ck_assert_int_eq(pthread_create(&th, NULL, log_other_thread, NULL), 0);
+	pthread_join(th, NULL);
+	log_request_end();
+	log_info("after the request");
+	log_request_begin("bad\nid");
+	log_info("control characters in an id stay on one line");
+	log_request_end();
+	out = captured();
+	ck_assert_str_eq(out,
+	    "kw: warning: req=0a1b2c3d00000007 local database: commit not "
+	    "acknowledged within 2000 ms\n"
+	    "kw: warning: req=0a1b2c3d00000007 could not write: "
+	    "Input/output error\n"
+	    "kw: warning: from another thread\n"
+	    "kw: info: after the request\n"
+	    "kw: info: req=bad?id control characters in an id stay on one "
+	    "line\n");
+	free(out);
+}
+END_TEST
+
 START_TEST(test_fatalx)
 {
 	capture_start();
@@ -196,6 +237,7 @@ log_suite(void)
 	tcase_add_test(tc, test_warn_errno);
 	tcase_add_test(tc, test_one_line);
 	tcase_add_test(tc, test_long_message);
+	tcase_add_test(tc, test_request_id);
 	tcase_add_loop_test(tc, test_level_parse, 0,
 	    sizeof(levels) / sizeof(levels[0]));
 	tcase_add_test(tc, test_threads);

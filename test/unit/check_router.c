@@ -33,6 +33,9 @@ static const struct {
 	{ "POST", "/kms/v1/keyversion/k1@3/_eek", KW_OK, OP_EEK, "k1", 3 },
 	{ "GET", "/v1/health", KW_OK, OP_HEALTH, "", -1 },
 	{ "GET", "/v1/cluster", KW_OK, OP_CLUSTER, "", -1 },
+	{ "GET", "/metrics", KW_OK, OP_METRICS, "", -1 },
+	{ "POST", "/metrics", KW_EMETHOD, OP_NONE, "", -1 },
+	{ "GET", "/metrics/", KW_ENOROUTE, OP_NONE, "", -1 },
 	{ "DELETE", "/v1/cluster", KW_EMETHOD, OP_NONE, "", -1 },
 	/* names with '/', '@', spaces, '+', UTF-8 */
 	{ "GET", "/kms/v1/key/a/b/c/_metadata", KW_OK, OP_METADATA, "a/b/c", -1 },

@@ -1,10 +1,11 @@
 /*
  * route.c: which database a call goes to.
  *
- * Reads go to the local database and, when it does not answer (or the
- * cluster probe found it down), to the peer's; writes go to the primary,
- * found by asking each database whether it is in recovery, and in a pair
- * only while that primary has a synchronous standby.  Key writes ask in
+ * Reads go to the local database and, when it does not answer, to the
+ * peer's (a database found down is skipped until it answers a probe);
+ * writes go to the primary, found by asking each database whether it is
+ * in recovery, and in a pair only while that primary has a synchronous
+ * standby.  Key writes ask in
  * the statement that writes (db_write); the rest in a transaction they
  * then commit (db_write_begin).
  */
@@ -45,7 +46,14 @@ read_pools(struct pool *const *pools, int npools, db_read_fn fn, void *arg,
 	int i, try, reused;
 
 	for (i = 0; i < npools; i++) {
-		if (pools[i] == NULL)
+		/*
+		 * A database found down (by this path or the cluster monitor,
+		 * which clears the mark as soon as it answers again) is not
+		 * tried: each try could cost a connect timeout, and a request
+		 * reads several times.  Fail fast; the client tries the other
+		 * node.
+		 */
+		if (pools[i] == NULL || pool_down(pools[i]))
 			continue;
 		for (try = 0; try < 2; try++) {
 			if (pool_get(pools[i], DB_BORROW_MS, &pc) != KW_OK) {

@@ -126,7 +126,7 @@ prepare_database(struct pair *p)
 	}
 	printf("%s database \"%s\"\n", created ? "created" : "found",
 	    p->local.dbname);
-	return admin_migrate(p->cfg, (const char *)p->pw->data);
+	return admin_migrate(p->cfg, (const char *)p->pw->data, NULL);
 }
 
 int

@@ -4,8 +4,9 @@ A new master key is added on A, installed on B, made active while
 creates, generates and decrypts run through both nodes, and every version
 is rewrapped under it in the background: no request fails, every data
 key is right, every EEK made before the rotation decrypts after it, the
-material of every version is unchanged.  A rotation is refused while the
-standby is down and goes through once it is back; a rewrap interrupted
+material of every version is unchanged.  A rotation is refused while a server
+lacks the new key or the standby is down, and goes through once it is
+back; a rewrap interrupted
 by killing both servers resumes when one comes back; an old master key
 cannot be retired while a version is wrapped under it, and a server whose
 keyring lacks a master key a version needs refuses to start.
@@ -153,7 +154,20 @@ def test_rotation_under_load(pair_factory):
 def test_rotation_refused_while_standby_down(pair):
     keys = old_keys(pair, 3, rolls=1)
     old = mkeykit.status(pair.a)["active"]
-    new = mkeykit.add_and_install(pair)
+
+    # a key only A's server holds is not made active
+    _rc, out, _err = pair.a.admin("master-key", "add")
+    new = out.split("added master key ", 1)[1].split()[0]
+    pair.a.signal(signal.SIGHUP)
+    mkeykit.wait_held(pair.a, new, [pair.a.name])
+    rc, out, err = pair.a.admin("master-key", "rotate", check=False)
+    assert rc == 1 and "the server of kw-b has not reported holding " \
+        "master key %s" % new in err, out + err
+    assert mkeykit.status(pair.a)["active"] == old
+
+    mkeykit.copy_keyring(pair.a, pair.b)
+    pair.b.signal(signal.SIGHUP)
+    mkeykit.wait_held(pair.a, new, [pair.a.name, pair.b.name])
     pair.db_b.kill()
     rc, out, err = pair.a.admin("master-key", "rotate", check=False)
     assert rc == 1, out + err

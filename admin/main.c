@@ -213,12 +213,16 @@ static const struct admin_cmd cmds[] = {
 static void
 usage_all(FILE *fp)
 {
-	size_t i;
+	size_t i, w = 0;
 
 	fprintf(fp, "usage: keyward-admin COMMAND [ARGS]   (keyward %s)\n\n"
 	    "commands:\n", KW_VERSION);
 	for (i = 0; i < NCMDS; i++)
-		fprintf(fp, "  %-16s %s\n", cmds[i].name, cmds[i].help);
+		if (strlen(cmds[i].name) > w)
+			w = strlen(cmds[i].name);
+	/* two spaces at least after the name: test/docs/check-man reads it */
+	for (i = 0; i < NCMDS; i++)
+		fprintf(fp, "  %-*s  %s\n", (int)w, cmds[i].name, cmds[i].help);
 	fprintf(fp, "\n`keyward-admin COMMAND --help` shows a command's "
 	    "arguments.  Exit status: 0 success, 1 failure, 2 usage error.\n");
 }

@@ -27,7 +27,8 @@ static const struct admin_cmd cmds[] = {
 	    "print every setting with its effective value", cmd_config_show,
 	    NULL },
 	{ "db bootstrap", "[-c CONFIG] --datadir DIR [--user USER] "
-	    "[--pg-cert FILE --pg-key FILE [--pg-ca FILE]]",
+	    "[--pg-cert FILE --pg-key FILE [--pg-ca FILE]] "
+	    "[--passphrase-file FILE]",
 	    "make the active's database: initdb, config, start, schema",
 	    cmd_db_bootstrap,
 	    "  Creates DIR with initdb as the service user (--user, default\n"

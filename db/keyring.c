@@ -224,67 +224,6 @@ db_kek_active(struct db *db, char kek_id[KEK_ID_MAX + 1],
 	return a.found ? KW_OK : KW_ENOTFOUND;
 }
 
-struct usage_arg {
-	struct db_kek_use	*use;
-	size_t			 n;
-};
-
-static enum kw_err
-usage_fn(struct pconn *pc, void *arg)
-{
-	struct usage_arg *a = arg;
-	PGresult *r;
-	enum kw_err rc = KW_OK;
-	int i, nt, klen;
-
-	if ((r = kr_run(pc, KR_USAGE, NULL, NULL, NULL, 0)) == NULL)
-		return KW_EDB;
-	if (!pc_res_ok(r)) {
-		rc = key_res_err(pc, "master key usage", NULL, r);
-		goto out;
-	}
-	nt = PQntuples(r);
-	if ((a->use = calloc(nt > 0 ? (size_t)nt : 1,
-	    sizeof(*a->use))) == NULL) {
-		rc = KW_ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < nt; i++) {
-		klen = PQgetlength(r, i, 0);
-		if (klen > KEK_ID_MAX ||
-		    key_get_int(r, i, 1, &a->use[i].versions) != 0) {
-			rc = KW_EDB;
-			break;
-		}
-		memcpy(a->use[i].kek_id, PQgetvalue(r, i, 0), (size_t)klen);
-		a->use[i].kek_id[klen] = '\0';
-	}
-	a->n = (size_t)i;
-	if (rc != KW_OK) {
-		free(a->use);
-		a->use = NULL;
-		a->n = 0;
-	}
-out:
-	PQclear(r);
-	return rc;
-}
-
-enum kw_err
-db_kek_usage(struct db *db, struct db_kek_use **out, size_t *n)
-{
-	struct usage_arg a = { NULL, 0 };
-	enum kw_err rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = db_read(db, usage_fn, &a)) == KW_OK) {
-		*out = a.use;
-		*n = a.n;
-	}
-	return rc;
-}
-
 struct refs_arg {
 	const char	*kek_id;
 	int64_t		 count;
@@ -323,57 +262,106 @@ db_kek_refs(struct db *db, const char *kek_id, int64_t *local,
 	return *local >= 0 || *peer >= 0 ? KW_OK : KW_EDB;
 }
 
-struct holders_arg {
-	struct db_kek_holder	*h;
-	size_t			 n;
+/*
+ * A read whose rows become an array: statement id, elem bytes a row,
+ * row() fills one element (0, or -1 on a malformed row).
+ */
+struct list_arg {
+	int		  id;
+	size_t		  elem;
+	int		(*row)(const PGresult *r, int i, void *out);
+	void		 *arr;
+	size_t		  n;
 };
 
 static enum kw_err
-holders_fn(struct pconn *pc, void *arg)
+list_fn(struct pconn *pc, void *arg)
 {
-	struct holders_arg *a = arg;
+	struct list_arg *a = arg;
 	PGresult *r;
 	enum kw_err rc = KW_OK;
 	int i, nt;
 
-	if ((r = kr_run(pc, KR_HOLDERS, NULL, NULL, NULL, 0)) == NULL)
+	if ((r = kr_run(pc, a->id, NULL, NULL, NULL, 0)) == NULL)
 		return KW_EDB;
 	if (!pc_res_ok(r)) {
-		rc = key_res_err(pc, "master key holders", NULL, r);
+		rc = key_res_err(pc, kr_stmts[a->id - ST_MAX].name, NULL, r);
 		goto out;
 	}
 	nt = PQntuples(r);
-	if ((a->h = calloc(nt > 0 ? (size_t)nt : 1, sizeof(*a->h))) == NULL) {
+	if ((a->arr = calloc(nt > 0 ? (size_t)nt : 1, a->elem)) == NULL) {
 		rc = KW_ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < nt; i++) {
-		snprintf(a->h[i].node, sizeof(a->h[i].node), "%s",
-		    PQgetvalue(r, i, 0));
-		snprintf(a->h[i].kek_id, sizeof(a->h[i].kek_id), "%s",
-		    PQgetvalue(r, i, 1));
-		if (key_get_int(r, i, 2, &a->h[i].seen_ms) != 0)
-			a->h[i].seen_ms = 0;
-	}
+	for (i = 0; i < nt; i++)
+		if (a->row(r, i, (char *)a->arr + (size_t)i * a->elem) != 0) {
+			log_warnx("%s database: malformed row of %s",
+			    pool_label(pc->pool), kr_stmts[a->id - ST_MAX].name);
+			free(a->arr);
+			a->arr = NULL;
+			rc = KW_EDB;
+			goto out;
+		}
 	a->n = (size_t)nt;
 out:
 	PQclear(r);
 	return rc;
 }
 
-enum kw_err
-db_kek_holders(struct db *db, struct db_kek_holder **out, size_t *n)
+/* Run list statement id through db_read into *out (n elements). */
+static enum kw_err
+kr_list(struct db *db, int id, size_t elem,
+    int (*row)(const PGresult *, int, void *), void **out, size_t *n)
 {
-	struct holders_arg a = { NULL, 0 };
+	struct list_arg a = { id, elem, row, NULL, 0 };
 	enum kw_err rc;
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = db_read(db, holders_fn, &a)) == KW_OK) {
-		*out = a.h;
+	if ((rc = db_read(db, list_fn, &a)) == KW_OK) {
+		*out = a.arr;
 		*n = a.n;
 	}
 	return rc;
+}
+
+static int
+usage_row(const PGresult *r, int i, void *out)
+{
+	struct db_kek_use *u = out;
+	int klen = PQgetlength(r, i, 0);
+
+	if (klen > KEK_ID_MAX || key_get_int(r, i, 1, &u->versions) != 0)
+		return -1;
+	memcpy(u->kek_id, PQgetvalue(r, i, 0), (size_t)klen);
+	u->kek_id[klen] = '\0';
+	return 0;
+}
+
+enum kw_err
+db_kek_usage(struct db *db, struct db_kek_use **out, size_t *n)
+{
+	return kr_list(db, KR_USAGE, sizeof(**out), usage_row, (void **)out,
+	    n);
+}
+
+static int
+holder_row(const PGresult *r, int i, void *out)
+{
+	struct db_kek_holder *h = out;
+
+	snprintf(h->node, sizeof(h->node), "%s", PQgetvalue(r, i, 0));
+	snprintf(h->kek_id, sizeof(h->kek_id), "%s", PQgetvalue(r, i, 1));
+	if (key_get_int(r, i, 2, &h->seen_ms) != 0)
+		h->seen_ms = 0;
+	return 0;
+}
+
+enum kw_err
+db_kek_holders(struct db *db, struct db_kek_holder **out, size_t *n)
+{
+	return kr_list(db, KR_HOLDERS, sizeof(**out), holder_row, (void **)out,
+	    n);
 }
 
 /* ---------------------------------------------------------- writes */

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import os
 import struct
-import threading
 import time
 
 import pytest
@@ -24,7 +23,7 @@ import mkeykit
 from kwtest import run
 from pair import (pair, pair_factory, pair_template,  # noqa: F401 (fixtures)
                   bindir)
-from test_pair_rotation import LOAD_THREADS, Load, old_keys
+from test_pair_rotation import Load, old_keys
 
 N = int(os.environ.get("KEYWARD_REWRAP_VERSIONS", "0"))
 BULK_ID = 10_000_000        # key ids far above what the load's creates get
@@ -84,11 +83,7 @@ def test_rewrap_rate(pair):
     new = mkeykit.add_and_install(pair)
 
     load = Load(pair, keys)
-    stop = threading.Event()
-    ts = [threading.Thread(target=load.worker, args=(stop, i), daemon=True)
-          for i in range(LOAD_THREADS)]
-    for t in ts:
-        t.start()
+    load.start()
     try:
         time.sleep(2.0)
         r0, t0 = load.requests, time.monotonic()
@@ -96,9 +91,7 @@ def test_rewrap_rate(pair):
         st = mkeykit.wait_rewrapped(pair.a, timeout=1800)
         t1, r1 = time.monotonic(), load.requests
     finally:
-        stop.set()
-        for t in ts:
-            t.join(60)
+        load.stop()
     assert load.failures == [], load.failures[:5]
     assert load.wrong == [], load.wrong[:5]
     assert st["active"] == new

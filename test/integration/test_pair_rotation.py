@@ -79,6 +79,22 @@ class Load:
                 with self.lock:
                     self.wrong.append((name, version))
 
+    def start(self):
+        """Run the workers (LOAD_THREADS of them) until stop()."""
+        self.stop_event = threading.Event()
+        self.threads = [threading.Thread(target=self.worker,
+                                         args=(self.stop_event, i),
+                                         daemon=True)
+                        for i in range(LOAD_THREADS)]
+        for t in self.threads:
+            t.start()
+
+    def stop(self):
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(60)
+        assert not any(t.is_alive() for t in self.threads)
+
     def worker(self, stop, i):
         me = self.pair.nodes[i % 2]
         other = self.pair.nodes[(i + 1) % 2]
@@ -105,11 +121,7 @@ def test_rotation_under_load(pair_factory):
     assert st0["rewrap_done"] and st0["versions"] == 90, st0
 
     load = Load(pair, keys)
-    stop = threading.Event()
-    ts = [threading.Thread(target=load.worker, args=(stop, i), daemon=True)
-          for i in range(LOAD_THREADS)]
-    for t in ts:
-        t.start()
+    load.start()
     try:
         time.sleep(1.0)
         new = mkeykit.add_and_install(pair)
@@ -120,10 +132,7 @@ def test_rotation_under_load(pair_factory):
         st = mkeykit.wait_rewrapped(pair.b)
         time.sleep(1.0)
     finally:
-        stop.set()
-        for t in ts:
-            t.join(60)
-    assert not any(t.is_alive() for t in ts)
+        load.stop()
     assert st["active"] == new, st
     assert load.requests > during > 0, (during, load.requests)
     assert load.failures == [], "%d of %d requests failed: %r" % (

@@ -30,5 +30,6 @@ CREATE TABLE kek_holders (
 
 CREATE INDEX key_versions_kek ON key_versions (kek_id, key_id, version);
 
+-- Servers record what they hold; only the superuser ([db] admin, used
+-- by keyward-admin master-key rotate) changes which key is active.
 GRANT SELECT, INSERT, UPDATE, DELETE ON kek_holders TO keyward_server;
-GRANT UPDATE ON kek_check TO keyward_server;

@@ -10,6 +10,11 @@
 #include "../lib/config.h"
 
 struct secbuf;
+struct db;
+struct keyring;
+struct masterkey;
+
+#include "../lib/keyring.h"
 
 #define ADMIN_DEFAULT_CONFIG	"/etc/keyward/keyward.conf"
 
@@ -35,7 +40,8 @@ int	cmd_db_migrate(int argc, char **argv);
  * (or verify) the master key's check value, printing what happened.  0 or
  * -1 (printed).  password may be NULL.
  */
-int	admin_migrate(const struct kw_config *cfg, const char *password);
+int	admin_migrate(const struct kw_config *cfg, const char *password,
+	    const char *pass_file);
 /* The database password of cfg (first line of db.password_file), or NULL
  * when none is configured or (*failed set, reason printed) unreadable. */
 struct secbuf *admin_read_password(const struct kw_config *cfg, int *failed);
@@ -45,6 +51,37 @@ struct secbuf *admin_read_password(const struct kw_config *cfg, int *failed);
  * when not, when the key is missing or the database does not answer.
  */
 int	admin_kek_verify(const struct kw_config *cfg, const char *password);
+/* keyring.c: the master keyring */
+#define ADMIN_CONNECT_S	10	/* connect timeout of admin commands */
+/*
+ * Load cfg's keyring; a sealed one opens with the first line of
+ * pass_file (NULL: keys.passphrase_file) or, without one, asks the
+ * terminal.  0 with *mkp and *ring (and *form, may be NULL), or -1
+ * printed.
+ */
+int	admin_load_keyring(const struct kw_config *cfg, const char *pass_file,
+	    struct masterkey **mkp, struct keyring **ring,
+	    enum keyring_form *form);
+/* The database layer over local (and cfg's peer when with_peer), for an
+ * operator's command; NULL printed. */
+struct db *admin_db(const struct kw_config *cfg, const char *local,
+	    int with_peer, const char *password);
+/*
+ * The database's active KEK (into active) must be in ring (path names
+ * the file in messages); with store, a database without one takes the
+ * ring's newest.  0 or -1 printed.
+ */
+int	admin_ring_bind(struct db *db, const struct keyring *ring,
+	    const char *path, int store, char active[KW_KEK_ID_LEN + 1]);
+/* cmd_master_key.c, cmd_master_key_seal.c */
+int	cmd_master_key_status(int argc, char **argv);
+int	cmd_master_key_add(int argc, char **argv);
+int	cmd_master_key_rotate(int argc, char **argv);
+int	cmd_master_key_retire(int argc, char **argv);
+int	cmd_master_key_convert(int argc, char **argv);
+int	cmd_master_key_seal(int argc, char **argv);
+int	cmd_master_key_unseal(int argc, char **argv);
+int	cmd_master_key_change_passphrase(int argc, char **argv);
 /* cmd_db_bootstrap.c */
 int	cmd_db_bootstrap(int argc, char **argv);
 /* cmd_db_passive.c */
@@ -93,6 +130,9 @@ void	admin_usage(const char *name);
  */
 int	admin_config_arg(int argc, char **argv, const char *name,
 	    const char **path);
+/* The same, also taking --passphrase-file FILE (*pass_file, else NULL). */
+int	admin_config_pass_arg(int argc, char **argv, const char *name,
+	    const char **path, const char **pass_file);
 
 /*
  * tlsgen.c: a self-signed EC P-256 server certificate valid for days,

@@ -97,7 +97,7 @@ loopback(const char *host)
 
 /* The database on a fresh or existing primary: keyward db, schema. */
 static int
-prepare_database(struct pair *p)
+prepare_database(struct pair *p, const char *pass_file)
 {
 	struct pga *c;
 	char err[512];
@@ -126,7 +126,7 @@ prepare_database(struct pair *p)
 	}
 	printf("%s database \"%s\"\n", created ? "created" : "found",
 	    p->local.dbname);
-	return admin_migrate(p->cfg, (const char *)p->pw->data);
+	return admin_migrate(p->cfg, (const char *)p->pw->data, pass_file);
 }
 
 int
@@ -140,7 +140,7 @@ cmd_db_bootstrap(int argc, char **argv)
 	long long t0;
 
 	r = pair_getopt(argc, argv, "db bootstrap", PO_DATADIR | PO_TLS |
-	    PO_USER, PO_DATADIR, &o);
+	    PO_USER | PO_PASS, PO_DATADIR, &o);
 	if (r != 0)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	if (pair_abs_dir(o.datadir, dir, sizeof(dir)) != 0)
@@ -181,7 +181,7 @@ cmd_db_bootstrap(int argc, char **argv)
 	    "PostgreSQL is running (%.1f s); log: %s\n",
 	    (double)(pgx_now_ms() - t0) / 1000, logfile);
 	made = 0;	/* it runs: keep it, a re-run picks it up */
-	if (prepare_database(&p) != 0)
+	if (prepare_database(&p, o.pass_file) != 0)
 		goto out;
 	printf("\nnode %s: this database (%s:%s) is the active's.\n"
 	    "next, on the passive's host: copy this node's master key there "

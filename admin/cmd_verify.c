@@ -1,10 +1,11 @@
 /*
  * cmd_verify.c: `keyward-admin verify`: prove that the node's database and
- * master key belong together, key by key: the master key matches the check
- * value, and every version of every key unwraps under it (AES-256-GCM with
- * the name, version and KEK id as associated data).  keyward-restore runs
- * it after a restore and for --verify-only.  It reads only; it never
- * prints key material.
+ * master keyring belong together, key by key: the database's active KEK
+ * is in the keyring, and every version of every key unwraps under the
+ * KEK its row names (AES-256-GCM with the name, version and KEK id as
+ * associated data), whichever KEKs a rotation left them under.
+ * keyward-restore runs it after a restore and for --verify-only.  It
+ * reads only; it never prints key material.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,26 +13,31 @@
 #include "admin.h"
 #include "../db/db.h"
 #include "../lib/crypto.h"
-#include "../lib/secfile.h"
+#include "../lib/masterkey.h"
 
+struct tally {
+	size_t	keys, versions, bad;
+	size_t	per[64];		/* versions per keyring entry */
+};
 
 /*
- * Unwrap every version of every key; count keys, versions and failures
- * (each failure printed by name and version).  0 when the database
- * answered every query, -1 when not (printed).
+ * Unwrap every version of every key under the KEK it names; count keys,
+ * versions, versions per KEK and failures (each failure printed by name
+ * and version).  0 when the database answered every query, -1 when not
+ * (printed).
  */
 static int
-verify_keys(struct db *db, const struct secbuf *kek, const char *kek_id,
-    size_t *nkeys, size_t *nversions, size_t *nbad)
+verify_keys(struct db *db, const struct keyring *ring, struct tally *t)
 {
 	struct db_key_version *vs = NULL;
+	const struct keyring_kek *k;
 	struct secbuf *mat;
 	char **names = NULL;
 	size_t i, j, n = 0, nv = 0;
 	enum kw_err e;
 	int rc = -1;
 
-	*nkeys = *nversions = *nbad = 0;
+	memset(t, 0, sizeof(*t));
 	if (db_key_names(db, &names, &n) != KW_OK) {
 		fprintf(stderr, "keyward-admin: could not list the keys\n");
 		return -1;
@@ -45,23 +51,25 @@ verify_keys(struct db *db, const struct secbuf *kek, const char *kek_id,
 			    "of key \"%s\"\n", names[i]);
 			goto out;
 		}
-		(*nkeys)++;
+		t->keys++;
 		for (j = 0; j < nv; j++) {
-			(*nversions)++;
-			if (strcmp(vs[j].kek_id, kek_id) != 0) {
+			t->versions++;
+			if ((k = keyring_find(ring, vs[j].kek_id)) == NULL) {
 				fprintf(stderr, "keyward-admin: key \"%s\" version %u "
-				    "is wrapped under master key %s, not %s\n",
-				    names[i], vs[j].version, vs[j].kek_id, kek_id);
-				(*nbad)++;
+				    "is wrapped under master key %s, which the "
+				    "keyring lacks\n", names[i], vs[j].version,
+				    vs[j].kek_id);
+				t->bad++;
 				continue;
 			}
-			mat = crypto_unwrap(kek, vs[j].kek_id, names[i],
+			t->per[k - keyring_at(ring, 0)]++;
+			mat = crypto_unwrap(k->key, vs[j].kek_id, names[i],
 			    vs[j].version, vs[j].wrapped, vs[j].wrapped_len);
 			if (mat == NULL) {
 				fprintf(stderr, "keyward-admin: key \"%s\" version %u "
 				    "does not unwrap under master key %s\n",
-				    names[i], vs[j].version, kek_id);
-				(*nbad)++;
+				    names[i], vs[j].version, vs[j].kek_id);
+				t->bad++;
 			}
 			secbuf_free(mat);
 		}
@@ -79,18 +87,20 @@ out:
 int
 cmd_verify(int argc, char **argv)
 {
-	const char *path;
+	const char *path, *pass_file;
 	struct kw_config *cfg = NULL;
-	struct secbuf *pw = NULL, *kek = NULL;
+	struct secbuf *pw = NULL;
+	struct masterkey *mk = NULL;
+	struct keyring *ring = NULL;
 	struct db *db = NULL;
-	unsigned char check[KW_CHECK_LEN];
-	char err[512], kek_id[KW_KEK_ID_LEN + 1];
-	size_t nkeys, nversions, nbad;
+	struct tally t;
+	char err[512], active[KW_KEK_ID_LEN + 1];
+	size_t i;
 	int ch, failed, rc = EXIT_FAIL;
 
-	if ((ch = admin_config_arg(argc, argv, "verify", &path)) >= 0)
+	if ((ch = admin_config_pass_arg(argc, argv, "verify", &path,
+	    &pass_file)) >= 0)
 		return ch;
-	memset(check, 0, sizeof(check));
 	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		goto out;
@@ -98,41 +108,33 @@ cmd_verify(int argc, char **argv)
 	pw = admin_read_password(cfg, &failed);
 	if (failed)
 		goto out;
-	if (admin_kek_verify(cfg, pw != NULL ? (const char *)pw->data : NULL) != 0)
+	if (admin_load_keyring(cfg, pass_file, &mk, &ring, NULL) != 0)
 		goto out;
-	if ((kek = secfile_read_as("master key file", cfg->master_key_file,
-	    4096, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+	if ((db = admin_db(cfg, cfg->db_local, 0, pw != NULL ?
+	    (const char *)pw->data : NULL)) == NULL)
 		goto out;
-	}
-	if (kek->len != KW_KEK_LEN || crypto_kek_check(kek, check, kek_id) != 0) {
-		fprintf(stderr, "keyward-admin: master key file \"%s\" is not a "
-		    "usable master key\n", cfg->master_key_file);
+	if (admin_ring_bind(db, ring, cfg->master_key_file, 0, active) != 0)
 		goto out;
-	}
-	db = db_new(cfg->db_local, NULL, pw != NULL ? (const char *)pw->data :
-	    NULL, 1, cfg->db_connect_timeout_s < 10 ? 10 :
-	    cfg->db_connect_timeout_s, cfg->commit_deadline_ms);
-	if (db == NULL) {
-		fprintf(stderr, "keyward-admin: out of memory\n");
+	printf("master key %s matches the database\n", active);
+	if (verify_keys(db, ring, &t) != 0)
 		goto out;
-	}
-	if (verify_keys(db, kek, kek_id, &nkeys, &nversions, &nbad) != 0)
-		goto out;
-	printf("keys %zu versions %zu unwrap-failures %zu\n", nkeys,
-	    nversions, nbad);
-	if (nbad != 0) {
+	printf("keys %zu versions %zu unwrap-failures %zu\n", t.keys,
+	    t.versions, t.bad);
+	for (i = 0; i < keyring_count(ring); i++)
+		printf("master key %s: %zu versions%s\n", keyring_at(ring, i)->id,
+		    t.per[i], strcmp(keyring_at(ring, i)->id, active) == 0 ?
+		    " (active)" : "");
+	if (t.bad != 0) {
 		fprintf(stderr, "keyward-admin: %zu of %zu versions do not unwrap "
-		    "under master key %s\n", nbad, nversions, kek_id);
+		    "under the master keyring\n", t.bad, t.versions);
 		goto out;
 	}
-	printf("every version of every key unwraps under master key %s\n",
-	    kek_id);
+	printf("every version of every key unwraps under the master keyring\n");
 	rc = EXIT_OK;
 out:
-	secure_wipe(check, sizeof(check));
 	db_free(db);
-	secbuf_free(kek);
+	keyring_free(ring);
+	masterkey_free(mk);
 	secbuf_free(pw);
 	config_free(cfg);
 	return rc;

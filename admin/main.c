@@ -20,14 +20,15 @@ static const struct admin_cmd cmds[] = {
 	    "[--admin NAME] [--force]",
 	    "create a node's config directory: keyward.conf, master.key, "
 	    "acls.conf, cookie secret, TLS material", cmd_init, NULL },
-	{ "db migrate", "[-c CONFIG]",
+	{ "db migrate", "[-c CONFIG] [--passphrase-file FILE]",
 	    "apply the database schema and store (or verify) the master key "
 	    "check value", cmd_db_migrate, NULL },
 	{ "config show", "[-c CONFIG]",
 	    "print every setting with its effective value", cmd_config_show,
 	    NULL },
 	{ "db bootstrap", "[-c CONFIG] --datadir DIR [--user USER] "
-	    "[--pg-cert FILE --pg-key FILE [--pg-ca FILE]]",
+	    "[--pg-cert FILE --pg-key FILE [--pg-ca FILE]] "
+	    "[--passphrase-file FILE]",
 	    "make the active's database: initdb, config, start, schema",
 	    cmd_db_bootstrap,
 	    "  Creates DIR with initdb as the service user (--user, default\n"
@@ -117,9 +118,60 @@ static const struct admin_cmd cmds[] = {
 	    "  standby through its replication slot, starts it and waits until\n"
 	    "  it is the synchronous standby.  Works on any host and address:\n"
 	    "  nothing needs rebuilding under the old name." },
-	{ "verify", "[-c CONFIG]",
-	    "check that every version of every key unwraps under the master key",
-	    cmd_verify, NULL },
+	{ "verify", "[-c CONFIG] [--passphrase-file FILE]",
+	    "check that every version of every key unwraps under the master "
+	    "keyring", cmd_verify,
+	    "  The database's active master key must be in the keyring, and\n"
+	    "  every version must unwrap under the master key its row names.\n"
+	    "  Prints the versions per master key.  A sealed keyring opens with\n"
+	    "  --passphrase-file (its first line), keys.passphrase_file or the\n"
+	    "  terminal." },
+	{ "master-key status", "[-c CONFIG] [--passphrase-file FILE] [--json]",
+	    "the master keys: which is active, which each server holds, how "
+	    "many versions each wraps (the rewrap's progress)",
+	    cmd_master_key_status, NULL },
+	{ "master-key add", "[-c CONFIG] [--passphrase-file FILE]",
+	    "add a new random master key to this node's keyring (not active "
+	    "yet)", cmd_master_key_add,
+	    "  Converts a single master key from before keyrings on the way\n"
+	    "  and keeps a sealed keyring sealed.  Then copy the file to the\n"
+	    "  other node, reload both servers (SIGHUP: each records the master\n"
+	    "  keys it holds in the database) and run master-key rotate." },
+	{ "master-key rotate", "[-c CONFIG] [--passphrase-file FILE] [--to ID]",
+	    "make a master key active (default: the keyring's newest); the "
+	    "servers then rewrap every version under it", cmd_master_key_rotate,
+	    "  A write: refused unless both databases are healthy and both\n"
+	    "  servers have reported holding the key.  Runs over [db] admin\n"
+	    "  (the superuser, on the node whose database is the primary) when\n"
+	    "  configured.  Both servers wrap new versions under it within a\n"
+	    "  monitor interval and move the existing ones in batches\n"
+	    "  (keys.rewrap_batch) in the background; a restart of either\n"
+	    "  resumes it.  Progress: master-key status." },
+	{ "master-key retire", "[-c CONFIG] [--passphrase-file FILE] ID",
+	    "remove a master key from this node's keyring once no version "
+	    "refers to it", cmd_master_key_retire,
+	    "  Refused for the active key, and while either database holds a\n"
+	    "  version wrapped under it (or does not answer).  Do the same on\n"
+	    "  the other node, then reload both servers." },
+	{ "master-key convert", "[-c CONFIG]",
+	    "rewrite a single master key from before keyrings as a keyring",
+	    cmd_master_key_convert, NULL },
+	{ "master-key seal", "[-c CONFIG] [--new-passphrase-file FILE] "
+	    "[--scrypt-n N]",
+	    "seal the keyring file under a passphrase (scrypt, AES-256-GCM)",
+	    cmd_master_key_seal,
+	    "  The passphrase is the first line of --new-passphrase-file, or is\n"
+	    "  asked twice on the terminal.  scrypt's cost N (default 32768,\n"
+	    "  r 8, p 1) is recorded in the file.  keyward-server then needs the\n"
+	    "  passphrase at start: keys.passphrase_file, --passphrase-fd or\n"
+	    "  the terminal." },
+	{ "master-key unseal", "[-c CONFIG] [--passphrase-file FILE]",
+	    "write the keyring file in the clear again", cmd_master_key_unseal,
+	    NULL },
+	{ "master-key change-passphrase", "[-c CONFIG] [--passphrase-file FILE] "
+	    "[--new-passphrase-file FILE] [--scrypt-n N]",
+	    "seal the keyring file under a new passphrase",
+	    cmd_master_key_change_passphrase, NULL },
 	{ "audit", "[-c CONFIG] [-n COUNT] [--key NAME] [--user NAME] "
 	    "[--result OK|DENIED|UNAUTHENTICATED|ERROR] [--json]",
 	    "print the newest audit records, oldest first", cmd_audit,
@@ -162,12 +214,16 @@ static const struct admin_cmd cmds[] = {
 static void
 usage_all(FILE *fp)
 {
-	size_t i;
+	size_t i, w = 0;
 
 	fprintf(fp, "usage: keyward-admin COMMAND [ARGS]   (keyward %s)\n\n"
 	    "commands:\n", KW_VERSION);
 	for (i = 0; i < NCMDS; i++)
-		fprintf(fp, "  %-16s %s\n", cmds[i].name, cmds[i].help);
+		if (strlen(cmds[i].name) > w)
+			w = strlen(cmds[i].name);
+	/* two spaces at least after the name: test/docs/check-man reads it */
+	for (i = 0; i < NCMDS; i++)
+		fprintf(fp, "  %-*s  %s\n", (int)w, cmds[i].name, cmds[i].help);
 	fprintf(fp, "\n`keyward-admin COMMAND --help` shows a command's "
 	    "arguments.  Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
@@ -189,14 +245,24 @@ admin_usage(const char *name)
 int
 admin_config_arg(int argc, char **argv, const char *name, const char **path)
 {
+	return admin_config_pass_arg(argc, argv, name, path, NULL);
+}
+
+int
+admin_config_pass_arg(int argc, char **argv, const char *name,
+    const char **path, const char **pass_file)
+{
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
 	*path = ADMIN_DEFAULT_CONFIG;
+	if (pass_file != NULL)
+		*pass_file = NULL;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -206,6 +272,12 @@ admin_config_arg(int argc, char **argv, const char *name, const char **path)
 		case 'h':
 			admin_usage(name);
 			return EXIT_OK;
+		case 'p':
+			if (pass_file != NULL) {
+				*pass_file = optarg;
+				break;
+			}
+			/* FALLTHROUGH */
 		default:
 			admin_usage(name);
 			return EXIT_USAGE;

@@ -45,6 +45,7 @@ pair_getopt(int argc, char **argv, const char *cmd, unsigned allowed,
 		{ "fresh", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -54,6 +55,7 @@ pair_getopt(int argc, char **argv, const char *cmd, unsigned allowed,
 		{ 'K', PO_TLS, "--pg-key" }, { 'A', PO_TLS, "--pg-ca" },
 		{ 'f', PO_FORCE, "--force" }, { 'r', PO_FRESH, "--fresh" },
 		{ 'j', PO_JSON, "--json" }, { 't', PO_TIMEOUT, "--timeout" },
+		{ 'P', PO_PASS, "--passphrase-file" },
 	};
 	size_t i;
 	char *end;
@@ -89,6 +91,7 @@ pair_getopt(int argc, char **argv, const char *cmd, unsigned allowed,
 		case 'f': o->force = 1; break;
 		case 'r': o->fresh = 1; break;
 		case 'j': o->json = 1; break;
+		case 'P': o->pass_file = optarg; break;
 		case 't':
 			o->timeout_s = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || o->timeout_s < 10 ||

@@ -57,6 +57,7 @@ struct pair_opts {
 	int		 fresh;		/* --fresh */
 	int		 json;		/* --json */
 	int		 timeout_s;	/* --timeout, default 600 */
+	const char	*pass_file;	/* --passphrase-file, or NULL */
 	char		 buf[3][PATH_MAX];
 };
 #define PO_DATADIR	0x01
@@ -67,6 +68,7 @@ struct pair_opts {
 #define PO_JSON		0x20
 #define PO_TIMEOUT	0x40
 #define PO_USER		0x80
+#define PO_PASS		0x100	/* --passphrase-file */
 
 /*
  * Parse the options of command cmd: those in allowed, of which those in

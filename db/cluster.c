@@ -76,17 +76,25 @@ copy_field(char *dst, size_t len, const PGresult *r, int col)
 	    PQgetvalue(r, 0, col));
 }
 
-/* cache_epoch of the database on pc (see 002_cache_epoch.sql), or -1. */
+/*
+ * cache_epoch of the database on pc (see 002_cache_epoch.sql), or -1;
+ * with it, into kek (17 bytes), the active master key's id (005), "" when
+ * unknown.
+ */
 static int64_t
-read_epoch(struct pconn *pc, int timeout_ms)
+read_epoch(struct pconn *pc, int timeout_ms, char *kek)
 {
 	PGresult *r;
 	int64_t e = -1;
 
-	r = pc_exec(pc, "SELECT epoch FROM cache_epoch WHERE id = 1", timeout_ms);
+	r = pc_exec(pc, "SELECT e.epoch, k.kek_id FROM cache_epoch e"
+	    " LEFT JOIN kek_check k ON k.id = 1 WHERE e.id = 1", timeout_ms);
 	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK &&
-	    PQntuples(r) == 1)
+	    PQntuples(r) == 1) {
 		e = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		if (!PQgetisnull(r, 0, 1) && PQgetlength(r, 0, 1) < 17)
+			snprintf(kek, 17, "%s", PQgetvalue(r, 0, 1));
+	}
 	PQclear(r);
 	return e;
 }
@@ -108,12 +116,13 @@ set_error(struct pool *p, struct db_node_state *ns,
 
 /*
  * Probe one database through pool p into ns (and repl when primary);
- * *epoch, when not NULL, receives its cache_epoch.
+ * *epoch, when not NULL, receives its cache_epoch and kek the active
+ * master key's id.
  */
 static void
 probe_one(struct pool *p, int timeout_ms, struct db_node_state *ns,
     const struct db_node_state *was, struct db_repl_state *repl,
-    int64_t *epoch)
+    int64_t *epoch, char *kek)
 {
 	struct pconn *pc;
 	PGresult *r;
@@ -162,7 +171,7 @@ probe_one(struct pool *p, int timeout_ms, struct db_node_state *ns,
 	}
 	PQclear(r);
 	if (epoch != NULL)
-		*epoch = read_epoch(pc, timeout_ms);
+		*epoch = read_epoch(pc, timeout_ms, kek);
 	pool_put(pc);
 out:
 	ns->probe_ms = db_mono_ms() - t0;
@@ -283,11 +292,13 @@ db_cluster_probe(struct db *db, int timeout_ms, int stale_ms,
 	out->repl.lag_bytes = -1;
 	out->cache_epoch = -1;
 	probe_one(db->probe, timeout_ms, &out->local,
-	    prev != NULL ? &prev->local : NULL, &out->repl, &out->cache_epoch);
+	    prev != NULL ? &prev->local : NULL, &out->repl, &out->cache_epoch,
+	    out->active_kek);
 	if (db->peer_probe != NULL)
 		probe_one(db->peer_probe, timeout_ms, &out->peer,
 		    prev != NULL ? &prev->peer : NULL, out->local.role == DB_ROLE_PRIMARY ? NULL : &out->repl,
-		    out->cache_epoch < 0 ? &out->cache_epoch : NULL);
+		    out->cache_epoch < 0 ? &out->cache_epoch : NULL,
+		    out->active_kek);
 	if (prev != NULL) {
 		if (out->local.slow)
 			out->local.slow += prev->local.slow;

@@ -60,6 +60,8 @@ struct db_cluster_state {
 	char			why[256];	/* why not writable, "" if so */
 	enum db_refusal		refusal;	/* the same as a code */
 	int64_t			cache_epoch;	/* cache_epoch.epoch; -1 unknown */
+	char			active_kek[17];	/* kek_check.kek_id, read with
+						   the epoch; "" unknown */
 	int64_t			at_ms;		/* monotonic time of the probe */
 };
 

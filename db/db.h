@@ -81,6 +81,70 @@ enum kw_err db_kek_check(struct db *db, const char *kek_id,
 	    const unsigned char *check, size_t checklen, int store) WUR;
 
 /*
+ * keyring.c: the master keyring in the database (005_keyring.sql).
+ * kek_check's row names the active KEK; kek_holders what each server
+ * holds.  Every write is acknowledged or fails (KW_EUNAVAIL when the
+ * pair cannot take writes, KW_ENOTACK).
+ */
+#define DB_KEK_CHECK_LEN	32
+struct db_kek_use {
+	char		kek_id[17];
+	int64_t		versions;	/* key versions wrapped under it */
+};
+struct db_kek_holder {
+	char		node[64];
+	char		kek_id[17];
+	int64_t		seen_ms;	/* when its server last said so */
+};
+/* One version to rewrap, with its key's id and name. */
+struct db_rewrap_row {
+	int64_t			key_id;
+	char			*name;
+	struct db_key_version	v;
+};
+/* The active KEK's id and check value.  KW_ENOTFOUND when none. */
+enum kw_err db_kek_active(struct db *db, char kek_id[17],
+	    unsigned char check[DB_KEK_CHECK_LEN]) WUR;
+/* Versions per KEK id (malloc'd array, sorted by id). */
+enum kw_err db_kek_usage(struct db *db, struct db_kek_use **out,
+	    size_t *n) WUR;
+/* Versions wrapped under kek_id on each database; -1 for one that did
+ * not answer.  KW_EDB when neither did. */
+enum kw_err db_kek_refs(struct db *db, const char *kek_id, int64_t *local,
+	    int64_t *peer) WUR;
+/* Every (node, KEK) a server recorded (malloc'd array). */
+enum kw_err db_kek_holders(struct db *db, struct db_kek_holder **out,
+	    size_t *n) WUR;
+/* Record that node's server holds exactly these n KEKs (a write). */
+enum kw_err db_kek_hold(struct db *db, const char *node,
+	    const char *const *ids, const unsigned char *const *checks,
+	    size_t n) WUR;
+/*
+ * Make kek_id (check value check) the active KEK, only if every one of
+ * nodes holds it: KW_ENOTFOUND when not (*holding says how many do).
+ */
+enum kw_err db_kek_activate(struct db *db, const char *kek_id,
+	    const unsigned char check[DB_KEK_CHECK_LEN],
+	    const char *const *nodes, size_t nnodes, size_t *holding) WUR;
+/*
+ * Up to max versions not wrapped under active, read from the database
+ * that answers first; descending reads from the other end, so two
+ * servers rewrapping at once meet in the middle.  Free with
+ * db_rewrap_rows_free.
+ */
+enum kw_err db_rewrap_fetch(struct db *db, const char *active, int max,
+	    int descending, struct db_rewrap_row **rows, size_t *n) WUR;
+void	db_rewrap_rows_free(struct db_rewrap_row *rows, size_t n);
+/*
+ * Store the new wrapping (under kek_id) of each row, where the row
+ * still has the KEK and wrapping it was read with; *moved says how many
+ * did.  One acknowledged write.
+ */
+enum kw_err db_rewrap_store(struct db *db, const char *kek_id,
+	    const struct db_rewrap_row *rows, unsigned char *const *wrapped,
+	    const size_t *wlen, size_t n, int64_t *moved) WUR;
+
+/*
  * Open the pools' connections now rather than on first use, so a burst
  * of requests never pays for connection set-up (under load on a small
  * machine that can exceed connect_timeout).  Returns how many opened.

@@ -17,7 +17,6 @@
 #include "keysql.h"
 #include "../lib/log.h"
 
-#define MS_NOW		"(extract(epoch FROM now()) * 1000)::bigint"
 #define VER_COLS	"v.version, v.kek_id, v.wrapped"
 #define VER_FROM	" FROM keys k JOIN key_versions v ON v.key_id = k.id" \
 			" WHERE k.name = $1"
@@ -27,20 +26,6 @@
 /* settling writes do not wait for the standby (DURABILITY.md) */
 #define NO_SYNC_WAIT	"c AS (SELECT set_config('synchronous_commit'," \
 			" 'off', true) AS s)"
-
-/*
- * The write guard of every key write, its $1 saying whether a synchronous
- * standby is needed (a pair): the row's ok is false, and the statement
- * writes nothing, unless this database is a primary with a standby
- * streaming in sync mode right now.  Checked in the statement that
- * writes, so a write costs one round trip and never rests on a stale
- * monitor view alone.  (A standby refuses the statement before that,
- * with SQLSTATE 25006.)
- */
-#define WRITE_OK	"ok AS (SELECT NOT pg_is_in_recovery() AND (NOT $1" \
-			" OR EXISTS (SELECT 1 FROM pg_stat_replication" \
-			" WHERE state = 'streaming' AND sync_state = 'sync'))" \
-			" AS ok)"
 
 static const Oid t_text[] = { DB_OID_TEXT };
 static const Oid t_text_int4[] = { DB_OID_TEXT, DB_OID_INT4 };

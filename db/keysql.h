@@ -1,8 +1,9 @@
 /*
  * keysql.h: the statements about keys and what reads and writes of keys
  * share (keysql.c): row decoding, error mapping, and the read modes of
- * durable reads.  Internal to db/: db.c (writes), keyread.c (reads) and
- * settle.c (settling unconfirmed writes) include it, nothing else.
+ * durable reads.  Internal to db/: db.c (writes), keyread.c (reads),
+ * settle.c (settling unconfirmed writes) and keyring.c (the master
+ * keyring's statements, numbered after these) include it, nothing else.
  */
 #ifndef KW_DB_KEYSQL_H
 #define KW_DB_KEYSQL_H
@@ -12,6 +13,21 @@
 #include "pool.h"
 
 #define KEK_ID_MAX	16
+#define MS_NOW		"(extract(epoch FROM now()) * 1000)::bigint"
+
+/*
+ * The write guard of every key write (and of keyring.c's writes), its $1
+ * saying whether a synchronous standby is needed (a pair): the row's ok is false, and the statement
+ * writes nothing, unless this database is a primary with a standby
+ * streaming in sync mode right now.  Checked in the statement that
+ * writes, so a write costs one round trip and never rests on a stale
+ * monitor view alone.  (A standby refuses the statement before that,
+ * with SQLSTATE 25006.)
+ */
+#define WRITE_OK	"ok AS (SELECT NOT pg_is_in_recovery() AND (NOT $1" \
+			" OR EXISTS (SELECT 1 FROM pg_stat_replication" \
+			" WHERE state = 'streaming' AND sync_state = 'sync'))" \
+			" AS ok)"
 
 /* Every statement about keys, one id each (ids share pconn.prepared). */
 enum {

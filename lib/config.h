@@ -59,6 +59,9 @@ struct kw_config {
 	int	 standby_stale_ms;
 	/* [keys] */
 	char	*master_key_file;
+	char	*passphrase_file;	/* may be empty */
+	int	 rewrap_batch;		/* versions a rewrap batch moves */
+	int	 rewrap_pause_ms;	/* pause between rewrap batches */
 	int	 cache_ttl_ms;		/* current-version cache lifetime */
 	int	 cache_confirm_ms;	/* staleness bound of the cache */
 	/* [limits] */

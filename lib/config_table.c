@@ -206,10 +206,29 @@ const struct cfg_setting cfg_table[] = {
 
 	STR("keys", "master_key_file", CFG_PATH, "master.key", CFG_REQUIRED,
 	    master_key_file,
-	    "File holding the master key that wraps all key material, as "
-	    "written by keyward-admin.  It must be owned by the service user "
-	    "with mode 0600, and both nodes of a pair must hold the same "
-	    "master key."),
+	    "File holding the master keyring: the master keys (KEKs) that "
+	    "wrap all key material, as written by keyward-admin (a file of "
+	    "32 raw bytes, from before keyrings, is read as a keyring of one "
+	    "key).  It must be owned by the service user with mode 0600, and "
+	    "both nodes of a pair must hold the same keys.  It may be sealed "
+	    "with a passphrase (keyward-admin master-key seal).  SIGHUP "
+	    "reads it again."),
+	STR("keys", "passphrase_file", CFG_PATH, "", 0, passphrase_file,
+	    "File whose first line is the passphrase of a sealed master_key_"
+	    "file, such as a systemd credential "
+	    "(/run/credentials/keyward-server.service/NAME).  Owned by the "
+	    "service user, not readable by group or others.  Empty: the "
+	    "passphrase comes from keyward-server --passphrase-fd or the "
+	    "terminal."),
+	INT("keys", "rewrap_batch", "500", 1, 10000, 0, rewrap_batch,
+	    "After a master key rotation each server moves the key versions "
+	    "still wrapped under an older master key to the active one in "
+	    "the background, this many versions per batch; each batch is "
+	    "one acknowledged write."),
+	INT("keys", "rewrap_pause_ms", "20", 0, 60000, 0,
+	    rewrap_pause_ms,
+	    "Milliseconds a server pauses between two rewrap batches, to "
+	    "leave the databases to requests."),
 	INT("keys", "cache_ttl_ms", "10000", 0, 3600000, 0,
 	    cache_ttl_ms,
 	    "Milliseconds unwrapped key versions and each key's current "

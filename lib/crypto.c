@@ -1,9 +1,10 @@
 /*
  * crypto.c: keyward's only use of OpenSSL's cipher, MAC and RNG APIs.
  *
- * Owns three things: wrapping key material under the master key (KEK)
+ * Owns four things: wrapping key material under the master key (KEK)
  * with AES-256-GCM, the Hadoop KMS EEK transform (AES-CTR with a flipped
- * IV), and the master key's check value and id.  It does not own key
+ * IV), the master key's check value and id, and the primitives of a
+ * sealed keyring (scrypt, AES-256-GCM with associated data).  It does not own key
  * material (callers pass and receive secbufs), does not log and keeps no
  * state, so every function is thread-safe.
  *
@@ -229,6 +230,106 @@ out:
 	if (!ok) {
 		secbuf_free(sb);
 		sb = NULL;
+	}
+	return sb;
+}
+
+int
+crypto_scrypt(const void *pass, size_t passlen, const unsigned char *salt,
+    size_t saltlen, uint64_t n, uint32_t r, uint32_t p, unsigned char *out,
+    size_t outlen)
+{
+	/* scrypt needs 128 * N * r bytes (and p times that for the lanes) */
+	const uint64_t maxmem = (uint64_t)1 << 30;
+
+	if (pass == NULL || salt == NULL || out == NULL || n < 2 ||
+	    (n & (n - 1)) != 0 || r == 0 || p == 0 ||
+	    n > maxmem / 128 / r || (uint64_t)p * r > maxmem / 128)
+		return -1;
+	if (EVP_PBE_scrypt(pass, passlen, salt, saltlen, n, r, p,
+	    maxmem + (maxmem >> 2), out, outlen) != 1) {
+		OPENSSL_cleanse(out, outlen);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One AES-256-GCM pass in direction enc (1 seal, 0 open) over in[0..len)
+ * into out, with aad; tag is written (seal) or checked (open).  0 or -1.
+ */
+static int
+gcm_run(int enc, const unsigned char *key, const unsigned char *nonce,
+    const unsigned char *aad, size_t alen, const unsigned char *in,
+    size_t len, unsigned char *out, unsigned char *tag)
+{
+	EVP_CIPHER_CTX	*ctx;
+	unsigned char	 fin[16];
+	int		 outl, rv = -1;
+
+	if (len > INT_MAX || alen > INT_MAX ||
+	    (ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL,
+	    enc) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, KW_GCM_NONCE_LEN,
+	    NULL) != 1 ||
+	    EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1)
+		goto out;
+	if (alen > 0 && EVP_CipherUpdate(ctx, NULL, &outl, aad,
+	    (int)alen) != 1)
+		goto out;
+	if (len > 0 && (EVP_CipherUpdate(ctx, out, &outl, in, (int)len) != 1 ||
+	    (size_t)outl != len))
+		goto out;
+	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG,
+	    KW_GCM_TAG_LEN, tag) != 1)
+		goto out;
+	if (EVP_CipherFinal_ex(ctx, fin, &outl) != 1)
+		goto out;
+	if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
+	    KW_GCM_TAG_LEN, tag) != 1)
+		goto out;
+	rv = 0;
+out:
+	OPENSSL_cleanse(fin, sizeof(fin));
+	EVP_CIPHER_CTX_free(ctx);
+	return rv;
+}
+
+int
+crypto_gcm_seal(const unsigned char key[KW_KEK_LEN],
+    const unsigned char nonce[KW_GCM_NONCE_LEN], const unsigned char *aad,
+    size_t alen, const unsigned char *in, size_t len, unsigned char *out)
+{
+	if (key == NULL || nonce == NULL || (len > 0 && (in == NULL ||
+	    out == NULL)) || (alen > 0 && aad == NULL))
+		return -1;
+	if (gcm_run(1, key, nonce, aad, alen, in, len, out, out + len) != 0) {
+		OPENSSL_cleanse(out, len + KW_GCM_TAG_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+struct secbuf *
+crypto_gcm_open(const unsigned char key[KW_KEK_LEN],
+    const unsigned char nonce[KW_GCM_NONCE_LEN], const unsigned char *aad,
+    size_t alen, const unsigned char *in, size_t len)
+{
+	struct secbuf	*sb;
+	unsigned char	 tag[KW_GCM_TAG_LEN];
+
+	if (key == NULL || nonce == NULL || in == NULL ||
+	    len < KW_GCM_TAG_LEN || (alen > 0 && aad == NULL))
+		return NULL;
+	len -= KW_GCM_TAG_LEN;
+	memcpy(tag, in + len, sizeof(tag));
+	if ((sb = secbuf_new(len)) == NULL)
+		return NULL;
+	if (gcm_run(0, key, nonce, aad, alen, in, len, sb->data, tag) != 0) {
+		secbuf_free(sb);
+		return NULL;
 	}
 	return sb;
 }

@@ -6,7 +6,9 @@
  *   a wrapped blob copied to another key or version fails to unwrap;
  * - the Hadoop KMS EEK transform: AES-CTR (128 or 256 by key length) with
  *   the counter block = IV with every byte XOR 0xff;
- * - random bytes and the master-key check value.
+ * - random bytes and the master-key check value;
+ * - sealing a keyring under a passphrase: scrypt, then AES-256-GCM over
+ *   the sealed text with its header as associated data.
  * Functions are thread-safe.  Nothing here logs.
  */
 #ifndef KW_CRYPTO_H
@@ -53,6 +55,31 @@ int	crypto_wrap(const struct secbuf *kek, const char *kek_id,
  */
 struct secbuf *crypto_unwrap(const struct secbuf *kek, const char *kek_id,
 	    const char *name, uint32_t version, const unsigned char *wrapped,
+	    size_t len);
+
+/*
+ * scrypt (RFC 7914) of pass with salt and cost N (a power of two), r, p
+ * into out (outlen bytes).  Refuses parameters needing more than 1 GiB.
+ * 0 or -1 (out then wiped).
+ */
+int	crypto_scrypt(const void *pass, size_t passlen,
+	    const unsigned char *salt, size_t saltlen, uint64_t n, uint32_t r,
+	    uint32_t p, unsigned char *out, size_t outlen) WUR;
+
+/*
+ * AES-256-GCM under key (32 bytes) with the 12-byte nonce: out receives
+ * len bytes of ciphertext followed by the KW_GCM_TAG_LEN tag; aad (alen
+ * bytes, may be 0) is authenticated.  crypto_gcm_open is the reverse
+ * (len counts the tag) into a new secbuf, NULL when anything was
+ * altered or the key is wrong.  0 or -1.
+ */
+int	crypto_gcm_seal(const unsigned char key[KW_KEK_LEN],
+	    const unsigned char nonce[KW_GCM_NONCE_LEN],
+	    const unsigned char *aad, size_t alen, const unsigned char *in,
+	    size_t len, unsigned char *out) WUR;
+struct secbuf *crypto_gcm_open(const unsigned char key[KW_KEK_LEN],
+	    const unsigned char nonce[KW_GCM_NONCE_LEN],
+	    const unsigned char *aad, size_t alen, const unsigned char *in,
 	    size_t len);
 
 /*

@@ -296,10 +296,18 @@ out:
 struct secbuf *
 secfile_read_password(const char *path, char *err, size_t errlen)
 {
+	return secfile_read_line_as("database password file", path, err,
+	    errlen);
+}
+
+struct secbuf *
+secfile_read_line_as(const char *what, const char *path, char *err,
+    size_t errlen)
+{
 	struct secbuf *pw;
 	size_t n;
 
-	pw = secfile_read_as("database password file", path, 4096, err, errlen);
+	pw = secfile_read_as(what, path, 4096, err, errlen);
 	if (pw == NULL)
 		return NULL;
 	for (n = 0; n < pw->len && pw->data[n] != '\n' && pw->data[n] != '\r';

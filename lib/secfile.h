@@ -35,6 +35,9 @@ struct secbuf *secfile_read_as(const char *what, const char *path,
  */
 struct secbuf *secfile_read_password(const char *path, char *err,
 	    size_t errlen);
+/* The same for any one-line secret file; what names it in messages. */
+struct secbuf *secfile_read_line_as(const char *what, const char *path,
+	    char *err, size_t errlen);
 /*
  * Write data to path with mode 0600 through a temporary file, fsync and
  * rename.  Refuses to replace an existing file unless overwrite.  0 or -1

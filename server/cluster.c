@@ -68,7 +68,7 @@ probe(struct cluster *cl)
 			    (long long)cl->epoch, (long long)st.cache_epoch);
 		cl->epoch = st.cache_epoch;
 		if (cl->on_epoch != NULL)
-			cl->on_epoch(cl->arg, moved, t0);
+			cl->on_epoch(cl->arg, moved, t0, st.active_kek);
 		pthread_mutex_lock(&cl->mu);
 		cl->confirmed_ms = t0;
 		pthread_mutex_unlock(&cl->mu);

@@ -19,9 +19,11 @@ struct cluster;
  * Called from the monitor thread after every probe that read the
  * databases' cache epoch: moved is 1 when it changed (a key was rolled or
  * deleted, perhaps through the other node), at_ms the monotonic time of
- * the read.  What the cache holds is confirmed up to at_ms.
+ * the read.  What the cache holds is confirmed up to at_ms.  active_kek
+ * is the active master key's id read with it ("" when unknown).
  */
-typedef void (*cluster_epoch_fn)(void *arg, int moved, int64_t at_ms);
+typedef void (*cluster_epoch_fn)(void *arg, int moved, int64_t at_ms,
+    const char *active_kek);
 
 /* Probe once (so the first request sees a real view), then start the
  * thread.  on_epoch (may be NULL) is called with arg after each probe that

@@ -2,7 +2,8 @@
  * keystore.c: key operations over the database and the master key.
  *
  * Owns: wrapping new material, unwrapping and caching stored versions,
- * the EEK operations.  Does not own: SQL (db/), HTTP or JSON (api_*).
+ * the EEK operations.  Does not own: SQL (db/), HTTP or JSON (api_*),
+ * which master key wraps what (kekring.c).
  * Material exists in clear only in secbufs.
  */
 #include <stdatomic.h>
@@ -22,8 +23,7 @@
 
 struct keystore {
 	struct db	*db;
-	struct secbuf	*kek;
-	char		 kek_id[KW_KEK_ID_LEN + 1];
+	struct kekring	*keks;
 	struct kcache	*cache;
 	atomic_llong	 confirmed_ms;	/* cache confirmed as of; 0 never */
 	atomic_int	 confirm_bound_ms; /* 0: the cache is always usable */
@@ -54,66 +54,21 @@ stale_err(struct keystore *ks, enum kw_err e)
 }
 
 struct keystore *
-ks_new(struct db *db, struct secbuf *kek, int cache_ttl_ms, char *err,
+ks_new(struct db *db, struct kekring *keks, int cache_ttl_ms, char *err,
     size_t errlen)
 {
-	struct keystore *ks = NULL;
-	unsigned char check[KW_CHECK_LEN];
-	enum kw_err e;
+	struct keystore *ks;
 
-	if (kek->len != KW_KEK_LEN) {
-		snprintf(err, errlen, "master key is %zu bytes, expected %d",
-		    kek->len, KW_KEK_LEN);
-		goto fail;
-	}
-	if ((ks = calloc(1, sizeof(*ks))) == NULL) {
+	if ((ks = calloc(1, sizeof(*ks))) == NULL ||
+	    (ks->cache = kcache_new(cache_ttl_ms, CACHE_MAX_ENTRIES)) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		goto fail;
+		free(ks);
+		kekring_free(keks);
+		return NULL;
 	}
 	ks->db = db;
-	/* the master key lives for the whole run: keep it in locked pages */
-	if ((ks->kek = secbuf_new_locked(kek->len)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	memcpy(ks->kek->data, kek->data, kek->len);
-	secbuf_free(kek);
-	kek = NULL;
-	if (crypto_kek_check(ks->kek, check, ks->kek_id) != 0) {
-		snprintf(err, errlen, "could not compute the master key check value");
-		goto fail;
-	}
-	e = db_kek_check(db, ks->kek_id, check, sizeof(check), 0);
-	secure_wipe(check, sizeof(check));
-	switch (e) {
-	case KW_OK:
-		break;
-	case KW_ECRYPTO:
-		snprintf(err, errlen, "master key does not match the database "
-		    "(its check value differs): this node has the wrong master.key");
-		goto fail_nokek;
-	case KW_ENOTFOUND:
-		snprintf(err, errlen, "the database holds no master key check "
-		    "value: run keyward-admin db migrate first");
-		goto fail_nokek;
-	default:
-		snprintf(err, errlen, "could not read the master key check "
-		    "value from the database");
-		goto fail_nokek;
-	}
-	if ((ks->cache = kcache_new(cache_ttl_ms, CACHE_MAX_ENTRIES)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail_nokek;
-	}
+	ks->keks = keks;
 	return ks;
-fail:
-	secbuf_free(kek);
-	free(ks);
-	return NULL;
-fail_nokek:
-	secbuf_free(ks->kek);
-	free(ks);
-	return NULL;
 }
 
 void
@@ -122,8 +77,14 @@ ks_free(struct keystore *ks)
 	if (ks == NULL)
 		return;
 	kcache_free(ks->cache);
-	secbuf_free(ks->kek);
+	kekring_free(ks->keks);
 	free(ks);
+}
+
+struct kekring *
+ks_keks(struct keystore *ks)
+{
+	return ks->keks;
 }
 
 struct db *
@@ -183,12 +144,11 @@ wrap_cb(void *arg, const char *name, uint32_t version, int length_bits,
 	len = wa->material->len + KW_WRAP_OVERHEAD;
 	if ((out = malloc(len)) == NULL)
 		return KW_ENOMEM;
-	if (crypto_wrap(wa->ks->kek, wa->ks->kek_id, name, version,
-	    wa->material, out) != 0) {
+	if (kekring_wrap(wa->ks->keks, name, version, wa->material, out,
+	    kek_id) != 0) {
 		free(out);
 		return KW_ECRYPTO;
 	}
-	memcpy(kek_id, wa->ks->kek_id, KW_KEK_ID_LEN + 1);
 	wa->version = version;
 	*wrapped = out;
 	*wrapped_len = len;
@@ -361,19 +321,9 @@ unwrap_version(struct keystore *ks, const char *name,
     const struct db_key_version *dv, struct ks_version *out)
 {
 	out->version = dv->version;
-	if (strcmp(dv->kek_id, ks->kek_id) != 0) {
-		log_warnx("key \"%s\" version %u is wrapped under master key "
-		    "%s, not the loaded %s", name, dv->version, dv->kek_id,
-		    ks->kek_id);
+	/* under the KEK the row names: old and new KEKs during a rewrap */
+	if ((out->material = kekring_unwrap(ks->keks, name, dv)) == NULL)
 		return KW_ECRYPTO;
-	}
-	out->material = crypto_unwrap(ks->kek, dv->kek_id, name, dv->version,
-	    dv->wrapped, dv->wrapped_len);
-	if (out->material == NULL) {
-		log_warnx("key \"%s\" version %u does not unwrap under the "
-		    "master key: stored row damaged or moved", name, dv->version);
-		return KW_ECRYPTO;
-	}
 	kcache_put_version(ks->cache, name, dv->version, out->material);
 	return KW_OK;
 }

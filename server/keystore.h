@@ -17,6 +17,7 @@
 #include "../lib/secbuf.h"
 #include "../lib/crypto.h"
 #include "../db/db.h"
+#include "kekring.h"
 
 struct keystore;
 
@@ -45,12 +46,14 @@ struct ks_eek {
 };
 
 /*
- * New keystore over db with the master key kek (taken over: freed by
- * ks_free).  Verifies the master key against the database's check value:
- * NULL with a message in err when it does not match or cannot be read.
+ * New keystore over db with the master keys keks (taken over: freed by
+ * ks_free, also on failure; kekring_new checked them against the
+ * database).  NULL with a message in err.
  */
-struct keystore *ks_new(struct db *db, struct secbuf *kek, int cache_ttl_ms,
+struct keystore *ks_new(struct db *db, struct kekring *keks, int cache_ttl_ms,
 	    char *err, size_t errlen);
+/* The master keys in force (owned by the keystore). */
+struct kekring *ks_keks(struct keystore *ks);
 void	ks_free(struct keystore *ks);
 
 enum kw_err ks_create(struct keystore *ks, const struct ks_new_key *nk,

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "keystore.h"
 #include "notify.h"
+#include "rewrap.h"
 #include "tlstrust.h"
 #include "../db/db.h"
 #include "../db/migrations.h"
@@ -29,6 +30,7 @@
 #include "../lib/crypto.h"
 #include "../lib/files.h"
 #include "../lib/log.h"
+#include "../lib/masterkey.h"
 #include "../lib/secfile.h"
 #include "../lib/version.h"
 
@@ -38,7 +40,8 @@
 /* Everything loaded from files before the server starts. */
 struct startup {
 	struct kw_config	*cfg;
-	struct secbuf		*kek;
+	struct masterkey	*mk;		/* where the keyring comes from */
+	struct keyring		*ring;
 	struct secbuf		*tls_key;
 	struct secbuf		*db_password;
 	struct secbuf		*cookie_secret;	/* pseudo auth only */
@@ -49,8 +52,9 @@ struct startup {
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: keyward-server [-nvV] [-c config]\n"
+	fprintf(fp, "usage: keyward-server [-nvV] [-c config] [--passphrase-fd N]\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "  --passphrase-fd N  read a sealed keyring's passphrase from descriptor N\n"
 	    "  -n, --check        check the configuration and its files, then exit\n"
 	    "  -v, --verbose      log debug messages (and with -n, print every setting)\n"
 	    "  -V, --version      print the version and exit\n"
@@ -72,7 +76,8 @@ static void
 startup_free(struct startup *st)
 {
 	config_free(st->cfg);
-	secbuf_free(st->kek);
+	masterkey_free(st->mk);
+	keyring_free(st->ring);
 	secbuf_free(st->tls_key);
 	secbuf_free(st->db_password);
 	secbuf_free(st->cookie_secret);
@@ -81,10 +86,15 @@ startup_free(struct startup *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* Load config and every file it names; 0 or -1 with the reason logged. */
+/*
+ * Load config and every file it names (the keyring unsealed with the
+ * passphrase from pass_fd, keys.passphrase_file or the terminal); 0 or
+ * -1 with the reason logged.
+ */
 static int
-startup_load(const char *path, struct startup *st)
+startup_load(const char *path, int pass_fd, struct startup *st)
 {
+	struct masterkey_opts mo;
 	struct acls *acls;
 	char err[512];
 
@@ -93,15 +103,13 @@ startup_load(const char *path, struct startup *st)
 		log_errx("%s", err);
 		return -1;
 	}
-	st->kek = secfile_read_as("master key file", st->cfg->master_key_file,
-	    4096, err, sizeof(err));
-	if (st->kek == NULL) {
-		log_errx("%s", err);
-		return -1;
-	}
-	if (st->kek->len != KW_KEK_LEN) {
-		log_errx("master key file \"%s\" holds %zu bytes, expected %d",
-		    st->cfg->master_key_file, st->kek->len, KW_KEK_LEN);
+	mo.path = st->cfg->master_key_file;
+	mo.pass_file = st->cfg->passphrase_file;
+	mo.pass_fd = pass_fd;
+	mo.prompt = 1;
+	if ((st->mk = masterkey_new(&mo)) == NULL ||
+	    masterkey_load(st->mk, &st->ring, NULL, err, sizeof(err)) != 0) {
+		log_errx("%s", st->mk != NULL ? err : "out of memory");
 		return -1;
 	}
 	st->tls_key = secfile_read_as("TLS key file", st->cfg->tls_key_file,
@@ -156,11 +164,31 @@ startup_load(const char *path, struct startup *st)
 	return 0;
 }
 
-/* The cluster monitor read the cache epoch: confirm or drop the cache. */
+/*
+ * The cluster monitor read the cache epoch: confirm or drop the cache;
+ * and the active master key with it.
+ */
 static void
-confirm_cache(void *arg, int moved, int64_t at_ms)
+confirm_cache(void *arg, int moved, int64_t at_ms, const char *active_kek)
 {
 	ks_confirmed(arg, moved, at_ms);
+	kekring_set_active(ks_keks(arg), active_kek);
+}
+
+/* SIGHUP: the keyring file again; the old one stays when it will not do. */
+static void
+reload_keyring(struct masterkey *mk, struct keystore *ks, struct rewrap *rw)
+{
+	struct keyring *ring;
+	char err[512];
+
+	if (masterkey_load(mk, &ring, NULL, err, sizeof(err)) != 0 ||
+	    kekring_reload(ks_keks(ks), ring, err, sizeof(err)) != 0) {
+		log_warnx("master keyring not reloaded, keeping the running "
+		    "one: %s", err);
+		return;
+	}
+	rewrap_kick(rw);
 }
 
 /* Start the metrics.listen listener when set: 0, or -1 (logged). */
@@ -192,7 +220,8 @@ metrics_listen(const struct kw_config *cfg, struct api_ctx *actx,
  * configuration, for telling the operator what a reload cannot apply. */
 static void
 signal_loop(const char *config_path, const struct kw_config *cfg,
-    struct authz *az, struct tlstrust *trust)
+    struct authz *az, struct tlstrust *trust, struct masterkey *mk,
+    struct keystore *ks, struct rewrap *rw)
 {
 	char names[512];
 	sigset_t set;
@@ -217,6 +246,7 @@ signal_loop(const char *config_path, const struct kw_config *cfg,
 		(void)authz_reload(az);
 		if (trust != NULL)
 			(void)tlstrust_reload(trust);
+		reload_keyring(mk, ks, rw);
 		if ((ncfg = config_load(config_path, err, sizeof(err))) == NULL) {
 			log_warnx("reload failed, keeping the running "
 			    "configuration: %s", err);
@@ -244,6 +274,7 @@ main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "passphrase-fd", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = DEFAULT_CONFIG;
@@ -251,6 +282,8 @@ main(int argc, char **argv)
 	struct db *db = NULL;
 	struct keystore *ks = NULL;
 	struct cluster *cl = NULL;
+	struct kekring *keks;
+	struct rewrap *rw = NULL;
 	struct http_server *srv = NULL;
 	struct http_plain *msrv = NULL;
 	struct tlstrust *trust = NULL;
@@ -259,6 +292,8 @@ main(int argc, char **argv)
 	struct http_opts ho;
 	char err[512], host[256];
 	int ch, check_only = 0, verbose = 0, port, lvl, sv, rc = 1;
+	int pass_fd = -1;
+	char *end;
 	sigset_t set;
 
 	log_init("keyward-server", LOG_LVL_INFO);
@@ -281,6 +316,13 @@ main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'P':
+			pass_fd = (int)strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || pass_fd < 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -291,7 +333,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	harden();
-	if (startup_load(config_path, &st) != 0)
+	if (startup_load(config_path, pass_fd, &st) != 0)
 		goto out;
 	if ((lvl = log_level_parse(st.cfg->log_level)) >= 0)
 		log_set_level((enum log_level)lvl);
@@ -338,8 +380,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	log_debug("opened %d database connections", db_warm(db));
-	ks = ks_new(db, st.kek, st.cfg->cache_ttl_ms, err, sizeof(err));
-	st.kek = NULL;		/* owned (or freed) by ks_new */
+	keks = kekring_new(db, st.ring, st.cfg->node_name, err, sizeof(err));
+	st.ring = NULL;		/* owned (or freed) by kekring_new */
+	if (keks != NULL)
+		ks = ks_new(db, keks, st.cfg->cache_ttl_ms, err, sizeof(err));
 	if (ks == NULL) {
 		log_errx("%s: %s", st.cfg->master_key_file, err);
 		goto out;
@@ -348,6 +392,11 @@ main(int argc, char **argv)
 	ks_set_confirm_bound(ks, st.cfg->cache_confirm_ms);
 	if ((cl = cluster_start(db, st.cfg, confirm_cache, ks)) == NULL) {
 		log_errx("could not start the cluster monitor");
+		goto out;
+	}
+	if ((rw = rewrap_start(ks_keks(ks), cl, st.cfg->rewrap_batch,
+	    st.cfg->rewrap_pause_ms)) == NULL) {
+		log_errx("could not start the rewrap thread");
 		goto out;
 	}
 	memset(&actx, 0, sizeof(actx));
@@ -407,7 +456,7 @@ main(int argc, char **argv)
 	    st.cfg->auth_mode == AUTH_MTLS ? "mtls" : "pseudo", sv, KW_VERSION);
 	/* TLS is loaded (http_start), the pools warm (db_warm) */
 	notify_ready("serving");
-	signal_loop(config_path, st.cfg, actx.authz, trust);
+	signal_loop(config_path, st.cfg, actx.authz, trust, st.mk, ks, rw);
 	rc = 0;
 out:
 	http_plain_stop(msrv);
@@ -415,6 +464,7 @@ out:
 	tlstrust_free(trust);
 	audit_close(actx.audit);
 	authz_free(actx.authz);
+	rewrap_stop(rw);
 	cluster_stop(cl);
 	ks_free(ks);
 	db_free(db);

@@ -281,7 +281,7 @@ db_key_create(struct db *db, const struct db_key_meta *meta,
 	a.wrapped = wrapped;
 	a.wlen = wlen;
 	a.deadline_at = db_mono_ms() + db->commit_deadline_ms;
-	rc = db_write(db, create_fn, &a);
+	rc = db_write_by(db, create_fn, &a, a.deadline_at);
 	free(wrapped);
 	return rc;
 }
@@ -380,7 +380,7 @@ db_key_roll(struct db *db, const char *name, db_wrap_fn wrap, void *arg,
 
 	if (name == NULL || wrap == NULL || new_version == NULL)
 		return KW_EINVAL;
-	if ((rc = db_write(db, roll_fn, &a)) == KW_OK)
+	if ((rc = db_write_by(db, roll_fn, &a, a.deadline_at)) == KW_OK)
 		*new_version = a.version;
 	return rc;
 }
@@ -411,5 +411,5 @@ db_key_delete(struct db *db, const char *name)
 
 	if (name == NULL)
 		return KW_EINVAL;
-	return db_write(db, delete_fn, &a);
+	return db_write_by(db, delete_fn, &a, a.deadline_at);
 }

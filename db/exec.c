@@ -401,22 +401,23 @@ pc_commit_prepared(struct pconn *pc, int id, const struct db_stmt *st,
 	PGresult *r = NULL;
 	enum wait_rc wrc;
 	enum kw_err rc;
-	int64_t t0;
+	int64_t t0, end = db_mono_ms() + deadline_ms;
+	int prep_ms = deadline_ms < DB_OP_DEADLINE_MS ? deadline_ms :
+	    DB_OP_DEADLINE_MS;
 
 	*out = NULL;
 	/*
-	 * Preparing executes nothing, so it gets the ordinary deadline and
-	 * a failure there means only "not answering".
+	 * Preparing executes nothing, so a failure there means only "not
+	 * answering"; it counts against the same deadline as the statement.
 	 */
 	if ((pc->prepared & bit) == 0) {
 		if (!PQsendPrepare(pc->conn, st->name, st->sql, st->nparams,
 		    st->types)) {
-			pc_fail(pc, W_CONNERR, st->name, DB_OP_DEADLINE_MS);
+			pc_fail(pc, W_CONNERR, st->name, prep_ms);
 			return KW_EDB;
 		}
-		if ((wrc = pc_wait(pc, db_mono_ms() + DB_OP_DEADLINE_MS,
-		    &r)) != W_OK) {
-			pc_fail(pc, wrc, st->name, DB_OP_DEADLINE_MS);
+		if ((wrc = pc_wait(pc, db_mono_ms() + prep_ms, &r)) != W_OK) {
+			pc_fail(pc, wrc, st->name, prep_ms);
 			return KW_EDB;
 		}
 		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -435,7 +436,7 @@ pc_commit_prepared(struct pconn *pc, int id, const struct db_stmt *st,
 		pc_fail(pc, W_CONNERR, st->name, deadline_ms);
 		return KW_ENOTACK;
 	}
-	wrc = pc_wait(pc, t0 + deadline_ms, &r);
+	wrc = pc_wait(pc, end > t0 ? end : t0 + 1, &r);
 	if ((rc = commit_outcome(pc, wrc, &r, st->name, deadline_ms)) !=
 	    KW_OK)
 		return rc;

@@ -12,6 +12,7 @@
  * database is route.c's.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ struct pool {
 	char		*conninfo;
 	char		*password;	/* NULL when none */
 	char		 connect_timeout[16];
+	int		 connect_timeout_ms;
 	int		 quiet;
 	int		 size;
 	struct pconn	*slots;
@@ -106,6 +108,7 @@ pool_new(const char *label, const char *conninfo, const char *password,
 	p->quiet = quiet;
 	snprintf(p->connect_timeout, sizeof(p->connect_timeout), "%d",
 	    connect_timeout_s);
+	p->connect_timeout_ms = connect_timeout_s * 1000;
 	if ((p->label = strdup(label)) == NULL ||
 	    (p->conninfo = strdup(conninfo)) == NULL ||
 	    (password != NULL && (p->password = strdup(password)) == NULL) ||
@@ -189,9 +192,55 @@ conn_close(struct pconn *pc)
 	pc->stale = 0;
 }
 
-/* Open pc's connection: parameters, notice receiver, session settings. */
+/*
+ * Drive a connection started with PQconnectStartParams to its end, or to
+ * the deadline (monotonic ms): libpq's own connect_timeout only bounds its
+ * blocking connect.  0 connected, -1 failed or timed out (said in err).
+ */
 static int
-conn_open(struct pconn *pc)
+conn_finish(PGconn *conn, int64_t deadline, char *err, size_t errlen)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	struct pollfd pfd;
+	int64_t left;
+	int n;
+
+	if (PQstatus(conn) == CONNECTION_BAD)
+		goto failed;
+	for (;;) {
+		if (st == PGRES_POLLING_OK)
+			return 0;
+		if (st == PGRES_POLLING_FAILED)
+			goto failed;
+		pfd.fd = PQsocket(conn);
+		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		pfd.revents = 0;
+		if (pfd.fd < 0)
+			goto failed;
+		if ((left = deadline - db_mono_ms()) <= 0) {
+			snprintf(err, errlen, "timeout expired");
+			return -1;
+		}
+		n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (n < 0 && errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			return -1;
+		}
+		if (n > 0)
+			st = PQconnectPoll(conn);
+	}
+failed:
+	db_oneline(PQerrorMessage(conn), err, errlen);
+	return -1;
+}
+
+/*
+ * Open pc's connection, giving up at deadline (monotonic ms) or after
+ * connect_timeout, whichever comes first: parameters, notice receiver,
+ * session settings.
+ */
+static int
+conn_open(struct pconn *pc, int64_t deadline)
 {
 	struct pool *p = pc->pool;
 	const char *keys[16], *vals[16];
@@ -214,15 +263,16 @@ conn_open(struct pconn *pc)
 	keys[n] = "client_encoding";		vals[n++] = "UTF8";
 	keys[n] = NULL;				vals[n] = NULL;
 
-	pc->conn = PQconnectdbParams(keys, vals, 1);
+	pc->conn = PQconnectStartParams(keys, vals, 1);
 	pc->prepared = 0;
 	pc->broken = PC_OK;
 	if (pc->conn == NULL) {
 		log_warnx("%s database: out of memory", p->label);
 		return -1;
 	}
-	if (PQstatus(pc->conn) != CONNECTION_OK) {
-		db_oneline(PQerrorMessage(pc->conn), buf, sizeof(buf));
+	if (deadline > db_mono_ms() + p->connect_timeout_ms)
+		deadline = db_mono_ms() + p->connect_timeout_ms;
+	if (conn_finish(pc->conn, deadline, buf, sizeof(buf)) == -1) {
 		if (!p->quiet)
 			log_warnx("%s database: could not connect: %s", p->label,
 			    buf);
@@ -300,7 +350,7 @@ pool_get(struct pool *p, int wait_ms, struct pconn **out)
 	pc->broken = PC_OK;
 	pc->warn01000 = 0;
 	pc->reused = pc->conn != NULL;
-	if (pc->conn == NULL && conn_open(pc) == -1) {
+	if (pc->conn == NULL && conn_open(pc, deadline) == -1) {
 		pc->broken = PC_CONNERR;
 		pool_put(pc);
 		return KW_EDB;
@@ -326,7 +376,7 @@ pool_warm(struct pool *p)
 		pthread_mutex_unlock(&p->mu);
 		pc->stale = 0;
 		pc->broken = PC_OK;
-		if (conn_open(pc) == 0)
+		if (conn_open(pc, db_mono_ms() + p->connect_timeout_ms) == 0)
 			opened++;
 		else
 			pc->broken = PC_CONNERR;

@@ -215,6 +215,10 @@ typedef enum kw_err (*db_write_fn)(struct pconn *pc, int need_sync,
  * fn's result, or KW_EUNAVAIL (logged) when neither database took it.
  */
 enum kw_err db_write(struct db *db, db_write_fn fn, void *arg) WUR;
+/* The same, giving up (KW_EUNAVAIL) on borrowing or connecting past
+ * deadline_at (monotonic ms); fn bounds its own statements. */
+enum kw_err db_write_by(struct db *db, db_write_fn fn, void *arg,
+	    int64_t deadline_at) WUR;
 /* Roll back what is still open on pc and return it to its pool. */
 void	db_write_end(struct pconn *pc);
 

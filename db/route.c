@@ -241,8 +241,9 @@ db_write_begin(struct db *db, struct pconn **out)
 /* One write attempt through pool p; see db_write and db_write_fn. */
 static enum kw_err
 write_on(struct pool *p, int need_sync, db_write_fn fn, void *arg,
-    const char **why)
+    const char **why, int64_t deadline_at)
 {
+	int64_t left;
 	struct pconn *pc;
 	enum kw_err rc;
 	enum pc_broken b;
@@ -251,7 +252,9 @@ write_on(struct pool *p, int need_sync, db_write_fn fn, void *arg,
 	/* Dead connections found idle cost no round trip: skip them all. */
 	while (try < 2 && dead <= DEAD_MAX) {
 		*why = "not answering";
-		if (pool_get(p, DB_BORROW_MS, &pc) != KW_OK)
+		if ((left = deadline_at - db_mono_ms()) < 1 ||
+		    pool_get(p, left > DB_BORROW_MS ? DB_BORROW_MS : (int)left,
+		    &pc) != KW_OK)
 			return KW_EUNAVAIL;
 		/*
 		 * A write cannot be retried once sent (its outcome would be
@@ -281,6 +284,12 @@ write_on(struct pool *p, int need_sync, db_write_fn fn, void *arg,
 enum kw_err
 db_write(struct db *db, db_write_fn fn, void *arg)
 {
+	return db_write_by(db, fn, arg, db_mono_ms() + DB_BORROW_MS);
+}
+
+enum kw_err
+db_write_by(struct db *db, db_write_fn fn, void *arg, int64_t deadline_at)
+{
 	struct pool *pools[2] = { db->local, db->peer };
 	const char *why[2] = { "not answering", "not configured" };
 	int order[2], k, i;
@@ -291,7 +300,8 @@ db_write(struct db *db, db_write_fn fn, void *arg)
 		i = order[k];
 		if (pools[i] == NULL)
 			continue;
-		rc = write_on(pools[i], db->peer != NULL, fn, arg, &why[i]);
+		rc = write_on(pools[i], db->peer != NULL, fn, arg, &why[i],
+		    deadline_at);
 		if (rc == KW_EUNAVAIL)
 			continue;	/* nothing written there: the other */
 		if (rc == KW_OK)

@@ -90,7 +90,12 @@ probe(struct cluster *cl)
 		else if (settled < 0)
 			metrics_inc(MC_SETTLE_ERRORS);
 	}
-	if (cl->drift != NULL)
+	/*
+	 * the drift check reads (and may write) through the pools: not
+	 * while a database is slow, as for settling, so that it cannot
+	 * hold up the next probe
+	 */
+	if (cl->drift != NULL && !st.local.slow && !st.peer.slow)
 		drift_tick(cl->drift, st.writable);
 	if (!had || was != st.writable) {
 		if (st.writable)

@@ -192,6 +192,8 @@ chaos: all
 
 chaos-smoke: all
 	$(PYTHON) -m pytest -q -p no:cacheprovider test/chaos/test_checker.py
+	BUILD=$(BUILD) CHAOS_BIN="$(CHAOS_BIN)" $(PYTHON) -m pytest -q -rs \
+	    -p no:cacheprovider test/chaos/test_keepalived.py
 	$(CHAOS_ENV) CHAOS_SMOKE=1 CHAOS_CYCLES=$(CHAOS_SMOKE_CYCLES) \
 	    CHAOS_SEED=$(CHAOS_SMOKE_SEED) CHAOS_DWELL=2 CHAOS_FINAL_EEKS=300 \
 	    $(PYTHON) test/chaos/chaos.py
@@ -217,6 +219,9 @@ install: all
 	install -m 0644 packaging/cron.d/keyward-backup $(DESTDIR)$(SYSCONFDIR)/cron.d/keyward-backup
 	install -d $(DESTDIR)$(PREFIX)/share/doc/keyward $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 packaging/keyward.conf.example packaging/acls.conf.example $(DESTDIR)$(PREFIX)/share/doc/keyward/
+	install -d $(DESTDIR)$(PREFIX)/lib/keyward $(DESTDIR)$(PREFIX)/share/doc/keyward/keepalived
+	install -m 0755 packaging/keepalived/keyward-vrrp-check $(DESTDIR)$(PREFIX)/lib/keyward/keyward-vrrp-check
+	install -m 0644 packaging/keepalived/keyward.conf $(DESTDIR)$(PREFIX)/share/doc/keyward/keepalived/keyward.conf
 	install -m 0644 packaging/man/keyward-server.8 packaging/man/keyward-admin.8 packaging/man/keyward-init.8 packaging/man/keyward-backup.8 packaging/man/keyward-restore.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 packaging/man/keyward.conf.5 packaging/man/keyward-acls.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)

@@ -145,6 +145,26 @@ enum kw_err db_rewrap_store(struct db *db, const char *kek_id,
 	    const size_t *wlen, size_t n, int64_t *moved) WUR;
 
 /*
+ * nodeconf.c: each node's configuration fingerprints (006_node_config),
+ * hex text, never a secret; compared between the nodes (server/drift.c).
+ */
+struct db_nodeconf {
+	char	node[64];
+	char	acl_sha256[65];		/* SHA-256 of acls.conf */
+	char	cookie_hmac[65];	/* HMAC under the cookie secret, "" */
+	char	version[32];		/* keyward-server's */
+	int	schema_version;
+	int64_t	seen_ms;		/* when it was written (Unix ms) */
+};
+/* Upsert nc->node's row (seen_ms is the database's now).  A write:
+ * KW_EUNAVAIL when the pair cannot take writes now, KW_ENOTACK, KW_EDB. */
+enum kw_err db_nodeconf_put(struct db *db, const struct db_nodeconf *nc)
+	    WUR;
+/* node's row into out: KW_OK, KW_ENOTFOUND when it has none, KW_EDB. */
+enum kw_err db_nodeconf_get(struct db *db, const char *node,
+	    struct db_nodeconf *out) WUR;
+
+/*
  * Open the pools' connections now rather than on first use, so a burst
  * of requests never pays for connection set-up (under load on a small
  * machine that can exceed connect_timeout).  Returns how many opened.

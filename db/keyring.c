@@ -26,7 +26,7 @@ enum {
 	KR_ACTIVE = ST_MAX, KR_USAGE, KR_REFS, KR_HOLDERS, KR_HOLD,
 	KR_ACTIVATE, KR_FETCH_UP, KR_FETCH_DOWN, KR_STORE, KR_MAX
 };
-_Static_assert(KR_MAX <= DB_MAX_STMTS, "too many prepared statements");
+_Static_assert(KR_MAX <= NC_FIRST, "too many keyring statements");
 
 static const Oid t_text[] = { DB_OID_TEXT };
 static const Oid t_text_int4[] = { DB_OID_TEXT, DB_OID_INT4 };
@@ -366,62 +366,12 @@ db_kek_holders(struct db *db, struct db_kek_holder **out, size_t *n)
 
 /* ---------------------------------------------------------- writes */
 
-/* A keyring write: statement id with vals[0] for the guard. */
-struct kr_write {
-	int		 id;
-	const char	**vals;
-	const int	*lens;
-	const int	*fmts;
-	int64_t		 deadline_at;
-	int64_t		 rows;		/* out: column 1 */
-	int64_t		 extra;		/* out: column 2 */
-};
-
+/* A keyring write: statement id of kr_stmts (guarded_write_run). */
 static enum kw_err
-kr_write_fn(struct pconn *pc, int need_sync, void *arg, const char **why)
+kr_write(struct db *db, struct guarded_write *w)
 {
-	struct kr_write *w = arg;
-	const struct db_stmt *st = &kr_stmts[w->id - ST_MAX];
-	PGresult *r = NULL;
-	int64_t left = w->deadline_at - db_mono_ms();
-	enum kw_err rc;
-
-	w->vals[0] = need_sync ? "t" : "f";
-	rc = pc_commit_prepared(pc, w->id, st, w->vals, w->lens, w->fmts, 0,
-	    left < 1 ? 1 : (int)left, &r);
-	if (rc == KW_EDB) {
-		if (r == NULL) {
-			*why = "not answering";
-			rc = KW_EUNAVAIL;
-		} else if (strcmp(pc_sqlstate(r), "25006") == 0) {
-			*why = "a standby";
-			rc = KW_EUNAVAIL;
-		} else
-			rc = key_res_err(pc, st->name, NULL, r);
-		PQclear(r);
-		return rc;
-	}
-	if (rc != KW_OK)
-		return rc;
-	if (PQntuples(r) != 1 || PQnfields(r) != 3 || PQgetisnull(r, 0, 0) ||
-	    key_get_int(r, 0, 1, &w->rows) != 0 ||
-	    key_get_int(r, 0, 2, &w->extra) != 0) {
-		pc_log_error(pc, st->name, NULL, r);
-		rc = KW_EDB;
-	} else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
-		*why = "a primary without a synchronous standby";
-		rc = KW_EUNAVAIL;
-	}
-	PQclear(r);
-	return rc;
-}
-
-static enum kw_err
-kr_write(struct db *db, struct kr_write *w)
-{
-	w->deadline_at = db_mono_ms() + db->commit_deadline_ms;
-	w->rows = w->extra = 0;
-	return db_write(db, kr_write_fn, w);
+	w->st = &kr_stmts[w->id - ST_MAX];
+	return guarded_write_run(db, w);
 }
 
 enum kw_err
@@ -429,7 +379,7 @@ db_kek_hold(struct db *db, const char *node, const char *const *ids,
     const unsigned char *const *checks, size_t n)
 {
 	struct text tid = { 0 }, tck = { 0 };
-	struct kr_write w = { .id = KR_HOLD };
+	struct guarded_write w = { .id = KR_HOLD };
 	const char *vals[4];
 	size_t i;
 	enum kw_err rc;
@@ -463,7 +413,7 @@ db_kek_activate(struct db *db, const char *kek_id,
     size_t nnodes, size_t *holding)
 {
 	struct text tn = { 0 };
-	struct kr_write w = { .id = KR_ACTIVATE };
+	struct guarded_write w = { .id = KR_ACTIVATE };
 	const char *vals[4];
 	int lens[4] = { 0, 0, DB_KEK_CHECK_LEN, 0 }, fmts[4] = { 0, 0, 1, 0 };
 	size_t i;
@@ -590,7 +540,7 @@ db_rewrap_store(struct db *db, const char *kek_id,
     const size_t *wlen, size_t n, int64_t *moved)
 {
 	struct text t[5] = { { 0 } };
-	struct kr_write w = { .id = KR_STORE };
+	struct guarded_write w = { .id = KR_STORE };
 	const char *vals[7];
 	char num[24];
 	size_t i, j;

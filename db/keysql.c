@@ -318,3 +318,52 @@ key_ver_from_row(struct pconn *pc, const PGresult *r, int row,
 	v->wrapped_len = (size_t)wlen;
 	return KW_OK;
 }
+
+/* ------------------------------------------- guarded autocommit writes */
+
+static enum kw_err
+guarded_write_fn(struct pconn *pc, int need_sync, void *arg, const char **why)
+{
+	struct guarded_write *w = arg;
+	const struct db_stmt *st = w->st;
+	PGresult *r = NULL;
+	int64_t left = w->deadline_at - db_mono_ms();
+	enum kw_err rc;
+
+	w->vals[0] = need_sync ? "t" : "f";
+	rc = pc_commit_prepared(pc, w->id, st, w->vals, w->lens, w->fmts, 0,
+	    left < 1 ? 1 : (int)left, &r);
+	if (rc == KW_EDB) {
+		if (r == NULL) {
+			*why = "not answering";
+			rc = KW_EUNAVAIL;
+		} else if (strcmp(pc_sqlstate(r), "25006") == 0) {
+			*why = "a standby";
+			rc = KW_EUNAVAIL;
+		} else
+			rc = key_res_err(pc, st->name, NULL, r);
+		PQclear(r);
+		return rc;
+	}
+	if (rc != KW_OK)
+		return rc;
+	if (PQntuples(r) != 1 || PQnfields(r) != 3 || PQgetisnull(r, 0, 0) ||
+	    key_get_int(r, 0, 1, &w->rows) != 0 ||
+	    key_get_int(r, 0, 2, &w->extra) != 0) {
+		pc_log_error(pc, st->name, NULL, r);
+		rc = KW_EDB;
+	} else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
+		*why = "a primary without a synchronous standby";
+		rc = KW_EUNAVAIL;
+	}
+	PQclear(r);
+	return rc;
+}
+
+enum kw_err
+guarded_write_run(struct db *db, struct guarded_write *w)
+{
+	w->deadline_at = db_mono_ms() + db->commit_deadline_ms;
+	w->rows = w->extra = 0;
+	return db_write(db, guarded_write_fn, w);
+}

@@ -77,4 +77,32 @@ int	key_get_str(const PGresult *r, int row, int col, char **out);
 enum kw_err key_ver_from_row(struct pconn *pc, const PGresult *r, int row,
 	    struct db_key_version *v) WUR;
 
+/*
+ * Statement ids after key_stmts: keyring.c's from ST_MAX, nodeconf.c's
+ * from NC_FIRST (all below DB_MAX_STMTS, bits of pconn.prepared).
+ */
+#define NC_FIRST	(ST_MAX + 16)
+
+/*
+ * One guarded autocommit write (keyring.c, nodeconf.c): statement st
+ * (id its prepared-statement id) whose $1 is WRITE_OK's need-sync flag
+ * (vals[0] is set here) and whose one row is (ok, count, count).
+ */
+struct guarded_write {
+	int			 id;
+	const struct db_stmt	*st;
+	const char		**vals;
+	const int		*lens;
+	const int		*fmts;
+	int64_t			 deadline_at;
+	int64_t			 rows;		/* out: column 1 */
+	int64_t			 extra;		/* out: column 2 */
+};
+/*
+ * Run w on the primary within the commit deadline: KW_OK acknowledged
+ * by both databases; KW_EUNAVAIL when the pair cannot take writes now
+ * (the statement wrote nothing); KW_ENOTACK; KW_EDB.
+ */
+enum kw_err guarded_write_run(struct db *db, struct guarded_write *w) WUR;
+
 #endif

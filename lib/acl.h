@@ -55,6 +55,9 @@ struct acls *acls_parse(const char *text, size_t len, const char *fname,
 /* Read and parse path; also refuses a file writable by group or others. */
 struct acls *acls_load(const char *path, char *err, size_t errlen);
 void	acls_free(struct acls *a);
+/* SHA-256 (32 bytes) of the exact text the rules were parsed from,
+ * comments and blank lines included: equal files, equal digests. */
+const unsigned char *acls_sha256(const struct acls *a);
 
 /* The name as written in the file ("CREATE", "MANAGEMENT", ...). */
 const char *acl_op_name(enum acl_op op);

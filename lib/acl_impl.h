@@ -87,6 +87,7 @@ struct acls {
 	struct acl_proxy	*proxies;
 	size_t			 nproxies, capproxies;
 	struct acl_map		 proxymap;
+	unsigned char		 sha256[32];	/* of the text parsed */
 };
 
 /* Memory: n bytes aligned for any type, or a copy of s[0..n) with a NUL,

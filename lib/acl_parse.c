@@ -8,6 +8,9 @@
  * Group references are checked once every line is read; then acl_expand
  * (acl.c) precomputes what the decisions need.
  *
+ * The SHA-256 of the text parsed (byte for byte, comments included) is
+ * kept with the rules: the drift check compares it between the nodes.
+ *
  * Not here: the decisions and the structure's memory (acl.c), when to
  * reload, logging.
  */
@@ -23,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "acl.h"
 #include "acl_impl.h"
@@ -635,6 +640,11 @@ acls_parse(const char *text, size_t len, const char *fname, char *err,
 	}
 	if (finish(&ps) == -1)
 		goto out;
+	if (EVP_Digest(text, len, ps.a->sha256, NULL, EVP_sha256(), NULL) !=
+	    1) {
+		acl_error(&ps, 0, "could not hash the file");
+		goto out;
+	}
 	ok = 1;
 out:
 	free(ps.props.ent);
@@ -715,4 +725,10 @@ out:
 	free(buf);
 	close(fd);
 	return a;
+}
+
+const unsigned char *
+acls_sha256(const struct acls *a)
+{
+	return a->sha256;
 }

@@ -149,3 +149,24 @@ authcookie_check(const unsigned char *secret, size_t secret_len,
 	*why = "";
 	return KW_OK;
 }
+
+int
+authcookie_fingerprint(const unsigned char *secret, size_t secret_len,
+    char out[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0, i;
+
+	if (HMAC(EVP_sha256(), secret, (int)secret_len,
+	    (const unsigned char *)AUTHCOOKIE_FP_CONSTANT,
+	    sizeof(AUTHCOOKIE_FP_CONSTANT) - 1, mac, &maclen) == NULL ||
+	    maclen != 32)
+		return -1;
+	for (i = 0; i < maclen; i++) {
+		out[2 * i] = digits[mac[i] >> 4];
+		out[2 * i + 1] = digits[mac[i] & 0x0f];
+	}
+	out[64] = '\0';
+	return 0;
+}

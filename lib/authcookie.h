@@ -32,4 +32,13 @@ enum kw_err authcookie_check(const unsigned char *secret, size_t secret_len,
 	    const char *token, size_t token_len, int64_t now_ms,
 	    char *user, size_t userlen, const char **why) WUR;
 
+/*
+ * A fingerprint of the secret, for comparing two nodes' secrets without
+ * showing either: lowercase hex of HMAC-SHA256(secret,
+ * AUTHCOOKIE_FP_CONSTANT) into out (65 bytes).  0, or -1.
+ */
+#define AUTHCOOKIE_FP_CONSTANT	"keyward cookie secret fingerprint v1"
+int	authcookie_fingerprint(const unsigned char *secret, size_t secret_len,
+	    char out[65]) WUR;
+
 #endif

@@ -28,6 +28,7 @@ struct api_ctx {
 	struct cluster		*cl;	/* the cluster monitor */
 	const struct kw_config	*cfg;
 	struct authz		*authz;	/* the ACLs in force */
+	struct drift		*drift;	/* configuration drift, or NULL */
 	struct audit		*audit;	/* may record nothing, never NULL */
 };
 

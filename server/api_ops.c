@@ -3,9 +3,13 @@
  *
  *   GET /v1/health   200 this node can read and write; 429 it can only
  *                    read (the pair is degraded); 503 it cannot serve.
- *                    The body says why, for operators and load balancers.
- *   GET /v1/cluster  both nodes (name, URL, role, health), so clients and
- *                    operators can discover the pair.
+ *                    The body says why, for operators and load balancers,
+ *                    and lists configuration drift ("drift"): a warning
+ *                    that never changes the status, since both nodes
+ *                    still serve correctly by their own rules.
+ *   GET /v1/cluster  both nodes (name, URL, role, health, configuration
+ *                    fingerprints), so clients and operators can discover
+ *                    the pair and compare the nodes.
  * Neither needs a client identity.
  *   GET /metrics     Prometheus text (metrics.h); on the HTTPS port for
  *                    an authenticated client, on metrics.listen for anyone
@@ -15,6 +19,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "drift.h"
 #include "errors.h"
 #include "metrics.h"
 #include "../lib/version.h"
@@ -43,6 +48,31 @@ db_json(const struct db_node_state *n)
 	    "error", n->error[0] ? n->error : NULL);
 }
 
+/* What differs from the peer's configuration: an array of strings. */
+static json_t *
+drift_json(struct drift *d)
+{
+	struct drift_state ds;
+	json_t *a = json_array();
+	size_t i;
+
+	if (d == NULL || a == NULL)
+		return a;
+	drift_view(d, &ds);
+	for (i = 0; i < ds.n; i++)
+		json_array_append_new(a, json_string(ds.what[i]));
+	return a;
+}
+
+/* A node's configuration fingerprints (never a secret). */
+static json_t *
+conf_json(const struct db_nodeconf *c)
+{
+	return json_pack("{s:s, s:s?, s:s, s:i}", "acl_sha256", c->acl_sha256,
+	    "cookie_hmac", c->cookie_hmac[0] ? c->cookie_hmac : NULL,
+	    "version", c->version, "schema_version", c->schema_version);
+}
+
 void
 api_health(struct api_ctx *ctx, const struct kw_request *req,
     const struct route *rt, struct kw_response *resp)
@@ -50,7 +80,7 @@ api_health(struct api_ctx *ctx, const struct kw_request *req,
 	struct db_cluster_state st;
 	const char *status;
 	int code, served;
-	json_t *repl;
+	json_t *repl, *body;
 
 	(void)req;
 	(void)rt;
@@ -73,7 +103,7 @@ api_health(struct api_ctx *ctx, const struct kw_request *req,
 	    "sync_state", st.repl.sync_state,
 	    "reply_age_ms", (json_int_t)st.repl.reply_age_ms,
 	    "lag_bytes", (json_int_t)st.repl.lag_bytes) : json_null();
-	api_send_json(resp, code, json_pack(
+	body = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:s?, s:{s:o, s:o}, s:o}",
 	    "node", ctx->cfg->node_name, "version", KW_VERSION,
 	    "status", status, "role", node_role(st.local.role),
@@ -85,7 +115,10 @@ api_health(struct api_ctx *ctx, const struct kw_request *req,
 	    "neither database and can no longer confirm its cached keys" :
 	    st.why,
 	    "databases", "local", db_json(&st.local), "peer", db_json(&st.peer),
-	    "replication", repl));
+	    "replication", repl);
+	if (body != NULL)
+		json_object_set_new(body, "drift", drift_json(ctx->drift));
+	api_send_json(resp, code, body);
 }
 
 void
@@ -93,8 +126,9 @@ api_cluster(struct api_ctx *ctx, const struct kw_request *req,
     const struct route *rt, struct kw_response *resp)
 {
 	struct db_cluster_state st;
+	struct drift_state ds;
 	char url[300];
-	json_t *nodes;
+	json_t *nodes, *self, *peer = NULL;
 
 	(void)req;
 	(void)rt;
@@ -103,18 +137,28 @@ api_cluster(struct api_ctx *ctx, const struct kw_request *req,
 		snprintf(url, sizeof(url), "%s", ctx->cfg->url);
 	else
 		snprintf(url, sizeof(url), "https://%s", ctx->cfg->listen);
-	nodes = json_pack("[{s:s, s:s, s:s, s:s}]", "name", ctx->cfg->node_name,
-	    "url", url, "role", node_role(st.local.role),
-	    "database", db_role_name(st.local.role));
-	if (nodes != NULL && st.peer.configured)
-		json_array_append_new(nodes, json_pack("{s:s, s:s?, s:s, s:s}",
-		    "name", ctx->cfg->peer_name,
+	memset(&ds, 0, sizeof(ds));
+	if (ctx->drift != NULL)
+		drift_view(ctx->drift, &ds);
+	/* the peer's as it last published them (null: never read) */
+	self = ctx->drift != NULL ? conf_json(&ds.self) : json_null();
+	if (st.peer.configured)
+		peer = ds.have_peer ? conf_json(&ds.peer) : json_null();
+	nodes = json_pack("[{s:s, s:s, s:s, s:s, s:o}]", "name",
+	    ctx->cfg->node_name, "url", url, "role", node_role(st.local.role),
+	    "database", db_role_name(st.local.role), "config", self);
+	if (nodes != NULL && peer != NULL)
+		json_array_append_new(nodes, json_pack("{s:s, s:s?, s:s, s:s, "
+		    "s:o}", "name", ctx->cfg->peer_name,
 		    "url", ctx->cfg->peer_url[0] ? ctx->cfg->peer_url : NULL,
 		    "role", node_role(st.peer.role),
-		    "database", db_role_name(st.peer.role)));
-	api_send_json(resp, 200, json_pack("{s:s, s:o, s:b, s:s?}",
+		    "database", db_role_name(st.peer.role), "config", peer));
+	else
+		json_decref(peer);
+	api_send_json(resp, 200, json_pack("{s:s, s:o, s:b, s:s?, s:o}",
 	    "this", ctx->cfg->node_name, "nodes", nodes,
-	    "writable", st.writable, "reason", st.writable ? NULL : st.why));
+	    "writable", st.writable, "reason", st.writable ? NULL : st.why,
+	    "drift", drift_json(ctx->drift)));
 }
 
 void
@@ -123,6 +167,7 @@ api_metrics(struct api_ctx *ctx, const struct kw_request *req,
 {
 	struct db_cluster_state st;
 	struct metrics_view v;
+	struct drift_state ds;
 	size_t len;
 	char *text;
 
@@ -135,6 +180,12 @@ api_metrics(struct api_ctx *ctx, const struct kw_request *req,
 	v.confirmed_age_ms = cluster_confirmed_age_ms(ctx->cl);
 	v.version = KW_VERSION;
 	v.node = ctx->cfg->node_name;
+	v.drift = -1;
+	if (ctx->drift != NULL && st.peer.configured) {
+		drift_view(ctx->drift, &ds);
+		if (ds.have_peer)
+			v.drift = (int)ds.n;
+	}
 	if ((text = metrics_render(&v, &len)) == NULL) {
 		resp_error(resp, KW_ENOMEM, "out of memory");
 		return;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cluster.h"
+#include "drift.h"
 #include "metrics.h"
 #include "../db/db.h"
 #include "../lib/clock.h"
@@ -28,6 +29,7 @@ struct cluster {
 	struct db_cluster_state	 view;
 	cluster_epoch_fn	 on_epoch;
 	void			*arg;
+	struct drift		*drift;		/* may be NULL */
 	int64_t			 epoch;		/* last cache epoch seen, -1 */
 	int64_t			 confirmed_ms;	/* when it was read, 0 never */
 };
@@ -88,6 +90,13 @@ probe(struct cluster *cl)
 		else if (settled < 0)
 			metrics_inc(MC_SETTLE_ERRORS);
 	}
+	/*
+	 * the drift check reads (and may write) through the pools: not
+	 * while a database is slow, as for settling, so that it cannot
+	 * hold up the next probe
+	 */
+	if (cl->drift != NULL && !st.local.slow && !st.peer.slow)
+		drift_tick(cl->drift, st.writable);
 	if (!had || was != st.writable) {
 		if (st.writable)
 			log_info("cluster: writes admitted (local %s, peer %s)",
@@ -122,7 +131,7 @@ monitor_main(void *arg)
 
 struct cluster *
 cluster_start(struct db *db, const struct kw_config *cfg,
-    cluster_epoch_fn on_epoch, void *arg)
+    cluster_epoch_fn on_epoch, void *arg, struct drift *dr)
 {
 	struct cluster *cl;
 	pthread_condattr_t ca;
@@ -133,6 +142,7 @@ cluster_start(struct db *db, const struct kw_config *cfg,
 	cl->cfg = cfg;
 	cl->on_epoch = on_epoch;
 	cl->arg = arg;
+	cl->drift = dr;
 	cl->epoch = -1;
 
 	pthread_mutex_init(&cl->mu, NULL);

@@ -14,6 +14,7 @@
 
 struct db;
 struct cluster;
+struct drift;
 
 /*
  * Called from the monitor thread after every probe that read the
@@ -28,10 +29,11 @@ typedef void (*cluster_epoch_fn)(void *arg, int moved, int64_t at_ms,
 /* Probe once (so the first request sees a real view), then start the
  * thread.  on_epoch (may be NULL) is called with arg after each probe that
  * read the cache epoch.  Each probe of a pair with both databases up also
- * settles what writes left unsettled (db_settle).  NULL on failure to
- * start it. */
+ * settles what writes left unsettled (db_settle), and each probe ticks
+ * the drift check dr (drift.h; may be NULL, must outlive the monitor).
+ * NULL on failure to start it. */
 struct cluster *cluster_start(struct db *db, const struct kw_config *cfg,
-	    cluster_epoch_fn on_epoch, void *arg);
+	    cluster_epoch_fn on_epoch, void *arg, struct drift *dr);
 /* Stop the thread and free; NULL is a no-op. */
 void	cluster_stop(struct cluster *cl);
 /* A copy of the latest view (with "monitor stalled" folded in). */

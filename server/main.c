@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "cluster.h"
+#include "drift.h"
 #include "http.h"
 #include "keystore.h"
 #include "notify.h"
@@ -290,13 +291,14 @@ main(int argc, char **argv)
 	struct api_ctx actx;
 	struct audit_opts ao;
 	struct http_opts ho;
-	char err[512], host[256];
+	char err[512], host[256], cookie_fp[65];
 	int ch, check_only = 0, verbose = 0, port, lvl, sv, rc = 1;
 	int pass_fd = -1;
 	char *end;
 	sigset_t set;
 
 	log_init("keyward-server", LOG_LVL_INFO);
+	memset(&actx, 0, sizeof(actx));		/* out: frees its parts */
 	secure_json_alloc();	/* JSON carries material: wipe it */
 	memset(&actx, 0, sizeof(actx));
 	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
@@ -390,7 +392,25 @@ main(int argc, char **argv)
 	}
 
 	ks_set_confirm_bound(ks, st.cfg->cache_confirm_ms);
-	if ((cl = cluster_start(db, st.cfg, confirm_cache, ks)) == NULL) {
+	if ((actx.authz = authz_new(st.cfg->acl_file,
+	    st.cfg->acl_check_interval_ms, err, sizeof(err))) == NULL) {
+		log_errx("access control file: %s", err);
+		goto out;
+	}
+	cookie_fp[0] = '\0';
+	if (st.cookie_secret != NULL && authcookie_fingerprint(
+	    st.cookie_secret->data, st.cookie_secret->len, cookie_fp) != 0) {
+		log_errx("could not fingerprint the cookie secret");
+		goto out;
+	}
+	if ((actx.drift = drift_new(db, actx.authz, st.cfg->node_name,
+	    st.cfg->db_peer[0] != '\0' ? st.cfg->peer_name : NULL, cookie_fp,
+	    sv)) == NULL) {
+		log_errx("out of memory");
+		goto out;
+	}
+	if ((cl = cluster_start(db, st.cfg, confirm_cache, ks,
+	    actx.drift)) == NULL) {
 		log_errx("could not start the cluster monitor");
 		goto out;
 	}
@@ -399,15 +419,9 @@ main(int argc, char **argv)
 		log_errx("could not start the rewrap thread");
 		goto out;
 	}
-	memset(&actx, 0, sizeof(actx));
 	actx.cl = cl;
 	actx.ks = ks;
 	actx.cfg = st.cfg;
-	if ((actx.authz = authz_new(st.cfg->acl_file,
-	    st.cfg->acl_check_interval_ms, err, sizeof(err))) == NULL) {
-		log_errx("access control file: %s", err);
-		goto out;
-	}
 	memset(&ao, 0, sizeof(ao));
 	ao.path = st.cfg->audit_file;
 	ao.max_bytes = st.cfg->audit_max_bytes;
@@ -466,6 +480,7 @@ out:
 	authz_free(actx.authz);
 	rewrap_stop(rw);
 	cluster_stop(cl);
+	drift_free(actx.drift);
 	ks_free(ks);
 	db_free(db);
 	startup_free(&st);

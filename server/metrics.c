@@ -300,6 +300,12 @@ render_cluster(FILE *fp, const struct metrics_view *v)
 	    "Whether this node serves key material (a database answers, or "
 	    "the cache was confirmed within keys.cache_confirm_ms).");
 	fprintf(fp, "keyward_keys_served %d\n", v->keys_served);
+	if (v->drift >= 0) {
+		family(fp, "keyward_config_drift", "gauge",
+		    "How many of acls.conf, cookie secret, version and schema "
+		    "version differ from the peer's (as it last published).");
+		fprintf(fp, "keyward_config_drift %d\n", v->drift);
+	}
 	if (v->confirmed_age_ms >= 0) {
 		family(fp, "keyward_cache_confirmed_age_seconds", "gauge",
 		    "Time since the cluster monitor last confirmed the cache.");

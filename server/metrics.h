@@ -57,6 +57,8 @@ struct metrics_view {
 	int64_t		 confirmed_age_ms;	/* -1: never confirmed */
 	const char	*version;		/* build_info */
 	const char	*node;			/* build_info: node.name */
+	int		 drift;			/* settings that differ from
+						 * the peer's, -1 unknown */
 };
 
 /*

@@ -254,8 +254,14 @@ class Host:
 class Cluster:
     """The two hosts of one run; close() stops everything it started."""
 
-    def __init__(self, net, workdir, bindir, repo, log=print):
+    def __init__(self, net, workdir, bindir, repo, log=print,
+                 listen_any=False, cert_ips=()):
+        """listen_any: the servers listen on 0.0.0.0 (a floating address
+        can reach them); cert_ips: more addresses the server certificate
+        names."""
         self.net = net
+        self.listen_any = listen_any
+        self.cert_ips = list(cert_ips)
         self.dir = workdir
         self.log = log
         self.server_bin = os.path.join(bindir, "keyward-server")
@@ -285,7 +291,7 @@ class Cluster:
     # -- setting up
     def setup(self):
         run(["sh", os.path.join(self.repo, "scripts", "keyward-certs"),
-             self.pki, self.a.host, self.b.host])
+             self.pki, self.a.host, self.b.host, *self.cert_ips])
         self.password_file = os.path.join(self.dir, "db.pass")
         fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT |
                      os.O_EXCL, 0o600)
@@ -311,7 +317,8 @@ class Cluster:
     def _init(self, h, peer):
         run([self.admin_bin, "init", "--confdir", h.confdir,
              "--node-name", h.name,
-             "--listen", "%s:%d" % (h.host, HTTP_PORT),
+             "--listen", "%s:%d" % ("0.0.0.0" if self.listen_any else h.host,
+                                    HTTP_PORT),
              "--url", "https://%s:%d" % (h.host, HTTP_PORT),
              "--peer-name", peer.name,
              "--peer-url", "https://%s:%d" % (peer.host, HTTP_PORT),

@@ -63,8 +63,8 @@ verify_keys(struct db *db, const struct keyring *ring, struct tally *t)
 				continue;
 			}
 			t->per[k - keyring_at(ring, 0)]++;
-			mat = crypto_unwrap(k->key, vs[j].kek_id, names[i],
-			    vs[j].version, vs[j].wrapped, vs[j].wrapped_len);
+			mat = keyring_unwrap(k, names[i], vs[j].version,
+			    vs[j].wrapped, vs[j].wrapped_len);
 			if (mat == NULL) {
 				fprintf(stderr, "keyward-admin: key \"%s\" version %u "
 				    "does not unwrap under master key %s\n",

@@ -92,6 +92,7 @@ cmd_verify(int argc, char **argv)
 	struct secbuf *pw = NULL;
 	struct masterkey *mk = NULL;
 	struct keyring *ring = NULL;
+	struct hsm *hsm = NULL;
 	struct db *db = NULL;
 	struct tally t;
 	char err[512], active[KW_KEK_ID_LEN + 1];
@@ -108,7 +109,8 @@ cmd_verify(int argc, char **argv)
 	pw = admin_read_password(cfg, &failed);
 	if (failed)
 		goto out;
-	if (admin_load_keyring(cfg, pass_file, &mk, &ring, NULL) != 0)
+	if (admin_load_keyring(cfg, pass_file, &mk, &ring, NULL) != 0 ||
+	    admin_join_hsm(cfg, ring, &hsm) != 0)
 		goto out;
 	if ((db = admin_db(cfg, cfg->db_local, 0, pw != NULL ?
 	    (const char *)pw->data : NULL)) == NULL)
@@ -134,6 +136,7 @@ cmd_verify(int argc, char **argv)
 out:
 	db_free(db);
 	keyring_free(ring);
+	hsm_free(hsm);
 	masterkey_free(mk);
 	secbuf_free(pw);
 	config_free(cfg);

@@ -350,14 +350,15 @@ out:
 }
 
 int
-hsm_join(struct hsm *h, struct keyring *ring, char *err, size_t errlen)
+hsm_join(struct hsm *h, struct keyring *ring, int need, char *err,
+    size_t errlen)
 {
 	struct hsm_kek keks[16];
 	size_t n, i;
 
 	if (hsm_keks(h, keks, 16, &n, err, errlen) != 0)
 		return -1;
-	if (n == 0) {
+	if (n == 0 && need) {
 		hsm_err(err, errlen, "the token holds no master key labelled "
 		    "\"%s\" (keys.hsm_key_label)", h->key_label);
 		return -1;

@@ -67,9 +67,9 @@ int	hsm_generate(struct hsm *h, struct hsm_kek *out, char *err,
 
 /*
  * Add the token's KEKs to ring (lib/keyring.h), which then refers to h.
- * 0, or -1 with err (also when the token holds none).
+ * 0, or -1 with err (also when the token holds none and need is set).
  */
-int	hsm_join(struct hsm *h, struct keyring *ring, char *err,
+int	hsm_join(struct hsm *h, struct keyring *ring, int need, char *err,
 	    size_t errlen) WUR;
 
 /* crypto_wrap and crypto_unwrap (lib/crypto.h) with a token KEK. */

@@ -122,7 +122,7 @@ startup_load(const char *path, int pass_fd, struct startup *st)
 		ho.key_label = st->cfg->hsm_key_label;
 		ho.pin_file = st->cfg->hsm_pin_file;
 		if ((st->hsm = hsm_open(&ho, err, sizeof(err))) == NULL ||
-		    hsm_join(st->hsm, st->ring, err, sizeof(err)) != 0) {
+		    hsm_join(st->hsm, st->ring, 1, err, sizeof(err)) != 0) {
 			log_errx("%s", err);
 			return -1;
 		}
@@ -203,7 +203,7 @@ reload_keyring(struct masterkey *mk, struct hsm *hsm, struct keystore *ks,
 
 	if (masterkey_load(mk, &ring, NULL, err, sizeof(err)) != 0)
 		goto fail;
-	if (hsm != NULL && hsm_join(hsm, ring, err, sizeof(err)) != 0) {
+	if (hsm != NULL && hsm_join(hsm, ring, 1, err, sizeof(err)) != 0) {
 		keyring_free(ring);
 		goto fail;
 	}

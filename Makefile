@@ -35,8 +35,9 @@ ifeq ($(WERROR),1)
 WARN		+= -Werror
 endif
 KW_CPPFLAGS	:= -D_GNU_SOURCE -DKW_VERSION=\"$(VERSION)\" -I. \
-		   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-KW_LIBS		:= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+		   $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+		   $(shell pkg-config --cflags p11-kit-1 2>/dev/null)
+KW_LIBS		:= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -ldl
 CHECK_LIBS	:= $(shell pkg-config --libs check 2>/dev/null)
 HARDEN		:= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 HARDEN_LD	:= -pie -Wl,-z,relro,-z,now

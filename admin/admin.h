@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include "../lib/config.h"
+#include "../lib/hsm.h"
 
 struct secbuf;
 struct db;
@@ -59,6 +60,13 @@ int	admin_kek_verify(const struct kw_config *cfg, const char *password);
  * terminal.  0 with *mkp and *ring (and *form, may be NULL), or -1
  * printed.
  */
+/*
+ * With keys.hsm_module set: open the token and add its master keys to
+ * ring; *hsm (NULL without a token) must outlive ring (hsm_free after
+ * keyring_free).  0, or -1 printed.
+ */
+int	admin_join_hsm(const struct kw_config *cfg, struct keyring *ring,
+	    struct hsm **hsm);
 int	admin_load_keyring(const struct kw_config *cfg, const char *pass_file,
 	    struct masterkey **mkp, struct keyring **ring,
 	    enum keyring_form *form);

@@ -35,6 +35,7 @@ mkey_args(int argc, char **argv, const char *name, unsigned allowed,
 		{ "json", no_argument, NULL, 'j' },
 		{ "to", required_argument, NULL, 't' },
 		{ "scrypt-n", required_argument, NULL, 's' },
+		{ "hsm", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -75,6 +76,12 @@ mkey_args(int argc, char **argv, const char *name, unsigned allowed,
 				continue;
 			}
 			break;
+		case 'H':
+			if (allowed & MK_HSM) {
+				a->hsm = 1;
+				continue;
+			}
+			break;
 		case 's':
 			a->seal.n = strtoull(optarg, &end, 10);
 			if ((allowed & MK_NEWPASS) && *end == '\0' &&
@@ -108,7 +115,7 @@ mkey_open(struct mkey *m, const struct mkey_args *a, int need_db, int admin)
 		return -1;
 	}
 	if (admin_load_keyring(m->cfg, a->pass_file, &m->mk, &m->ring,
-	    &m->form) != 0)
+	    &m->form) != 0 || admin_join_hsm(m->cfg, m->ring, &m->hsm) != 0)
 		return -1;
 	if (!need_db)
 		return 0;
@@ -128,6 +135,7 @@ mkey_close(struct mkey *m)
 	db_free(m->db);
 	secbuf_free(m->pw);
 	keyring_free(m->ring);
+	hsm_free(m->hsm);
 	masterkey_free(m->mk);
 	config_free(m->cfg);
 	memset(m, 0, sizeof(*m));
@@ -182,6 +190,35 @@ holds(const struct db_kek_holder *h, size_t n, const char *node,
 	return 0;
 }
 
+/* master-key add --hsm: a new KEK made in the token; closes m. */
+static int
+add_in_token(struct mkey *m)
+{
+	struct hsm_kek k;
+	char err[512];
+	int rc = EXIT_FAIL;
+
+	if (m->hsm == NULL) {
+		fprintf(stderr, "keyward-admin: --hsm needs keys.hsm_module "
+		    "(and hsm_token_label, hsm_key_label, hsm_pin_file)\n");
+		goto out;
+	}
+	if (hsm_generate(m->hsm, &k, err, sizeof(err)) != 0) {
+		fprintf(stderr, "keyward-admin: %s\n", err);
+		goto out;
+	}
+	printf("added master key %s in token \"%s\" (label \"%s\"; it "
+	    "cannot leave the token)\n", k.id, m->cfg->hsm_token_label,
+	    m->cfg->hsm_key_label);
+	printf("next: reload both servers (SIGHUP: each records the master "
+	    "keys it holds in the database; the other node needs a token "
+	    "holding the same key), then keyward-admin master-key rotate\n");
+	rc = EXIT_OK;
+out:
+	mkey_close(m);
+	return rc;
+}
+
 int
 cmd_master_key_add(int argc, char **argv)
 {
@@ -191,10 +228,12 @@ cmd_master_key_add(int argc, char **argv)
 	char err[512];
 	int ch, rc = EXIT_FAIL;
 
-	if ((ch = mkey_args(argc, argv, "master-key add", 0, &a)) >= 0)
+	if ((ch = mkey_args(argc, argv, "master-key add", MK_HSM, &a)) >= 0)
 		return ch;
 	if (mkey_open(&m, &a, 0, 0) != 0)
 		goto out;
+	if (a.hsm)
+		return add_in_token(&m);
 	if (keyring_add(m.ring, NULL, &k, err, sizeof(err)) != 0) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		goto out;

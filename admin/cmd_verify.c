@@ -63,8 +63,8 @@ verify_keys(struct db *db, const struct keyring *ring, struct tally *t)
 				continue;
 			}
 			t->per[k - keyring_at(ring, 0)]++;
-			mat = crypto_unwrap(k->key, vs[j].kek_id, names[i],
-			    vs[j].version, vs[j].wrapped, vs[j].wrapped_len);
+			mat = keyring_unwrap(k, names[i], vs[j].version,
+			    vs[j].wrapped, vs[j].wrapped_len);
 			if (mat == NULL) {
 				fprintf(stderr, "keyward-admin: key \"%s\" version %u "
 				    "does not unwrap under master key %s\n",
@@ -92,6 +92,7 @@ cmd_verify(int argc, char **argv)
 	struct secbuf *pw = NULL;
 	struct masterkey *mk = NULL;
 	struct keyring *ring = NULL;
+	struct hsm *hsm = NULL;
 	struct db *db = NULL;
 	struct tally t;
 	char err[512], active[KW_KEK_ID_LEN + 1];
@@ -108,7 +109,8 @@ cmd_verify(int argc, char **argv)
 	pw = admin_read_password(cfg, &failed);
 	if (failed)
 		goto out;
-	if (admin_load_keyring(cfg, pass_file, &mk, &ring, NULL) != 0)
+	if (admin_load_keyring(cfg, pass_file, &mk, &ring, NULL) != 0 ||
+	    admin_join_hsm(cfg, ring, &hsm) != 0)
 		goto out;
 	if ((db = admin_db(cfg, cfg->db_local, 0, pw != NULL ?
 	    (const char *)pw->data : NULL)) == NULL)
@@ -134,6 +136,7 @@ cmd_verify(int argc, char **argv)
 out:
 	db_free(db);
 	keyring_free(ring);
+	hsm_free(hsm);
 	masterkey_free(mk);
 	secbuf_free(pw);
 	config_free(cfg);

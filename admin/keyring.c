@@ -38,6 +38,28 @@ admin_load_keyring(const struct kw_config *cfg, const char *pass_file,
 	return 0;
 }
 
+int
+admin_join_hsm(const struct kw_config *cfg, struct keyring *ring,
+    struct hsm **hsm)
+{
+	struct hsm_opts ho;
+	char err[512];
+
+	*hsm = NULL;
+	if (cfg->hsm_module[0] == '\0')
+		return 0;
+	ho.module = cfg->hsm_module;
+	ho.token_label = cfg->hsm_token_label;
+	ho.key_label = cfg->hsm_key_label;
+	ho.pin_file = cfg->hsm_pin_file;
+	if ((*hsm = hsm_open(&ho, err, sizeof(err))) == NULL ||
+	    hsm_join(*hsm, ring, 0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "keyward-admin: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 struct db *
 admin_db(const struct kw_config *cfg, const char *local, int with_peer,
     const char *password)

@@ -130,9 +130,12 @@ static const struct admin_cmd cmds[] = {
 	    "the master keys: which is active, which each server holds, how "
 	    "many versions each wraps (the rewrap's progress)",
 	    cmd_master_key_status, NULL },
-	{ "master-key add", "[-c CONFIG] [--passphrase-file FILE]",
+	{ "master-key add", "[-c CONFIG] [--passphrase-file FILE] [--hsm]",
 	    "add a new random master key to this node's keyring (not active "
 	    "yet)", cmd_master_key_add,
+	    "  With --hsm the key is made in the PKCS#11 token of\n"
+	    "  keys.hsm_module (AES-256, sensitive, not extractable) and never\n"
+	    "  leaves it; the keyring file is not changed.\n"
 	    "  Converts a single master key from before keyrings on the way\n"
 	    "  and keeps a sealed keyring sealed.  Then copy the file to the\n"
 	    "  other node, reload both servers (SIGHUP: each records the master\n"

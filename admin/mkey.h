@@ -9,6 +9,7 @@
 #include "../lib/keyring.h"
 
 struct db;
+struct hsm;
 struct masterkey;
 
 /* Options a master-key command takes beyond -c and --passphrase-file. */
@@ -16,6 +17,7 @@ struct masterkey;
 #define MK_JSON		0x02	/* --json */
 #define MK_TO		0x04	/* --to ID */
 #define MK_ID		0x08	/* one ID argument */
+#define MK_HSM		0x10	/* --hsm */
 
 struct mkey_args {
 	const char		*config;
@@ -24,6 +26,7 @@ struct mkey_args {
 	const char		*to;
 	const char		*id;
 	int			 json;
+	int			 hsm;		/* --hsm */
 	struct keyring_seal	 seal;		/* cost of a new seal */
 };
 
@@ -35,6 +38,7 @@ struct mkey {
 	enum keyring_form	 form;
 	struct secbuf		*pw;
 	struct db		*db;
+	struct hsm		*hsm;		/* keys.hsm_module, or NULL */
 };
 
 /* Parse the options (allowed: MK_*); -1 to go on, else the exit code. */

@@ -60,6 +60,10 @@ struct kw_config {
 	/* [keys] */
 	char	*master_key_file;
 	char	*passphrase_file;	/* may be empty */
+	char	*hsm_module;		/* empty: no PKCS#11 master key */
+	char	*hsm_token_label;
+	char	*hsm_key_label;
+	char	*hsm_pin_file;
 	int	 rewrap_batch;		/* versions a rewrap batch moves */
 	int	 rewrap_pause_ms;	/* pause between rewrap batches */
 	int	 cache_ttl_ms;		/* current-version cache lifetime */

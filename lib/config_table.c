@@ -220,6 +220,23 @@ const struct cfg_setting cfg_table[] = {
 	    "service user, not readable by group or others.  Empty: the "
 	    "passphrase comes from keyward-server --passphrase-fd or the "
 	    "terminal."),
+	STR("keys", "hsm_module", CFG_PATH, "", 0, hsm_module,
+	    "PKCS#11 module (such as /usr/lib/softhsm/libsofthsm2.so) of a "
+	    "token holding master keys that never leave it: key versions "
+	    "are wrapped and unwrapped in the token.  Its master keys join "
+	    "those of master_key_file; moving into or out of the token is a "
+	    "rotation.  Empty: no token."),
+	STR("keys", "hsm_token_label", CFG_STRING, "keyward", 0,
+	    hsm_token_label,
+	    "Label of the PKCS#11 token (with hsm_module)."),
+	STR("keys", "hsm_key_label", CFG_STRING, "keyward-kek", 0,
+	    hsm_key_label,
+	    "Label of the master keys in the token: every AES-256 secret key "
+	    "with this label, sensitive and not extractable, is one."),
+	STR("keys", "hsm_pin_file", CFG_PATH, "", 0, hsm_pin_file,
+	    "File whose first line is the token's user PIN (with "
+	    "hsm_module).  Owned by the service user, not readable by group "
+	    "or others."),
 	INT("keys", "rewrap_batch", "500", 1, 10000, 0, rewrap_batch,
 	    "After a master key rotation each server moves the key versions "
 	    "still wrapped under an older master key to the active one in "

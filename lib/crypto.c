@@ -9,7 +9,8 @@
  * state, so every function is thread-safe.
  *
  * Wrapped blob: nonce (12, random) || ciphertext || tag (16).  The
- * associated data binds the blob to one KEK, key name and version:
+ * associated data binds the blob to one KEK, key name and version (a
+ * token KEK, lib/hsm.c, takes the same bytes from crypto_wrap_aad):
  *
  *	"keyward-wrap-v1" NUL kek_id NUL uint32-BE(version) name
  *
@@ -25,6 +26,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -36,6 +38,7 @@
 
 #define WRAP_AAD_PREFIX		"keyward-wrap-v1"
 #define KEK_CHECK_INPUT		"keyward kek check v1"
+#define HSM_CHECK_INPUT		"keyward hsm kek check v1"
 
 /*
  * Fill buf with n bytes from OpenSSL's CSPRNG.  Returns 0, or -1 when the
@@ -69,9 +72,7 @@ int
 crypto_kek_check(const struct secbuf *kek, unsigned char check[KW_CHECK_LEN],
     char kek_id[KW_KEK_ID_LEN + 1])
 {
-	static const char	 hex[] = "0123456789abcdef";
 	unsigned int		 mdlen = 0;
-	int			 i;
 
 	if (kek == NULL || kek->len != KW_KEK_LEN || check == NULL ||
 	    kek_id == NULL)
@@ -82,12 +83,83 @@ crypto_kek_check(const struct secbuf *kek, unsigned char check[KW_CHECK_LEN],
 		OPENSSL_cleanse(check, KW_CHECK_LEN);
 		return -1;
 	}
+	crypto_check_id(check, kek_id);
+	return 0;
+}
+
+/*
+ * kek_id: the first 8 bytes of a check value in lower-case hex.
+ */
+void
+crypto_check_id(const unsigned char check[KW_CHECK_LEN],
+    char kek_id[KW_KEK_ID_LEN + 1])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	int			 i;
+
 	for (i = 0; i < KW_KEK_ID_LEN / 2; i++) {
 		kek_id[2 * i] = hex[check[i] >> 4];
 		kek_id[2 * i + 1] = hex[check[i] & 0x0f];
 	}
 	kek_id[KW_KEK_ID_LEN] = '\0';
+}
+
+/*
+ * The check value of a KEK held in a token: SHA-256 over "keyward hsm
+ * kek check v1" and what the token made of it (ct, len bytes).  0 or -1.
+ */
+int
+crypto_hsm_check(const unsigned char *ct, size_t len,
+    unsigned char check[KW_CHECK_LEN], char kek_id[KW_KEK_ID_LEN + 1])
+{
+	EVP_MD_CTX	*md;
+	unsigned int	 mdlen = 0;
+	int		 ok;
+
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(md, HSM_CHECK_INPUT, sizeof(HSM_CHECK_INPUT)) == 1 &&
+	    EVP_DigestUpdate(md, ct, len) == 1 &&
+	    EVP_DigestFinal_ex(md, check, &mdlen) == 1 && mdlen == KW_CHECK_LEN;
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		return -1;
+	crypto_check_id(check, kek_id);
 	return 0;
+}
+
+/*
+ * The associated data of a wrap, in memory, for a token that takes it in
+ * one piece: a new buffer (*len bytes, caller frees) or NULL.  Not
+ * secret.
+ */
+unsigned char *
+crypto_wrap_aad(const char *kek_id, const char *name, uint32_t version,
+    size_t *len)
+{
+	unsigned char	*buf, *p;
+	size_t		 idlen, namelen, n;
+
+	idlen = strlen(kek_id);
+	namelen = strlen(name);
+	if (idlen > 256 || namelen > INT_MAX)
+		return NULL;
+	n = sizeof(WRAP_AAD_PREFIX) + idlen + 1 + 4 + namelen;
+	if ((buf = malloc(n)) == NULL)
+		return NULL;
+	p = buf;
+	memcpy(p, WRAP_AAD_PREFIX, sizeof(WRAP_AAD_PREFIX));
+	p += sizeof(WRAP_AAD_PREFIX);
+	memcpy(p, kek_id, idlen + 1);
+	p += idlen + 1;
+	*p++ = (unsigned char)(version >> 24);
+	*p++ = (unsigned char)(version >> 16);
+	*p++ = (unsigned char)(version >> 8);
+	*p++ = (unsigned char)version;
+	memcpy(p, name, namelen);
+	*len = n;
+	return buf;
 }
 
 /*

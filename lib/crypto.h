@@ -40,6 +40,24 @@ int	crypto_random(void *buf, size_t n) WUR;
 int	crypto_kek_check(const struct secbuf *kek,
 	    unsigned char check[KW_CHECK_LEN], char kek_id[KW_KEK_ID_LEN + 1]) WUR;
 
+/* kek_id of a check value: its first 8 bytes in lower-case hex. */
+void	crypto_check_id(const unsigned char check[KW_CHECK_LEN],
+	    char kek_id[KW_KEK_ID_LEN + 1]);
+/*
+ * Check value of a KEK in a token (lib/hsm.c): SHA-256 of a fixed
+ * prefix and ct, the token's AES-GCM encryption of a fixed text; kek_id
+ * as crypto_check_id.  0 or -1.
+ */
+int	crypto_hsm_check(const unsigned char *ct, size_t len,
+	    unsigned char check[KW_CHECK_LEN], char kek_id[KW_KEK_ID_LEN + 1]) WUR;
+/*
+ * The associated data crypto_wrap binds, as one new buffer (*len bytes,
+ * caller frees; not secret), for a token that takes it whole.  NULL
+ * when memory is short.
+ */
+unsigned char *crypto_wrap_aad(const char *kek_id, const char *name,
+	    uint32_t version, size_t *len);
+
 /*
  * Wrap material under kek: out (material->len + KW_WRAP_OVERHEAD bytes,
  * caller-supplied) = nonce || ciphertext || tag.  AAD binds kek_id, name

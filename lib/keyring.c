@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hsm.h"
 #include "keyring.h"
 
 #define PLAIN_MAGIC	"keyward-keyring v1"
@@ -78,7 +79,10 @@ keyring_dup(const struct keyring *kr)
 	if ((c = keyring_new()) == NULL)
 		return NULL;
 	for (i = 0; i < kr->n; i++)
-		if (keyring_add(c, kr->kek[i].key->data, NULL, NULL, 0) != 0) {
+		if ((kr->kek[i].hsm != NULL ? keyring_add_hsm(c,
+		    kr->kek[i].hsm, kr->kek[i].handle, kr->kek[i].check, NULL,
+		    0) : keyring_add(c, kr->kek[i].key->data, NULL, NULL,
+		    0)) != 0) {
 			keyring_free(c);
 			return NULL;
 		}
@@ -149,6 +153,63 @@ fail:
 	secbuf_free(k->key);
 	memset(k, 0, sizeof(*k));
 	return -1;
+}
+
+int
+keyring_add_hsm(struct keyring *kr, struct hsm *h, unsigned long handle,
+    const unsigned char check[KW_CHECK_LEN], char *err, size_t errlen)
+{
+	struct keyring_kek *k;
+
+	if (kr->n >= MAX_KEKS) {
+		kr_err(err, errlen, "the keyring holds %d master keys already: "
+		    "retire old ones first", MAX_KEKS);
+		return -1;
+	}
+	k = &kr->kek[kr->n];
+	memset(k, 0, sizeof(*k));
+	memcpy(k->check, check, KW_CHECK_LEN);
+	crypto_check_id(check, k->id);
+	if (keyring_find(kr, k->id) != NULL) {
+		kr_err(err, errlen, "master key %s is in the keyring already",
+		    k->id);
+		memset(k, 0, sizeof(*k));
+		return -1;
+	}
+	k->hsm = h;
+	k->handle = handle;
+	kr->n++;
+	return 0;
+}
+
+size_t
+keyring_count_hsm(const struct keyring *kr)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < kr->n; i++)
+		n += kr->kek[i].hsm != NULL;
+	return n;
+}
+
+int
+keyring_wrap(const struct keyring_kek *k, const char *name, uint32_t version,
+    const struct secbuf *material, unsigned char *out)
+{
+	if (k->hsm != NULL)
+		return hsm_wrap(k->hsm, k->handle, k->id, name, version,
+		    material, out);
+	return crypto_wrap(k->key, k->id, name, version, material, out);
+}
+
+struct secbuf *
+keyring_unwrap(const struct keyring_kek *k, const char *name,
+    uint32_t version, const unsigned char *wrapped, size_t len)
+{
+	if (k->hsm != NULL)
+		return hsm_unwrap(k->hsm, k->handle, k->id, name, version,
+		    wrapped, len);
+	return crypto_unwrap(k->key, k->id, name, version, wrapped, len);
 }
 
 int
@@ -480,6 +541,8 @@ format_plain(const struct keyring *kr)
 	memcpy(p, head, sizeof(head) - 1);
 	p += sizeof(head) - 1;
 	for (i = 0; i < kr->n; i++) {
+		if (kr->kek[i].key == NULL)
+			continue;	/* in a token: never on disk */
 		memcpy(p, "kek ", 4);
 		memcpy(p + 4, kr->kek[i].id, KW_KEK_ID_LEN);
 		p[4 + KW_KEK_ID_LEN] = ' ';
@@ -504,7 +567,7 @@ keyring_format(const struct keyring *kr, const struct secbuf *pass,
 	size_t hlen, ctlen, i, cap;
 	int n;
 
-	if (kr->n == 0) {
+	if (kr->n == keyring_count_hsm(kr)) {
 		kr_err(err, errlen, "a keyring needs at least one master key");
 		return NULL;
 	}

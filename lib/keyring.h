@@ -16,6 +16,10 @@
  *           under scrypt(passphrase) in hex; the header lines are the
  *           associated data, so no parameter can be changed unnoticed.
  *
+ * A keyring may also name KEKs held in a PKCS#11 token (lib/hsm.h): they
+ * have no key bytes here, are used through keyring_wrap and
+ * keyring_unwrap like the others, and are never written to the file.
+ *
  * Keys live in locked secbufs.  A keyring is not shared between threads
  * while it is changed; reading a finished one is thread-safe.  Nothing
  * here logs: errors go to an err buffer and never hold key material.
@@ -30,10 +34,15 @@
 
 struct keyring;
 
+struct hsm;
+
 struct keyring_kek {
 	char		 id[KW_KEK_ID_LEN + 1];
 	unsigned char	 check[KW_CHECK_LEN];
-	struct secbuf	*key;		/* KW_KEK_LEN bytes, locked */
+	struct secbuf	*key;		/* KW_KEK_LEN bytes, locked; NULL for
+					   a key in a token */
+	struct hsm	*hsm;		/* the token holding it, or NULL */
+	unsigned long	 handle;	/* its object in the token */
 };
 
 enum keyring_form { KEYRING_LEGACY, KEYRING_PLAIN, KEYRING_SEALED };
@@ -75,6 +84,24 @@ const struct keyring_kek *keyring_find(const struct keyring *kr,
  */
 int	keyring_add(struct keyring *kr, const unsigned char *key,
 	    const struct keyring_kek **added, char *err, size_t errlen) WUR;
+/*
+ * Add a KEK held in token h (not owned: it must outlive the keyring and
+ * its copies) with its handle and check value.  0, or -1 with err.
+ */
+int	keyring_add_hsm(struct keyring *kr, struct hsm *h, unsigned long handle,
+	    const unsigned char check[KW_CHECK_LEN], char *err,
+	    size_t errlen) WUR;
+/* How many of the KEKs are in a token. */
+size_t	keyring_count_hsm(const struct keyring *kr);
+/*
+ * crypto_wrap and crypto_unwrap (lib/crypto.h) under k, in the token
+ * when it is there.
+ */
+int	keyring_wrap(const struct keyring_kek *k, const char *name,
+	    uint32_t version, const struct secbuf *material,
+	    unsigned char *out) WUR;
+struct secbuf *keyring_unwrap(const struct keyring_kek *k, const char *name,
+	    uint32_t version, const unsigned char *wrapped, size_t len);
 /* Remove the KEK with this id: 0, or -1 when it is not there. */
 int	keyring_remove(struct keyring *kr, const char *id);
 /* The ids, comma-separated, into buf ("" for none). */
@@ -93,7 +120,7 @@ int	keyring_parse(const unsigned char *data, size_t len,
 /* Is data a sealed keyring file?  1 or 0. */
 int	keyring_is_sealed(const unsigned char *data, size_t len);
 /*
- * The file text of kr: plain when pass is NULL, else sealed under pass
+ * The file text of kr (its KEKs in a token left out): plain when pass is NULL, else sealed under pass
  * with cost seal (NULL: the defaults), a new salt and nonce.  NULL with
  * a reason in err.
  */

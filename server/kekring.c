@@ -140,7 +140,7 @@ kekring_wrap(struct kekring *kr, const char *name, uint32_t version,
 
 	pthread_rwlock_rdlock(&kr->lock);
 	if ((k = keyring_find(kr->ring, kr->active)) != NULL &&
-	    crypto_wrap(k->key, k->id, name, version, material, out) == 0) {
+	    keyring_wrap(k, name, version, material, out) == 0) {
 		memcpy(kek_id, k->id, KW_KEK_ID_LEN + 1);
 		rc = 0;
 	}
@@ -156,8 +156,8 @@ unwrap_locked(struct kekring *kr, const char *name,
 	*kp = keyring_find(kr->ring, dv->kek_id);
 	if (*kp == NULL)
 		return NULL;
-	return crypto_unwrap((*kp)->key, dv->kek_id, name, dv->version,
-	    dv->wrapped, dv->wrapped_len);
+	return keyring_unwrap(*kp, name, dv->version, dv->wrapped,
+	    dv->wrapped_len);
 }
 
 struct secbuf *
@@ -302,9 +302,9 @@ rewrap_rows(struct kekring *kr, const struct db_rewrap_row *rows, size_t n,
 			continue;
 		wlen[i] = m->len + KW_WRAP_OVERHEAD;
 		if ((wrapped[i] = malloc(wlen[i])) != NULL &&
-		    crypto_wrap(act->key, act->id, rows[i].name,
+		    keyring_wrap(act, rows[i].name,
 		    rows[i].v.version, m, wrapped[i]) == 0 &&
-		    (back = crypto_unwrap(act->key, act->id, rows[i].name,
+		    (back = keyring_unwrap(act, rows[i].name,
 		    rows[i].v.version, wrapped[i], wlen[i])) != NULL) {
 			/* never store a wrapping of anything but the material */
 			if (!secbuf_equal(back, m)) {

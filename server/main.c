@@ -29,6 +29,7 @@
 #include "../lib/authcookie.h"
 #include "../lib/config.h"
 #include "../lib/crypto.h"
+#include "../lib/hsm.h"
 #include "../lib/files.h"
 #include "../lib/log.h"
 #include "../lib/masterkey.h"
@@ -43,6 +44,7 @@ struct startup {
 	struct kw_config	*cfg;
 	struct masterkey	*mk;		/* where the keyring comes from */
 	struct keyring		*ring;
+	struct hsm		*hsm;		/* keys.hsm_module, or NULL */
 	struct secbuf		*tls_key;
 	struct secbuf		*db_password;
 	struct secbuf		*cookie_secret;	/* pseudo auth only */
@@ -79,6 +81,7 @@ startup_free(struct startup *st)
 	config_free(st->cfg);
 	masterkey_free(st->mk);
 	keyring_free(st->ring);
+	hsm_free(st->hsm);		/* after every keyring naming it */
 	secbuf_free(st->tls_key);
 	secbuf_free(st->db_password);
 	secbuf_free(st->cookie_secret);
@@ -96,6 +99,7 @@ static int
 startup_load(const char *path, int pass_fd, struct startup *st)
 {
 	struct masterkey_opts mo;
+	struct hsm_opts ho;
 	struct acls *acls;
 	char err[512];
 
@@ -112,6 +116,17 @@ startup_load(const char *path, int pass_fd, struct startup *st)
 	    masterkey_load(st->mk, &st->ring, NULL, err, sizeof(err)) != 0) {
 		log_errx("%s", st->mk != NULL ? err : "out of memory");
 		return -1;
+	}
+	if (st->cfg->hsm_module[0] != '\0') {
+		ho.module = st->cfg->hsm_module;
+		ho.token_label = st->cfg->hsm_token_label;
+		ho.key_label = st->cfg->hsm_key_label;
+		ho.pin_file = st->cfg->hsm_pin_file;
+		if ((st->hsm = hsm_open(&ho, err, sizeof(err))) == NULL ||
+		    hsm_join(st->hsm, st->ring, 1, err, sizeof(err)) != 0) {
+			log_errx("%s", err);
+			return -1;
+		}
 	}
 	st->tls_key = secfile_read_as("TLS key file", st->cfg->tls_key_file,
 	    PEM_MAX, err, sizeof(err));
@@ -176,20 +191,30 @@ confirm_cache(void *arg, int moved, int64_t at_ms, const char *active_kek)
 	kekring_set_active(ks_keks(arg), active_kek);
 }
 
-/* SIGHUP: the keyring file again; the old one stays when it will not do. */
+/*
+ * SIGHUP: the keyring file and the token's KEKs again; the old keyring
+ * stays when the new one will not do.
+ */
 static void
-reload_keyring(struct masterkey *mk, struct keystore *ks, struct rewrap *rw)
+reload_keyring(struct masterkey *mk, struct hsm *hsm, struct keystore *ks,
+    struct rewrap *rw)
 {
-	struct keyring *ring;
+	struct keyring *ring = NULL;
 	char err[512];
 
-	if (masterkey_load(mk, &ring, NULL, err, sizeof(err)) != 0 ||
-	    kekring_reload(ks_keks(ks), ring, err, sizeof(err)) != 0) {
-		log_warnx("master keyring not reloaded, keeping the running "
-		    "one: %s", err);
-		return;
+	if (masterkey_load(mk, &ring, NULL, err, sizeof(err)) != 0)
+		goto fail;
+	if (hsm != NULL && hsm_join(hsm, ring, 1, err, sizeof(err)) != 0) {
+		keyring_free(ring);
+		goto fail;
 	}
+	if (kekring_reload(ks_keks(ks), ring, err, sizeof(err)) != 0)
+		goto fail;	/* ring freed */
 	rewrap_kick(rw);
+	return;
+fail:
+	log_warnx("master keyring not reloaded, keeping the running one: %s",
+	    err);
 }
 
 /* Start the metrics.listen listener when set: 0, or -1 (logged). */
@@ -222,7 +247,7 @@ metrics_listen(const struct kw_config *cfg, struct api_ctx *actx,
 static void
 signal_loop(const char *config_path, const struct kw_config *cfg,
     struct authz *az, struct tlstrust *trust, struct masterkey *mk,
-    struct keystore *ks, struct rewrap *rw)
+    struct hsm *hsm, struct keystore *ks, struct rewrap *rw)
 {
 	char names[512];
 	sigset_t set;
@@ -247,7 +272,7 @@ signal_loop(const char *config_path, const struct kw_config *cfg,
 		(void)authz_reload(az);
 		if (trust != NULL)
 			(void)tlstrust_reload(trust);
-		reload_keyring(mk, ks, rw);
+		reload_keyring(mk, hsm, ks, rw);
 		if ((ncfg = config_load(config_path, err, sizeof(err))) == NULL) {
 			log_warnx("reload failed, keeping the running "
 			    "configuration: %s", err);
@@ -470,7 +495,8 @@ main(int argc, char **argv)
 	    st.cfg->auth_mode == AUTH_MTLS ? "mtls" : "pseudo", sv, KW_VERSION);
 	/* TLS is loaded (http_start), the pools warm (db_warm) */
 	notify_ready("serving");
-	signal_loop(config_path, st.cfg, actx.authz, trust, st.mk, ks, rw);
+	signal_loop(config_path, st.cfg, actx.authz, trust, st.mk, st.hsm, ks,
+	    rw);
 	rc = 0;
 out:
 	http_plain_stop(msrv);

@@ -29,6 +29,7 @@
 
 #include <openssl/evp.h>
 
+#include "errbuf.h"
 #include "acl.h"
 #include "acl_impl.h"
 
@@ -63,21 +64,6 @@ struct acl_parse {
 
 static void	acl_error(struct acl_parse *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-static void	acl_errbuf(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-acl_errbuf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* "FILE:LINE: message", or "FILE: message" for line 0. */
 static void
 acl_error(struct acl_parse *ps, int line, const char *fmt, ...)
@@ -89,10 +75,10 @@ acl_error(struct acl_parse *ps, int line, const char *fmt, ...)
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (line > 0)
-		acl_errbuf(ps->err, ps->errlen, "%s:%d: %s", ps->fname, line,
+		kw_seterr(ps->err, ps->errlen, "%s:%d: %s", ps->fname, line,
 		    msg);
 	else
-		acl_errbuf(ps->err, ps->errlen, "%s: %s", ps->fname, msg);
+		kw_seterr(ps->err, ps->errlen, "%s: %s", ps->fname, msg);
 }
 
 /*
@@ -673,33 +659,33 @@ acls_load(const char *path, char *err, size_t errlen)
 
 	/* O_NONBLOCK: a FIFO planted at the path must not hang us. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		acl_errbuf(err, errlen, "could not open \"%s\": %s", path,
+		kw_seterr(err, errlen, "could not open \"%s\": %s", path,
 		    strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) == -1) {
-		acl_errbuf(err, errlen, "could not stat \"%s\": %s", path,
+		kw_seterr(err, errlen, "could not stat \"%s\": %s", path,
 		    strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		acl_errbuf(err, errlen, "\"%s\" is not a regular file", path);
+		kw_seterr(err, errlen, "\"%s\" is not a regular file", path);
 		goto out;
 	}
 	if ((st.st_mode & 022) != 0) {
-		acl_errbuf(err, errlen, "\"%s\" is writable by group or others "
+		kw_seterr(err, errlen, "\"%s\" is writable by group or others "
 		    "(mode %04o); chmod go-w it", path,
 		    (unsigned int)(st.st_mode & 07777));
 		goto out;
 	}
 	if (st.st_size < 0 || (unsigned long long)st.st_size > ACL_FILE_MAX) {
-		acl_errbuf(err, errlen, "\"%s\" is too large (%lld bytes, at "
+		kw_seterr(err, errlen, "\"%s\" is too large (%lld bytes, at "
 		    "most %u)", path, (long long)st.st_size, ACL_FILE_MAX);
 		goto out;
 	}
 	/* one byte more than the size, to notice a file that grew */
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		acl_errbuf(err, errlen, "could not read \"%s\": out of memory",
+		kw_seterr(err, errlen, "could not read \"%s\": out of memory",
 		    path);
 		goto out;
 	}
@@ -708,7 +694,7 @@ acls_load(const char *path, char *err, size_t errlen)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			acl_errbuf(err, errlen, "could not read \"%s\": %s",
+			kw_seterr(err, errlen, "could not read \"%s\": %s",
 			    path, strerror(errno));
 			goto out;
 		}
@@ -716,7 +702,7 @@ acls_load(const char *path, char *err, size_t errlen)
 			break;
 	}
 	if (got != (size_t)st.st_size) {
-		acl_errbuf(err, errlen, "\"%s\" changed while being read",
+		kw_seterr(err, errlen, "\"%s\" changed while being read",
 		    path);
 		goto out;
 	}

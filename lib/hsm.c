@@ -17,6 +17,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "errbuf.h"
 #include "hsm.h"
 #include "keyring.h"
 #include "secfile.h"
@@ -37,18 +38,6 @@ struct hsm {
 	size_t			 nfree;
 	size_t			 nopen;
 };
-
-static void __attribute__((format(printf, 3, 4)))
-hsm_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Does the blank-padded 32-byte token label equal want? */
 static int
@@ -87,7 +76,7 @@ find_slot(struct hsm *h, const char *label, char *err, size_t errlen)
 		}
 none:
 	if (rc != 0)
-		hsm_err(err, errlen, "no PKCS#11 token labelled \"%s\" is "
+		kw_seterr(err, errlen, "no PKCS#11 token labelled \"%s\" is "
 		    "present (keys.hsm_token_label)", label);
 	free(slots);
 	return rc;
@@ -105,20 +94,20 @@ hsm_open(const struct hsm_opts *o, char *err, size_t errlen)
 
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
 	    (h->key_label = strdup(o->key_label)) == NULL) {
-		hsm_err(err, errlen, "out of memory");
+		kw_seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
 	h->login = CK_INVALID_HANDLE;
 	if ((h->dl = dlopen(o->module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		hsm_err(err, errlen, "could not load PKCS#11 module \"%s\" "
+		kw_seterr(err, errlen, "could not load PKCS#11 module \"%s\" "
 		    "(keys.hsm_module)", o->module);
 		goto fail;
 	}
 	*(void **)&getlist = dlsym(h->dl, "C_GetFunctionList");
 	if (getlist == NULL || getlist(&h->f) != CKR_OK || h->f == NULL) {
-		hsm_err(err, errlen, "\"%s\" is not a PKCS#11 module",
+		kw_seterr(err, errlen, "\"%s\" is not a PKCS#11 module",
 		    o->module);
 		goto fail;
 	}
@@ -126,7 +115,7 @@ hsm_open(const struct hsm_opts *o, char *err, size_t errlen)
 	ia.flags = CKF_OS_LOCKING_OK;
 	rv = h->f->C_Initialize(&ia);
 	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-		hsm_err(err, errlen, "PKCS#11 module \"%s\" failed to "
+		kw_seterr(err, errlen, "PKCS#11 module \"%s\" failed to "
 		    "initialize (error 0x%lx)", o->module, (unsigned long)rv);
 		goto fail;
 	}
@@ -135,30 +124,30 @@ hsm_open(const struct hsm_opts *o, char *err, size_t errlen)
 		goto fail;
 	if ((pin = secfile_read_password(o->pin_file, perr,
 	    sizeof(perr))) == NULL) {
-		hsm_err(err, errlen, "token PIN: %s", perr);
+		kw_seterr(err, errlen, "token PIN: %s", perr);
 		goto fail;
 	}
 	if (h->f->C_OpenSession(h->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
 	    NULL, NULL, &h->login) != CKR_OK) {
 		h->login = CK_INVALID_HANDLE;
-		hsm_err(err, errlen, "could not open a session with token "
+		kw_seterr(err, errlen, "could not open a session with token "
 		    "\"%s\"", o->token_label);
 		goto fail;
 	}
 	rv = h->f->C_Login(h->login, CKU_USER, pin->data, pin->len);
 	if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LEN_RANGE) {
-		hsm_err(err, errlen, "token \"%s\" refused the PIN in \"%s\" "
+		kw_seterr(err, errlen, "token \"%s\" refused the PIN in \"%s\" "
 		    "(keys.hsm_pin_file): wrong PIN", o->token_label,
 		    o->pin_file);
 		goto fail;
 	}
 	if (rv == CKR_PIN_LOCKED) {
-		hsm_err(err, errlen, "token \"%s\": the user PIN is locked",
+		kw_seterr(err, errlen, "token \"%s\": the user PIN is locked",
 		    o->token_label);
 		goto fail;
 	}
 	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
-		hsm_err(err, errlen, "could not log in to token \"%s\" (error "
+		kw_seterr(err, errlen, "could not log in to token \"%s\" (error "
 		    "0x%lx)", o->token_label, (unsigned long)rv);
 		goto fail;
 	}
@@ -288,12 +277,12 @@ kek_load(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj,
 
 	if (h->f->C_GetAttributeValue(s, obj, a, 4) != CKR_OK ||
 	    type != CKK_AES || vlen != KW_KEK_LEN) {
-		hsm_err(err, errlen, "the token's key labelled \"%s\" is not "
+		kw_seterr(err, errlen, "the token's key labelled \"%s\" is not "
 		    "an AES-256 key", h->key_label);
 		return -1;
 	}
 	if (sens != CK_TRUE || extr != CK_FALSE) {
-		hsm_err(err, errlen, "the token's key labelled \"%s\" is "
+		kw_seterr(err, errlen, "the token's key labelled \"%s\" is "
 		    "extractable or not sensitive: a master key must never "
 		    "leave the token", h->key_label);
 		return -1;
@@ -304,7 +293,7 @@ kek_load(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj,
 	if (gcm(h, obj, 1, zero, NULL, 0, (const unsigned char *)CHECK_TEXT,
 	    sizeof(CHECK_TEXT) - 1, ct, &clen) != 0 || clen != sizeof(ct) ||
 	    crypto_hsm_check(ct, clen, k->check, k->id) != 0) {
-		hsm_err(err, errlen, "the token's key labelled \"%s\" does not "
+		kw_seterr(err, errlen, "the token's key labelled \"%s\" does not "
 		    "encrypt with AES-GCM", h->key_label);
 		return -1;
 	}
@@ -328,11 +317,11 @@ hsm_keks(struct hsm *h, struct hsm_kek *keks, size_t max, size_t *n,
 
 	*n = 0;
 	if (session_get(h, &s) != 0) {
-		hsm_err(err, errlen, "could not open a token session");
+		kw_seterr(err, errlen, "could not open a token session");
 		return -1;
 	}
 	if (h->f->C_FindObjectsInit(s, t, 2) != CKR_OK) {
-		hsm_err(err, errlen, "could not search the token");
+		kw_seterr(err, errlen, "could not search the token");
 		goto out;
 	}
 	if (h->f->C_FindObjects(s, objs, 64, &got) != CKR_OK)
@@ -359,7 +348,7 @@ hsm_join(struct hsm *h, struct keyring *ring, int need, char *err,
 	if (hsm_keks(h, keks, 16, &n, err, errlen) != 0)
 		return -1;
 	if (n == 0 && need) {
-		hsm_err(err, errlen, "the token holds no master key labelled "
+		kw_seterr(err, errlen, "the token holds no master key labelled "
 		    "\"%s\" (keys.hsm_key_label)", h->key_label);
 		return -1;
 	}
@@ -394,7 +383,7 @@ hsm_generate(struct hsm *h, struct hsm_kek *out, char *err, size_t errlen)
 
 	if (h->f->C_GenerateKey(h->login, &mech, t, sizeof(t) / sizeof(t[0]),
 	    &obj) != CKR_OK) {
-		hsm_err(err, errlen, "the token could not generate an AES-256 "
+		kw_seterr(err, errlen, "the token could not generate an AES-256 "
 		    "key");
 		return -1;
 	}

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "hsm.h"
 #include "keyring.h"
 
@@ -39,18 +40,6 @@ struct keyring {
 	struct keyring_kek	kek[MAX_KEKS];
 	size_t			n;
 };
-
-static void __attribute__((format(printf, 3, 4)))
-kr_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 struct keyring *
 keyring_new(void)
@@ -112,36 +101,47 @@ keyring_find(const struct keyring *kr, const char *id)
 	return NULL;
 }
 
+/* The next free entry, cleared; NULL (said in err) when the ring is full. */
+static struct keyring_kek *
+next_slot(struct keyring *kr, char *err, size_t errlen)
+{
+	struct keyring_kek *k;
+
+	if (kr->n >= MAX_KEKS) {
+		kw_seterr(err, errlen, "the keyring holds %d master keys "
+		    "already: retire old ones first", MAX_KEKS);
+		return NULL;
+	}
+	k = &kr->kek[kr->n];
+	memset(k, 0, sizeof(*k));
+	return k;
+}
+
 int
 keyring_add(struct keyring *kr, const unsigned char *key,
     const struct keyring_kek **added, char *err, size_t errlen)
 {
 	struct keyring_kek *k;
 
-	if (kr->n >= MAX_KEKS) {
-		kr_err(err, errlen, "the keyring holds %d master keys already: "
-		    "retire old ones first", MAX_KEKS);
+	if ((k = next_slot(kr, err, errlen)) == NULL)
 		return -1;
-	}
-	k = &kr->kek[kr->n];
-	memset(k, 0, sizeof(*k));
 	if ((k->key = secbuf_new_locked(KW_KEK_LEN)) == NULL) {
-		kr_err(err, errlen, "out of memory");
+		kw_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	if (key != NULL)
 		memcpy(k->key->data, key, KW_KEK_LEN);
 	else if (crypto_random(k->key->data, KW_KEK_LEN) != 0) {
-		kr_err(err, errlen, "no random bytes for a new master key");
+		kw_seterr(err, errlen, "no random bytes for a new master key");
 		goto fail;
 	}
 	if (crypto_kek_check(k->key, k->check, k->id) != 0) {
-		kr_err(err, errlen, "could not compute a master key's check "
+		kw_seterr(err, errlen, "could not compute a master key's check "
 		    "value");
 		goto fail;
 	}
 	if (keyring_find(kr, k->id) != NULL) {
-		kr_err(err, errlen, "master key %s is in the keyring already",
+		kw_seterr(err, errlen, "master key %s is in the keyring already",
 		    k->id);
 		goto fail;
 	}
@@ -161,17 +161,12 @@ keyring_add_hsm(struct keyring *kr, struct hsm *h, unsigned long handle,
 {
 	struct keyring_kek *k;
 
-	if (kr->n >= MAX_KEKS) {
-		kr_err(err, errlen, "the keyring holds %d master keys already: "
-		    "retire old ones first", MAX_KEKS);
+	if ((k = next_slot(kr, err, errlen)) == NULL)
 		return -1;
-	}
-	k = &kr->kek[kr->n];
-	memset(k, 0, sizeof(*k));
 	memcpy(k->check, check, KW_CHECK_LEN);
 	crypto_check_id(check, k->id);
 	if (keyring_find(kr, k->id) != NULL) {
-		kr_err(err, errlen, "master key %s is in the keyring already",
+		kw_seterr(err, errlen, "master key %s is in the keyring already",
 		    k->id);
 		memset(k, 0, sizeof(*k));
 		return -1;
@@ -340,7 +335,7 @@ parse_plain(const unsigned char *data, size_t len, struct keyring *kr,
 			continue;
 		if (!seen_magic) {
 			if (!line_is(line, llen, PLAIN_MAGIC)) {
-				kr_err(err, errlen, "not a keyward keyring");
+				kw_seterr(err, errlen, "not a keyward keyring");
 				goto out;
 			}
 			seen_magic = 1;
@@ -352,7 +347,7 @@ parse_plain(const unsigned char *data, size_t len, struct keyring *kr,
 		    line[4 + KW_KEK_ID_LEN] != ' ' ||
 		    unhex(line + 4 + KW_KEK_ID_LEN + 1, 2 * KW_KEK_LEN, key,
 		    KW_KEK_LEN) != 0) {
-			kr_err(err, errlen, "line %zu is not \"kek ID KEY\"",
+			kw_seterr(err, errlen, "line %zu is not \"kek ID KEY\"",
 			    lineno);
 			goto out;
 		}
@@ -361,13 +356,13 @@ parse_plain(const unsigned char *data, size_t len, struct keyring *kr,
 		if (keyring_add(kr, key, &k, err, errlen) != 0)
 			goto out;
 		if (strcmp(k->id, id) != 0) {
-			kr_err(err, errlen, "line %zu: the key's id is %s, not "
+			kw_seterr(err, errlen, "line %zu: the key's id is %s, not "
 			    "%s (damaged?)", lineno, k->id, id);
 			goto out;
 		}
 	}
 	if (!seen_magic || kr->n == 0) {
-		kr_err(err, errlen, "a keyward keyring without master keys");
+		kw_seterr(err, errlen, "a keyward keyring without master keys");
 		goto out;
 	}
 	rc = KEYRING_OK;
@@ -426,7 +421,7 @@ parse_sealed(const unsigned char *data, size_t len, const struct secbuf *pass,
 	(void)next_line(data, len, &off, &line, &llen);	/* the magic */
 	if (next_line(data, len, &off, &line, &llen) != 0 ||
 	    parse_kdf(line, llen, seal, salt) != 0) {
-		kr_err(err, errlen, "sealed keyring: line 2 is not \"scrypt N r "
+		kw_seterr(err, errlen, "sealed keyring: line 2 is not \"scrypt N r "
 		    "p SALT\"");
 		goto out;
 	}
@@ -434,13 +429,13 @@ parse_sealed(const unsigned char *data, size_t len, const struct secbuf *pass,
 	    llen != 12 + 2 * KW_GCM_NONCE_LEN ||
 	    memcmp(line, "aes-256-gcm ", 12) != 0 ||
 	    unhex(line + 12, llen - 12, nonce, KW_GCM_NONCE_LEN) != 0) {
-		kr_err(err, errlen, "sealed keyring: line 3 is not "
+		kw_seterr(err, errlen, "sealed keyring: line 3 is not "
 		    "\"aes-256-gcm NONCE\"");
 		goto out;
 	}
 	aadlen = off;
 	if ((ct = malloc(len - off + 1)) == NULL) {
-		kr_err(err, errlen, "out of memory");
+		kw_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	while (next_line(data, len, &off, &line, &llen) == 0) {
@@ -448,31 +443,31 @@ parse_sealed(const unsigned char *data, size_t len, const struct secbuf *pass,
 			continue;
 		if (llen % 2 != 0 || unhex(line, llen, ct + ctlen,
 		    llen / 2) != 0) {
-			kr_err(err, errlen, "sealed keyring: the sealed data "
+			kw_seterr(err, errlen, "sealed keyring: the sealed data "
 			    "is not hex");
 			goto out;
 		}
 		ctlen += llen / 2;
 	}
 	if (ctlen < KW_GCM_TAG_LEN) {
-		kr_err(err, errlen, "sealed keyring: truncated");
+		kw_seterr(err, errlen, "sealed keyring: truncated");
 		goto out;
 	}
 	if (pass == NULL) {
-		kr_err(err, errlen, "the keyring is sealed and no passphrase "
+		kw_seterr(err, errlen, "the keyring is sealed and no passphrase "
 		    "was given");
 		rc = KEYRING_ENEEDPASS;
 		goto out;
 	}
 	if (crypto_scrypt(pass->data, pass->len, salt, sizeof(salt), seal->n,
 	    seal->r, seal->p, key, sizeof(key)) != 0) {
-		kr_err(err, errlen, "sealed keyring: scrypt failed (cost too "
+		kw_seterr(err, errlen, "sealed keyring: scrypt failed (cost too "
 		    "high?)");
 		goto out;
 	}
 	if ((plain = crypto_gcm_open(key, nonce, data, aadlen, ct,
 	    ctlen)) == NULL) {
-		kr_err(err, errlen, "wrong passphrase: the keyring did not "
+		kw_seterr(err, errlen, "wrong passphrase: the keyring did not "
 		    "unseal (or the file was altered)");
 		rc = KEYRING_EBADPASS;
 		goto out;
@@ -497,7 +492,7 @@ keyring_parse(const unsigned char *data, size_t len,
 
 	*out = NULL;
 	if ((kr = keyring_new()) == NULL) {
-		kr_err(err, errlen, "out of memory");
+		kw_seterr(err, errlen, "out of memory");
 		return KEYRING_EFORMAT;
 	}
 	if (keyring_is_sealed(data, len)) {
@@ -568,11 +563,11 @@ keyring_format(const struct keyring *kr, const struct secbuf *pass,
 	int n;
 
 	if (kr->n == keyring_count_hsm(kr)) {
-		kr_err(err, errlen, "a keyring needs at least one master key");
+		kw_seterr(err, errlen, "a keyring needs at least one master key");
 		return NULL;
 	}
 	if ((plain = format_plain(kr)) == NULL) {
-		kr_err(err, errlen, "out of memory");
+		kw_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (pass == NULL)
@@ -581,14 +576,14 @@ keyring_format(const struct keyring *kr, const struct secbuf *pass,
 		seal = &defaults;
 	if (crypto_random(salt, sizeof(salt)) != 0 ||
 	    crypto_random(nonce, sizeof(nonce)) != 0) {
-		kr_err(err, errlen, "no random bytes");
+		kw_seterr(err, errlen, "no random bytes");
 		goto out;
 	}
 	n = snprintf(head, sizeof(head), SEALED_MAGIC "\nscrypt %" PRIu64
 	    " %u %u ", seal->n, (unsigned)seal->r, (unsigned)seal->p);
 	if (n < 0 || (size_t)n + 2 * SALT_LEN + 16 + 2 * KW_GCM_NONCE_LEN >
 	    sizeof(head)) {
-		kr_err(err, errlen, "bad sealing parameters");
+		kw_seterr(err, errlen, "bad sealing parameters");
 		goto out;
 	}
 	p = tohex(head + n, salt, sizeof(salt));
@@ -598,22 +593,22 @@ keyring_format(const struct keyring *kr, const struct secbuf *pass,
 	hlen = (size_t)(p - head);
 	if (crypto_scrypt(pass->data, pass->len, salt, sizeof(salt), seal->n,
 	    seal->r, seal->p, key, sizeof(key)) != 0) {
-		kr_err(err, errlen, "scrypt failed (cost too high?)");
+		kw_seterr(err, errlen, "scrypt failed (cost too high?)");
 		goto out;
 	}
 	ctlen = plain->len + KW_GCM_TAG_LEN;
 	if ((ct = malloc(ctlen)) == NULL) {
-		kr_err(err, errlen, "out of memory");
+		kw_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	if (crypto_gcm_seal(key, nonce, (unsigned char *)head, hlen,
 	    plain->data, plain->len, ct) != 0) {
-		kr_err(err, errlen, "could not seal the keyring");
+		kw_seterr(err, errlen, "could not seal the keyring");
 		goto out;
 	}
 	cap = hlen + 2 * ctlen + ctlen / (HEX_LINE / 2) + 2;
 	if ((out = secbuf_new(cap)) == NULL) {
-		kr_err(err, errlen, "out of memory");
+		kw_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	memcpy(out->data, head, hlen);

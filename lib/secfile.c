@@ -25,23 +25,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "secbuf.h"
 #include "secfile.h"
-
-static void	secfile_err(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-secfile_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * Read a secret file after checking it.  The result holds the file's
@@ -64,7 +50,7 @@ secfile_read_as(const char *what, const char *path, size_t max_len,
 	int		 fd = -1, ok = 0;
 
 	if (path == NULL || *path == '\0') {
-		secfile_err(err, errlen, "no %s%spath given",
+		kw_seterr(err, errlen, "no %s%spath given",
 		    sp, sep);
 		return NULL;
 	}
@@ -72,20 +58,20 @@ secfile_read_as(const char *what, const char *path, size_t max_len,
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd == -1) {
 		if (errno == ELOOP)
-			secfile_err(err, errlen, "%s%s\"%s\" is a symbolic link;"
+			kw_seterr(err, errlen, "%s%s\"%s\" is a symbolic link;"
 			    " name the file itself", sp, sep, path);
 		else
-			secfile_err(err, errlen, "could not open %s%s\"%s\": %s",
+			kw_seterr(err, errlen, "could not open %s%s\"%s\": %s",
 			    sp, sep, path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) == -1) {
-		secfile_err(err, errlen, "could not stat %s%s\"%s\": %s",
+		kw_seterr(err, errlen, "could not stat %s%s\"%s\": %s",
 		    sp, sep, path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		secfile_err(err, errlen, "%s%s\"%s\" is not a regular file",
+		kw_seterr(err, errlen, "%s%s\"%s\" is not a regular file",
 		    sp, sep, path);
 		goto out;
 	}
@@ -95,26 +81,26 @@ secfile_read_as(const char *what, const char *path, size_t max_len,
 	 * check below applies to everyone.
 	 */
 	if (st.st_uid != geteuid() && geteuid() != 0) {
-		secfile_err(err, errlen, "%s%s\"%s\" is owned by uid %lu, not "
+		kw_seterr(err, errlen, "%s%s\"%s\" is owned by uid %lu, not "
 		    "the running user (uid %lu); chown it", sp, sep, path,
 		    (unsigned long)st.st_uid, (unsigned long)geteuid());
 		goto out;
 	}
 	if ((st.st_mode & 077) != 0) {
-		secfile_err(err, errlen, "%s%s\"%s\" is %s by group or others "
+		kw_seterr(err, errlen, "%s%s\"%s\" is %s by group or others "
 		    "(mode %04o); chmod 600 it", sp, sep, path,
 		    (st.st_mode & 044) != 0 ? "readable" : "accessible",
 		    (unsigned int)(st.st_mode & 07777));
 		goto out;
 	}
 	if (st.st_size < 0 || (unsigned long long)st.st_size > max_len) {
-		secfile_err(err, errlen, "%s%s\"%s\" is too large (%lld bytes, "
+		kw_seterr(err, errlen, "%s%s\"%s\" is too large (%lld bytes, "
 		    "at most %zu)", sp, sep, path, (long long)st.st_size,
 		    max_len);
 		goto out;
 	}
 	if ((sb = secbuf_new((size_t)st.st_size)) == NULL) {
-		secfile_err(err, errlen, "could not read %s%s\"%s\": out of "
+		kw_seterr(err, errlen, "could not read %s%s\"%s\": out of "
 		    "memory", sp, sep, path);
 		goto out;
 	}
@@ -123,7 +109,7 @@ secfile_read_as(const char *what, const char *path, size_t max_len,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			secfile_err(err, errlen, "could not read %s%s\"%s\": %s",
+			kw_seterr(err, errlen, "could not read %s%s\"%s\": %s",
 			    sp, sep, path, strerror(errno));
 			goto out;
 		}
@@ -136,7 +122,7 @@ secfile_read_as(const char *what, const char *path, size_t max_len,
 	while (n == -1 && errno == EINTR);
 	secure_wipe(&extra, sizeof(extra));
 	if (got != sb->len || n != 0) {
-		secfile_err(err, errlen, "%s%s\"%s\" changed while being read",
+		kw_seterr(err, errlen, "%s%s\"%s\" changed while being read",
 		    sp, sep, path);
 		goto out;
 	}
@@ -190,7 +176,7 @@ secfile_write(const char *path, const void *data, size_t len, int overwrite,
 	int		 fd = -1, rv = -1, tmp_made = 0;
 
 	if (path == NULL || *path == '\0' || (data == NULL && len > 0)) {
-		secfile_err(err, errlen, "no path given");
+		kw_seterr(err, errlen, "no path given");
 		return -1;
 	}
 	if ((slash = strrchr(path, '/')) == NULL) {
@@ -198,7 +184,7 @@ secfile_write(const char *path, const void *data, size_t len, int overwrite,
 		base = path;
 	} else {
 		if ((size_t)(slash - path) >= sizeof(dir)) {
-			secfile_err(err, errlen, "path too long: \"%s\"", path);
+			kw_seterr(err, errlen, "path too long: \"%s\"", path);
 			return -1;
 		}
 		if (slash == path)
@@ -210,30 +196,30 @@ secfile_write(const char *path, const void *data, size_t len, int overwrite,
 		base = slash + 1;
 	}
 	if (*base == '\0') {
-		secfile_err(err, errlen, "\"%s\" names a directory, not a file",
+		kw_seterr(err, errlen, "\"%s\" names a directory, not a file",
 		    path);
 		return -1;
 	}
 	if (!overwrite && access(path, F_OK) == 0) {
-		secfile_err(err, errlen, "\"%s\" already exists; refusing to "
+		kw_seterr(err, errlen, "\"%s\" already exists; refusing to "
 		    "overwrite it", path);
 		return -1;
 	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base) >=
 	    sizeof(tmp)) {
-		secfile_err(err, errlen, "path too long: \"%s\"", path);
+		kw_seterr(err, errlen, "path too long: \"%s\"", path);
 		return -1;
 	}
 	/* mkostemp opens with O_EXCL and mode 0600. */
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		secfile_err(err, errlen, "could not create a temporary file in "
+		kw_seterr(err, errlen, "could not create a temporary file in "
 		    "\"%s\": %s", dir, strerror(errno));
 		goto out;
 	}
 	tmp_made = 1;
 	/* Whatever the umask did, the result is exactly 0600. */
 	if (fchmod(fd, 0600) == -1) {
-		secfile_err(err, errlen, "could not chmod \"%s\": %s", tmp,
+		kw_seterr(err, errlen, "could not chmod \"%s\": %s", tmp,
 		    strerror(errno));
 		goto out;
 	}
@@ -242,27 +228,27 @@ secfile_write(const char *path, const void *data, size_t len, int overwrite,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			secfile_err(err, errlen, "could not write \"%s\": %s",
+			kw_seterr(err, errlen, "could not write \"%s\": %s",
 			    tmp, strerror(errno));
 			goto out;
 		}
 		off += (size_t)n;
 	}
 	if (fsync(fd) == -1) {
-		secfile_err(err, errlen, "could not fsync \"%s\": %s", tmp,
+		kw_seterr(err, errlen, "could not fsync \"%s\": %s", tmp,
 		    strerror(errno));
 		goto out;
 	}
 	if (close(fd) == -1) {
 		fd = -1;
-		secfile_err(err, errlen, "could not write \"%s\": %s", tmp,
+		kw_seterr(err, errlen, "could not write \"%s\": %s", tmp,
 		    strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (overwrite) {
 		if (rename(tmp, path) == -1) {
-			secfile_err(err, errlen, "could not rename \"%s\" to "
+			kw_seterr(err, errlen, "could not rename \"%s\" to "
 			    "\"%s\": %s", tmp, path, strerror(errno));
 			goto out;
 		}
@@ -271,16 +257,16 @@ secfile_write(const char *path, const void *data, size_t len, int overwrite,
 		/* link() fails if path appeared meanwhile: no replacement. */
 		if (link(tmp, path) == -1) {
 			if (errno == EEXIST)
-				secfile_err(err, errlen, "\"%s\" already exists;"
+				kw_seterr(err, errlen, "\"%s\" already exists;"
 				    " refusing to overwrite it", path);
 			else
-				secfile_err(err, errlen, "could not create "
+				kw_seterr(err, errlen, "could not create "
 				    "\"%s\": %s", path, strerror(errno));
 			goto out;
 		}
 	}
 	if (secfile_sync_dir(dir) == -1) {
-		secfile_err(err, errlen, "could not fsync directory \"%s\": %s",
+		kw_seterr(err, errlen, "could not fsync directory \"%s\": %s",
 		    dir, strerror(errno));
 		goto out;
 	}

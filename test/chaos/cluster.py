@@ -36,7 +36,7 @@ import time
 from netns import in_ns
 import kwclient
 from kwtest import conf_read, run
-from pair import Proc, children_of
+from pair import children_of, postmaster_of, postmaster_pid
 
 HTTP_PORT = 29600       # inside the namespaces: no clash with anything
 DB_PORT = 31381
@@ -183,16 +183,10 @@ class Host:
 
     # -- database
     def read_pid(self):
-        try:
-            with open(os.path.join(self.datadir, "postmaster.pid")) as f:
-                return int(f.readline().strip())
-        except (OSError, ValueError):
-            return None
+        return postmaster_pid(self.datadir)
 
     def postmaster(self):
-        pid = self.read_pid()
-        p = Proc(pid) if pid is not None else None
-        return p if p is not None and p.alive() else None
+        return postmaster_of(self.datadir)
 
     def db_running(self):
         return self.postmaster() is not None

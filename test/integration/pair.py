@@ -166,6 +166,22 @@ class Proc:
         return "<pid %d>" % self.pid
 
 
+def postmaster_pid(datadir):
+    """The PID in datadir's postmaster.pid, or None."""
+    try:
+        with open(os.path.join(datadir, "postmaster.pid")) as f:
+            return int(f.readline().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def postmaster_of(datadir):
+    """A Proc of datadir's postmaster when it is alive, else None."""
+    pid = postmaster_pid(datadir)
+    p = Proc(pid) if pid is not None else None
+    return p if p is not None and p.alive() else None
+
+
 def children_of(pid):
     """The child processes of pid (ps --ppid)."""
     p = subprocess.run(["ps", "--ppid", str(pid), "-o", "pid="],
@@ -283,18 +299,10 @@ class PairDB:
     # -- process control
     def pid(self):
         """The postmaster's PID from postmaster.pid, or None."""
-        try:
-            with open(os.path.join(self.datadir, "postmaster.pid")) as f:
-                return int(f.readline().strip())
-        except (OSError, ValueError):
-            return None
+        return postmaster_pid(self.datadir)
 
     def postmaster(self):
-        pid = self.pid()
-        if pid is None:
-            return None
-        p = Proc(pid)
-        return p if p.alive() else None
+        return postmaster_of(self.datadir)
 
     def running(self):
         return self.postmaster() is not None

@@ -3,7 +3,10 @@
  *
  * Owns the program name and the minimum level; nothing else.  Lines look
  * like "keyward-server: warning: could not open ...": no time stamp, since
- * journald (or the test harness) adds one.  Each line is formatted into a
+ * journald (or the test harness) adds one.  An operator's command
+ * (LOG_MODE_COMMAND) leaves the level out of its info lines, which read
+ * as progress ("keyward-admin: skipped 2 lines ..."); its warnings and
+ * errors keep theirs ("keyward-admin: error: ...").  Each line is formatted into a
  * local buffer and written with a single fprintf, which stdio locks, so
  * lines from different threads never interleave.  Control characters in
  * a message (for instance a newline inside a client-supplied key name)
@@ -32,6 +35,7 @@
  */
 static const char	*log_progname = "keyward";
 static atomic_int	 log_min_level = LOG_LVL_INFO;
+static enum log_mode	 log_mode = LOG_MODE_DAEMON;
 
 /* The request this thread serves, "" when none (log_request_begin). */
 static _Thread_local char log_req[32];
@@ -54,7 +58,19 @@ static void	log_vwrite(enum log_level, const char *, int, const char *,
 void
 log_init(const char *progname, enum log_level level)
 {
+	log_init_mode(progname, level, LOG_MODE_DAEMON);
+}
+
+/*
+ * log_init with the line shape of mode: LOG_MODE_DAEMON for the server,
+ * LOG_MODE_COMMAND for an operator's command (no "info: " label).
+ */
+void
+log_init_mode(const char *progname, enum log_level level, enum log_mode mode)
+{
 	const char *slash;
+
+	log_mode = mode;
 
 	if (progname != NULL && *progname != '\0') {
 		slash = strrchr(progname, '/');
@@ -117,6 +133,7 @@ log_vwrite(enum log_level level, const char *label, int errnum,
 {
 	char	 msg[LOG_LINE_MAX];
 	char	 ebuf[128];
+	char	 head[96];
 	char	 req[sizeof(log_req) + 5];
 	char	*p;
 	int	 saved_errno = errno;
@@ -125,6 +142,11 @@ log_vwrite(enum log_level level, const char *label, int errnum,
 		goto out;
 	if (label == NULL)
 		label = log_level_names[level];
+	/* "PROG: LABEL: ", or "PROG: " for a command's progress line */
+	if (log_mode == LOG_MODE_COMMAND && level == LOG_LVL_INFO)
+		snprintf(head, sizeof(head), "%s: ", log_progname);
+	else
+		snprintf(head, sizeof(head), "%s: %s: ", log_progname, label);
 
 	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
 		strcpy(msg, "(unformattable log message)");
@@ -148,11 +170,9 @@ log_vwrite(enum log_level level, const char *label, int errnum,
 		if (strerror_r(errnum, ebuf, sizeof(ebuf)) != 0)
 			snprintf(ebuf, sizeof(ebuf), "error %d", errnum);
 #endif
-		fprintf(stderr, "%s: %s: %s%s: %s\n", log_progname, label, req,
-		    msg, es);
+		fprintf(stderr, "%s%s%s: %s\n", head, req, msg, es);
 	} else
-		fprintf(stderr, "%s: %s: %s%s\n", log_progname, label, req,
-		    msg);
+		fprintf(stderr, "%s%s%s\n", head, req, msg);
 	fflush(stderr);
 out:
 	errno = saved_errno;

@@ -71,6 +71,40 @@ START_TEST(test_warn_errno)
 }
 END_TEST
 
+/*
+ * An operator's command (keyward-admin, LOG_MODE_COMMAND): errors and
+ * warnings name their level, progress lines do not, errno is appended as
+ * in the server's lines; the server's shape comes back with log_init.
+ */
+START_TEST(test_command_mode)
+{
+	char *out;
+
+	capture_start();
+	log_init_mode("/usr/sbin/keyward-admin", LOG_LVL_INFO,
+	    LOG_MODE_COMMAND);
+	log_errx("could not open \"%s\"", "/etc/keyward/keyward.conf");
+	log_warnx("the peer's database %s does not answer", "b:5432");
+	log_info("skipped %d lines that are not JSON records", 2);
+	errno = ENOENT;
+	log_warn("could not remove \"%s\"", "/x");
+	log_debug("hidden");
+	log_init("keyward-server", LOG_LVL_INFO);
+	log_info("listening");
+	out = captured();
+	ck_assert_str_eq(out,
+	    "keyward-admin: error: could not open "
+	    "\"/etc/keyward/keyward.conf\"\n"
+	    "keyward-admin: warning: the peer's database b:5432 does not "
+	    "answer\n"
+	    "keyward-admin: skipped 2 lines that are not JSON records\n"
+	    "keyward-admin: warning: could not remove \"/x\": No such file or "
+	    "directory\n"
+	    "keyward-server: info: listening\n");
+	free(out);
+}
+END_TEST
+
 /* A newline in a message (say, a client's key name) cannot forge a line. */
 START_TEST(test_one_line)
 {
@@ -235,6 +269,7 @@ log_suite(void)
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_warn_errno);
+	tcase_add_test(tc, test_command_mode);
 	tcase_add_test(tc, test_one_line);
 	tcase_add_test(tc, test_long_message);
 	tcase_add_test(tc, test_request_id);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "../lib/log.h"
 
 #define AUDIT_COUNT_DEFAULT	20
 #define AUDIT_COUNT_MAX		10000000L
@@ -113,8 +114,8 @@ audit_scan(const char *path, const struct audit_filter *f,
 	if ((fp = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		fprintf(stderr, "keyward-admin: could not open audit file "
-		    "\"%s\": %s\n", path, strerror(errno));
+		log_errx("could not open audit file "
+		    "\"%s\": %s", path, strerror(errno));
 		return -1;
 	}
 	while ((len = getline(&line, &cap, fp)) != -1) {
@@ -134,15 +135,15 @@ audit_scan(const char *path, const struct audit_filter *f,
 		}
 		if ((raw = strdup(line)) == NULL) {
 			json_decref(j);
-			fprintf(stderr, "keyward-admin: out of memory\n");
+			log_errx("out of memory");
 			rc = -1;
 			break;
 		}
 		ring_push(r, raw, j);
 	}
 	if (rc == 1 && ferror(fp)) {
-		fprintf(stderr, "keyward-admin: could not read audit file "
-		    "\"%s\": %s\n", path, strerror(errno));
+		log_errx("could not read audit file "
+		    "\"%s\": %s", path, strerror(errno));
 		rc = -1;
 	}
 	free(line);
@@ -282,7 +283,7 @@ out:
 		free(tab);
 	}
 	if (rc == -1)
-		fprintf(stderr, "keyward-admin: out of memory\n");
+		log_errx("out of memory");
 	return rc;
 }
 
@@ -323,8 +324,8 @@ cmd_audit(int argc, char **argv)
 			n = strtol(optarg, &end, 10);
 			if (errno != 0 || end == optarg || *end != '\0' ||
 			    n < 1 || n > AUDIT_COUNT_MAX) {
-				fprintf(stderr, "keyward-admin: -n wants a "
-				    "number from 1 to %ld\n", AUDIT_COUNT_MAX);
+				log_errx("-n wants a "
+				    "number from 1 to %ld", AUDIT_COUNT_MAX);
 				admin_usage("audit");
 				return EXIT_USAGE;
 			}
@@ -341,8 +342,8 @@ cmd_audit(int argc, char **argv)
 				if (strcmp(optarg, results[i]) == 0)
 					break;
 			if (i == sizeof(results) / sizeof(results[0])) {
-				fprintf(stderr, "keyward-admin: --result wants "
-				    "OK, DENIED, UNAUTHENTICATED or ERROR\n");
+				log_errx("--result wants "
+				    "OK, DENIED, UNAUTHENTICATED or ERROR");
 				admin_usage("audit");
 				return EXIT_USAGE;
 			}
@@ -364,19 +365,19 @@ cmd_audit(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	if (cfg->audit_file == NULL || *cfg->audit_file == '\0') {
-		fprintf(stderr, "keyward-admin: no audit file is configured "
-		    "(audit.file is empty in \"%s\")\n", path);
+		log_errx("no audit file is configured "
+		    "(audit.file is empty in \"%s\")", path);
 		goto out;
 	}
 	flen = strlen(cfg->audit_file) + 16;
 	if ((file = malloc(flen)) == NULL ||
 	    (out = calloc(count, sizeof(*out))) == NULL ||
 	    (ring.v = calloc(count, sizeof(*ring.v))) == NULL) {
-		fprintf(stderr, "keyward-admin: out of memory\n");
+		log_errx("out of memory");
 		goto out;
 	}
 
@@ -401,7 +402,10 @@ cmd_audit(int argc, char **argv)
 
 	if (!found) {
 		/* stdout stays JSON lines with --json */
-		fprintf(json ? stderr : stdout, "no audit records yet\n");
+		if (json)
+			log_info("no audit records yet");
+		else
+			printf("no audit records yet\n");
 	} else if (json) {
 		for (i = count - have; i < count; i++)
 			printf("%s\n", out[i].raw);
@@ -410,12 +414,12 @@ cmd_audit(int argc, char **argv)
 	} else if (print_table(out + (count - have), have) == -1)
 		goto out;
 	if (invalid > 0)
-		fprintf(stderr, "keyward-admin: skipped %zu line%s that %s not "
-		    "JSON records\n", invalid, invalid == 1 ? "" : "s",
+		log_warnx("skipped %zu line%s that %s not "
+		    "JSON records", invalid, invalid == 1 ? "" : "s",
 		    invalid == 1 ? "is" : "are");
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "keyward-admin: could not write the output: "
-		    "%s\n", strerror(errno));
+		log_errx("could not write the output: "
+		    "%s", strerror(errno));
 		goto out;
 	}
 	rc = EXIT_OK;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "admin.h"
+#include "../lib/log.h"
 
 int
 cmd_config_show(int argc, char **argv)
@@ -16,7 +17,7 @@ cmd_config_show(int argc, char **argv)
 	if ((ch = admin_config_arg(argc, argv, "config show", &path)) >= 0)
 		return ch;
 	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return EXIT_FAIL;
 	}
 	config_dump(stdout, cfg);

@@ -16,6 +16,7 @@
 #include "admin.h"
 #include "../lib/config_edit.h"
 #include "../lib/crypto.h"
+#include "../lib/log.h"
 
 #define SET_MAX_CHANGES	24
 
@@ -55,9 +56,9 @@ conninfo_move(const char *ci, const char *host, const char *port, char *out,
 	int rc = 0;
 
 	if ((opts = PQconninfoParse(ci, &msg)) == NULL) {
-		fprintf(stderr, "keyward-admin: db.local is not a connection "
+		log_errx("db.local is not a connection "
 		    "string libpq reads: %s", msg != NULL ? msg : "out of "
-		    "memory\n");
+		    "memory");
 		PQfreemem(msg);
 		return -1;
 	}
@@ -81,7 +82,7 @@ conninfo_move(const char *ci, const char *host, const char *port, char *out,
 	}
 	PQconninfoFree(opts);
 	if (rc != 0)
-		fprintf(stderr, "keyward-admin: the new db.local is too long\n");
+		log_errx("the new db.local is too long");
 	return rc;
 }
 
@@ -93,8 +94,8 @@ parse_change(char *arg, struct config_change *c)
 
 	if (eq == NULL || dot == NULL || dot > eq || dot == arg ||
 	    dot + 1 == eq) {
-		fprintf(stderr, "keyward-admin: \"%s\" is not "
-		    "SECTION.NAME=VALUE\n", arg);
+		log_errx("\"%s\" is not "
+		    "SECTION.NAME=VALUE", arg);
 		return -1;
 	}
 	*dot = '\0';
@@ -143,13 +144,13 @@ cmd_config_set(int argc, char **argv)
 		v = strtol(port, &end, 10);
 		if (errno != 0 || *end != '\0' || end == port || v < 1 ||
 		    v > 65535) {
-			fprintf(stderr, "keyward-admin: --db-port \"%s\" is not "
-			    "a port\n", port);
+			log_errx("--db-port \"%s\" is not "
+			    "a port", port);
 			return EXIT_USAGE;
 		}
 	}
 	if (argc - optind > SET_MAX_CHANGES) {
-		fprintf(stderr, "keyward-admin: at most %d settings at once\n",
+		log_errx("at most %d settings at once",
 		    SET_MAX_CHANGES);
 		return EXIT_USAGE;
 	}
@@ -167,7 +168,7 @@ cmd_config_set(int argc, char **argv)
 	if (host != NULL || port != NULL) {
 		if (local == NULL) {
 			if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
-				fprintf(stderr, "keyward-admin: %s\n", err);
+				log_errx("%s", err);
 				return EXIT_FAIL;
 			}
 			local = cfg->db_local;
@@ -181,7 +182,7 @@ cmd_config_set(int argc, char **argv)
 		n += i == n;
 	}
 	if (config_edit(path, ch, n, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s: %s\n", path, err);
+		log_errx("%s: %s", path, err);
 		goto out;
 	}
 	for (i = 0; i < n; i++)

@@ -12,6 +12,7 @@
 #include "../db/db.h"
 #include "../lib/masterkey.h"
 #include "../lib/secfile.h"
+#include "../lib/log.h"
 
 /* The database password from the config's password file, or NULL
  * (*failed set when the file could not be read). */
@@ -26,7 +27,7 @@ admin_read_password(const struct kw_config *cfg, int *failed)
 		return NULL;
 	if ((pw = secfile_read_password(cfg->db_password_file, err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		*failed = 1;
 	}
 	return pw;
@@ -49,15 +50,15 @@ admin_migrate(const struct kw_config *cfg, const char *password,
 	    cfg->db_local, 0, password)) == NULL)
 		goto out;
 	if (db_migrate(db, err, sizeof(err)) != KW_OK) {
-		fprintf(stderr, "keyward-admin: migration failed: %s\n", err);
+		log_errx("migration failed: %s", err);
 		goto out;
 	}
 	printf("database schema at version %d\n", db_schema_version(db));
 	if (password != NULL) {
 		if (db_roles_password(db, password, &set) != KW_OK) {
-			fprintf(stderr, "keyward-admin: could not set the "
+			log_errx("could not set the "
 			    "passwords of roles " DB_ROLE_SERVER " and "
-			    DB_ROLE_REPL "\n");
+			    DB_ROLE_REPL);
 			goto out;
 		}
 		if (set)
@@ -85,9 +86,9 @@ admin_kek_verify(const struct kw_config *cfg, const char *password)
 	int rc = -1;
 
 	if (admin_load_keyring(cfg, NULL, &mk, &ring, NULL) != 0) {
-		fprintf(stderr, "keyward-admin: copy the active's master key "
+		log_errx("copy the active's master key "
 		    "file to this node (mode 0600, owned by the user that runs "
-		    "keyward-server)\n");
+		    "keyward-server)");
 		goto out;
 	}
 	if ((db = admin_db(cfg, cfg->db_local, 0, password)) == NULL)
@@ -116,7 +117,7 @@ cmd_db_migrate(int argc, char **argv)
 	    &pass_file)) >= 0)
 		return ch;
 	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	pw = admin_read_password(cfg, &failed);

@@ -15,6 +15,7 @@
 #include "pair.h"
 #include "pgconf.h"
 #include "../db/pgadmin.h"
+#include "../lib/log.h"
 
 /* initdb syncs the new cluster to disk: allow a slow disk. */
 #define INITDB_TIMEOUT_S	300
@@ -29,7 +30,7 @@ run_initdb(struct pair *p, const char *datadir)
 
 	if (pgx_secret_new(&p->pgx, p->super.user, (const char *)p->pw->data,
 	    &sec, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	snprintf(pwopt, sizeof(pwopt), "--pwfile=%s", sec.pwfile);
@@ -45,8 +46,7 @@ run_initdb(struct pair *p, const char *datadir)
 	}
 	pgx_secret_free(&sec);
 	if (rc != 0) {
-		fprintf(stderr, "keyward-admin: initdb %s:\n%s\n", rc == -2 ?
-		    "did not finish in time" : "failed", out);
+		pgx_report("initdb", NULL, rc, INITDB_TIMEOUT_S, out);
 		return -1;
 	}
 	printf("initdb %s as user %s: superuser \"%s\", scram-sha-256, data "
@@ -73,7 +73,7 @@ create_cluster(struct pair *p, const struct pair_opts *o, const char *datadir)
 	n.ssl_ca = o->pg_ca;
 	if (pgconf_write_shared(&p->pgx, datadir, err, sizeof(err)) != 0 ||
 	    pgconf_write_node(&n, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	printf("wrote postgresql.conf (replication, synchronous_commit = "
@@ -105,22 +105,22 @@ prepare_database(struct pair *p, const char *pass_file)
 
 	if ((c = pair_connect_super(p, "postgres", PAIR_DB_TIMEOUT_S, err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: could not connect to this node's "
-		    "database: %s\n", err);
+		log_errx("could not connect to this node's "
+		    "database: %s", err);
 		return -1;
 	}
 	if (pga_in_recovery(c, &rec, err, sizeof(err)) != 0 ||
 	    (!rec && pga_database_ensure(c, p->local.dbname, &created, err,
 	    sizeof(err)) != 0)) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		pga_close(c);
 		return -1;
 	}
 	pga_close(c);
 	if (rec) {
-		fprintf(stderr, "keyward-admin: the database at %s:%s is a "
+		log_errx("the database at %s:%s is a "
 		    "standby: this node is the passive.  bootstrap is for the "
-		    "active (see keyward-admin status)\n", p->local.host,
+		    "active (see keyward-admin status)", p->local.host,
 		    p->local.port);
 		return -1;
 	}
@@ -155,9 +155,9 @@ cmd_db_bootstrap(int argc, char **argv)
 		    p.local.host);
 	if (pair_has_cluster(dir)) {
 		if (pair_exists(dir, "standby.signal")) {
-			fprintf(stderr, "keyward-admin: \"%s\" holds a standby "
+			log_errx("\"%s\" holds a standby "
 			    "(standby.signal): this node is the passive, and "
-			    "bootstrap is for the active.  Nothing changed.\n", dir);
+			    "bootstrap is for the active.  Nothing changed.", dir);
 			goto out;
 		}
 		printf("data directory %s exists: left as it is%s\n", dir,
@@ -174,7 +174,7 @@ cmd_db_bootstrap(int argc, char **argv)
 	t0 = pgx_now_ms();
 	if (pgx_start(&p.pgx, dir, logfile, sockdir, &started, err,
 	    sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	printf(started ? "started PostgreSQL (%.1f s); log: %s\n" :

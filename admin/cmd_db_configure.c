@@ -15,6 +15,7 @@
 #include "admin.h"
 #include "pair.h"
 #include "pgconf.h"
+#include "../lib/log.h"
 
 int
 cmd_db_configure(int argc, char **argv)
@@ -35,8 +36,8 @@ cmd_db_configure(int argc, char **argv)
 	if (pair_open(&p, o.config) != 0 || pair_pg(&p, o.user) != 0)
 		goto out;
 	if (!pair_has_cluster(dir)) {
-		fprintf(stderr, "keyward-admin: \"%s\" holds no PostgreSQL data "
-		    "directory (no PG_VERSION)\n", dir);
+		log_errx("\"%s\" holds no PostgreSQL data "
+		    "directory (no PG_VERSION)", dir);
 		goto out;
 	}
 	/* keep the TLS files unless new ones are given */
@@ -54,7 +55,7 @@ cmd_db_configure(int argc, char **argv)
 	n.ssl_key = o.pg_key;
 	n.ssl_ca = o.pg_ca;
 	if (pgconf_write_node(&n, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	printf("wrote keyward-node.conf (listen %s, port %s%s), pg_hba.conf "
@@ -64,7 +65,7 @@ cmd_db_configure(int argc, char **argv)
 	/* a standby streams as the replication role (after an upgrade too) */
 	if (pair_exists(dir, "standby.signal") && p.peer.host[0] != '\0') {
 		if (pgconf_write_standby(&n, &p.peer, err, sizeof(err)) != 0) {
-			fprintf(stderr, "keyward-admin: %s\n", err);
+			log_errx("%s", err);
 			goto out;
 		}
 		printf("wrote primary_conninfo (%s:%s as %s, slot %s)\n",
@@ -77,7 +78,7 @@ cmd_db_configure(int argc, char **argv)
 
 		if (pgx_run(&p.pgx, PGX_T_SHORT, NULL, out, sizeof(out),
 		    argv_reload) != 0) {
-			fprintf(stderr, "keyward-admin: pg_ctl reload failed: %s\n",
+			log_errx("pg_ctl reload failed: %s",
 			    out);
 			goto out;
 		}

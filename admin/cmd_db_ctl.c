@@ -7,6 +7,7 @@
 
 #include "admin.h"
 #include "pair.h"
+#include "../lib/log.h"
 
 static int
 ctl(int argc, char **argv, const char *cmd, int start)
@@ -24,12 +25,12 @@ ctl(int argc, char **argv, const char *cmd, int start)
 	if (pair_abs_dir(o.datadir, dir, sizeof(dir)) != 0)
 		return EXIT_FAIL;
 	if (pgx_init(&x, o.user, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return EXIT_FAIL;
 	}
 	if (!pair_has_cluster(dir)) {
-		fprintf(stderr, "keyward-admin: \"%s\" holds no PostgreSQL data "
-		    "directory (no PG_VERSION)\n", dir);
+		log_errx("\"%s\" holds no PostgreSQL data "
+		    "directory (no PG_VERSION)", dir);
 		return EXIT_FAIL;
 	}
 	t0 = pgx_now_ms();
@@ -38,7 +39,7 @@ ctl(int argc, char **argv, const char *cmd, int start)
 		pair_sockdir(dir, sockdir, sizeof(sockdir));
 		if (pgx_start(&x, dir, logfile, sockdir, &done, err,
 		    sizeof(err)) != 0) {
-			fprintf(stderr, "keyward-admin: %s\n", err);
+			log_errx("%s", err);
 			return EXIT_FAIL;
 		}
 		if (done)
@@ -50,7 +51,7 @@ ctl(int argc, char **argv, const char *cmd, int start)
 			printf("PostgreSQL in %s is already running\n", dir);
 	} else {
 		if (pgx_stop(&x, dir, &done, err, sizeof(err)) != 0) {
-			fprintf(stderr, "keyward-admin: %s\n", err);
+			log_errx("%s", err);
 			return EXIT_FAIL;
 		}
 		if (done)

@@ -16,6 +16,7 @@
 #include "admin.h"
 #include "pair.h"
 #include "../db/pgadmin.h"
+#include "../lib/log.h"
 
 /* Where the base backup comes from: --from, else [db] peer. */
 int
@@ -27,20 +28,20 @@ pair_source(const struct pair *p, const struct pair_opts *o,
 	if (o->from != NULL) {
 		if (pg_addr_hostport(o->from, &p->local, src, err,
 		    sizeof(err)) != 0) {
-			fprintf(stderr, "keyward-admin: --from: %s\n", err);
+			log_errx("--from: %s", err);
 			return -1;
 		}
 	} else if (p->peer.host[0] != '\0') {
 		*src = p->peer;
 		snprintf(src->user, sizeof(src->user), "%s", p->local.user);
 	} else {
-		fprintf(stderr, "keyward-admin: no --from HOST:PORT and no [db] "
-		    "peer in the config: which database is the active's?\n");
+		log_errx("no --from HOST:PORT and no [db] "
+		    "peer in the config: which database is the active's?");
 		return -1;
 	}
 	if (pg_addr_same(src, &p->local)) {
-		fprintf(stderr, "keyward-admin: --from %s:%s is this node's own "
-		    "database ([db] local)\n", src->host, src->port);
+		log_errx("--from %s:%s is this node's own "
+		    "database ([db] local)", src->host, src->port);
 		return -1;
 	}
 	return 0;
@@ -56,19 +57,19 @@ pair_check_primary(const struct pair *p, const struct pg_addr *a)
 
 	if ((c = pair_connect(p, a, NULL, PAIR_DB_TIMEOUT_S, err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: the active's database does not "
-		    "answer: %s\n", err);
+		log_errx("the active's database does not "
+		    "answer: %s", err);
 		return -1;
 	}
 	if (pga_in_recovery(c, &rec, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		pga_close(c);
 		return -1;
 	}
 	pga_close(c);
 	if (rec) {
-		fprintf(stderr, "keyward-admin: the database at %s:%s is a "
-		    "standby, not the active's primary\n", a->host, a->port);
+		log_errx("the database at %s:%s is a "
+		    "standby, not the active's primary", a->host, a->port);
 		return 0;
 	}
 	return 1;
@@ -95,11 +96,11 @@ cmd_db_init_passive(int argc, char **argv)
 		goto out;
 	if (pair_has_cluster(dir)) {
 		if (!pair_exists(dir, "standby.signal")) {
-			fprintf(stderr, "keyward-admin: \"%s\" holds a database "
+			log_errx("\"%s\" holds a database "
 			    "that is not a standby (no standby.signal): it was an "
-			    "active.  Turn it into the passive with\n"
-			    "  keyward-admin rejoin -c %s --datadir %s --from "
-			    "%s:%s\nNothing changed.\n", dir, o.config, dir,
+			    "active; nothing changed.  Turn it into the passive "
+			    "with: keyward-admin rejoin -c %s --datadir %s --from "
+			    "%s:%s", dir, o.config, dir,
 			    src.host, src.port);
 			goto out;
 		}
@@ -108,7 +109,7 @@ cmd_db_init_passive(int argc, char **argv)
 	pair_sockdir(dir, sockdir, sizeof(sockdir));
 		if (pgx_start(&p.pgx, dir, logfile, sockdir, &started, err,
 		    sizeof(err)) != 0) {
-			fprintf(stderr, "keyward-admin: %s\n", err);
+			log_errx("%s", err);
 			goto out;
 		}
 		printf(started ? "started PostgreSQL; log: %s\n" :

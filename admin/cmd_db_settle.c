@@ -12,6 +12,7 @@
 #include "admin.h"
 #include "pair.h"
 #include "../db/pgadmin.h"
+#include "../lib/log.h"
 
 int
 cmd_db_settle(int argc, char **argv)
@@ -30,27 +31,27 @@ cmd_db_settle(int argc, char **argv)
 		goto out;
 	if (pair_role(&p, &p.local, PAIR_DB_TIMEOUT_S, err, sizeof(err)) !=
 	    PAIR_PRIMARY) {
-		fprintf(stderr, "keyward-admin: this node's database is not an "
-		    "answering primary%s%s.  Nothing changed.\n",
+		log_errx("this node's database is not an "
+		    "answering primary%s%s.  Nothing changed.",
 		    err[0] != '\0' ? ": " : "", err);
 		goto out;
 	}
 	if (!o.force && p.peer.host[0] != '\0' &&
 	    pair_role(&p, &p.peer, PAIR_DB_TIMEOUT_S, err, sizeof(err)) !=
 	    PAIR_DOWN) {
-		fprintf(stderr, "keyward-admin: the peer's database %s:%s "
+		log_errx("the peer's database %s:%s "
 		    "answers: the servers settle what its standby holds by "
 		    "themselves.  Use --force only when this database is the "
-		    "only copy.  Nothing changed.\n", p.peer.host, p.peer.port);
+		    "only copy.  Nothing changed.", p.peer.host, p.peer.port);
 		goto out;
 	}
 	if ((c = pair_connect_super(&p, NULL, PAIR_DB_TIMEOUT_S, err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	if (pga_settle_all(c, &n, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: could not settle: %s\n", err);
+		log_errx("could not settle: %s", err);
 		goto out;
 	}
 	printf("settled %lld key rows\n", n);

@@ -16,6 +16,7 @@
 #include "admin.h"
 #include "pair.h"
 #include "../db/pgadmin.h"
+#include "../lib/log.h"
 
 /* How long to wait for the standby to report sync. */
 #define SYNC_WAIT_MS	10000
@@ -58,11 +59,11 @@ pair_enable_sync(const struct pair *p, const struct pg_addr *a, int wait_ms,
 
 	if ((c = pair_connect(p, a, NULL, PAIR_DB_TIMEOUT_S, err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	if (pga_sync_names(c, names, sizeof(names), err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		pga_close(c);
 		return -1;
 	}
@@ -73,15 +74,15 @@ pair_enable_sync(const struct pair *p, const struct pg_addr *a, int wait_ms,
 		r = pair_wait_standby(p, a, 0, STANDBY_WAIT_MS, &st, err,
 		    sizeof(err));
 		if (r < 0) {
-			fprintf(stderr, "keyward-admin: %s\n", err);
+			log_errx("%s", err);
 			return -1;
 		}
 		if (r == 0) {
-			fprintf(stderr, "keyward-admin: no standby is streaming "
+			log_errx("no standby is streaming "
 			    "from the primary %s:%s%s%s (waited %d s): enabling "
 			    "synchronous replication now would block every "
 			    "commit.  Set up the passive first (keyward-admin db "
-			    "init-passive, or rejoin).  Nothing changed.\n",
+			    "init-passive, or rejoin).  Nothing changed.",
 			    a->host, a->port, st.state[0] ? "; its standby is " :
 			    "", st.state, STANDBY_WAIT_MS / 1000);
 			return -1;
@@ -93,7 +94,7 @@ pair_enable_sync(const struct pair *p, const struct pg_addr *a, int wait_ms,
 	} else {
 		if ((c = super_of(p, a, err, sizeof(err))) == NULL ||
 		    pga_set_sync_names(c, "*", err, sizeof(err)) != 0) {
-			fprintf(stderr, "keyward-admin: %s\n", err);
+			log_errx("%s", err);
 			pga_close(c);
 			return -1;
 		}
@@ -106,13 +107,13 @@ pair_enable_sync(const struct pair *p, const struct pg_addr *a, int wait_ms,
 		return 0;
 	r = pair_wait_standby(p, a, 1, wait_ms, &st, err, sizeof(err));
 	if (r < 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	if (r == 0) {
-		fprintf(stderr, "keyward-admin: no standby is the synchronous "
+		log_errx("no standby is the synchronous "
 		    "standby of %s:%s after %d s (%s%s%s); commits wait until "
-		    "one streams: see keyward-admin status\n", a->host, a->port,
+		    "one streams: see keyward-admin status", a->host, a->port,
 		    wait_ms / 1000, st.app_name[0] ? st.app_name : "no standby "
 		    "streams", st.app_name[0] ? ": " : "", st.app_name[0] ?
 		    st.sync_state : "");
@@ -153,23 +154,23 @@ cmd_db_enable_sync(int argc, char **argv)
 	if (pair_open(&p, o.config) != 0)
 		goto out;
 	if (p.peer.host[0] == '\0') {
-		fprintf(stderr, "keyward-admin: %s has no [db] peer: a single "
-		    "node has no standby to wait for\n", o.config);
+		log_errx("%s has no [db] peer: a single "
+		    "node has no standby to wait for", o.config);
 		goto out;
 	}
 	lr = pair_role(&p, &p.local, PAIR_DB_TIMEOUT_S, lerr, sizeof(lerr));
 	pr = pair_role(&p, &p.peer, PAIR_DB_TIMEOUT_S, perr, sizeof(perr));
 	if (lr == PAIR_PRIMARY && pr == PAIR_PRIMARY) {
-		fprintf(stderr, "keyward-admin: both databases (%s:%s and %s:%s) "
+		log_errx("both databases (%s:%s and %s:%s) "
 		    "answer as primary: rejoin one of them as the passive "
-		    "(keyward-admin rejoin) first.  Nothing changed.\n",
+		    "(keyward-admin rejoin) first.  Nothing changed.",
 		    p.local.host, p.local.port, p.peer.host, p.peer.port);
 		goto out;
 	}
 	if (lr != PAIR_PRIMARY && pr != PAIR_PRIMARY) {
-		fprintf(stderr, "keyward-admin: no database answers as primary "
+		log_errx("no database answers as primary "
 		    "(this node's %s:%s: %s; the peer's %s:%s: %s).  Nothing "
-		    "changed.\n", p.local.host, p.local.port,
+		    "changed.", p.local.host, p.local.port,
 		    lr == PAIR_DOWN ? lerr : "standby", p.peer.host, p.peer.port,
 		    pr == PAIR_DOWN ? perr : "standby");
 		goto out;

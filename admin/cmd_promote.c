@@ -15,6 +15,7 @@
 #include "admin.h"
 #include "pair.h"
 #include "../db/pgadmin.h"
+#include "../lib/log.h"
 
 /* How long pg_promote may take. */
 #define PROMOTE_WAIT_S	60
@@ -39,9 +40,9 @@ cmd_promote(int argc, char **argv)
 		goto out;
 	lr = pair_role(&p, &p.local, PAIR_DB_TIMEOUT_S, err, sizeof(err));
 	if (lr == PAIR_DOWN) {
-		fprintf(stderr, "keyward-admin: this node's database does not "
+		log_errx("this node's database does not "
 		    "answer (%s): start it first (keyward-admin db start "
-		    "--datadir DIR).  Nothing changed.\n", err);
+		    "--datadir DIR).  Nothing changed.", err);
 		goto out;
 	}
 	if (p.peer.host[0] != '\0')
@@ -50,10 +51,10 @@ cmd_promote(int argc, char **argv)
 		printf("this node's database %s:%s is already the primary\n",
 		    p.local.host, p.local.port);
 		if (pr == PAIR_PRIMARY)
-			fprintf(stderr, "keyward-admin: warning: the peer's "
+			log_warnx("the peer's "
 			    "database %s:%s answers as primary too: rejoin it "
 			    "as the passive (on its host: keyward-admin rejoin "
-			    "--datadir DIR --from %s:%s)\n", p.peer.host,
+			    "--datadir DIR --from %s:%s)", p.peer.host,
 			    p.peer.port, p.local.host, p.local.port);
 		if (pair_enable_sync(&p, &p.local, 0, 0) != 0)
 			goto out;
@@ -61,12 +62,12 @@ cmd_promote(int argc, char **argv)
 		goto out;
 	}
 	if (pr == PAIR_PRIMARY && !o.force) {
-		fprintf(stderr, "keyward-admin: the peer's database %s:%s still "
+		log_errx("the peer's database %s:%s still "
 		    "answers as primary: promoting this one now would make two "
 		    "primaries that diverge.  Stop the old active's database "
 		    "first (on its host: keyward-admin db stop --datadir DIR), "
 		    "or, only if you are sure no keyward-server writes to it "
-		    "any more, use --force.  Nothing changed.\n", p.peer.host,
+		    "any more, use --force.  Nothing changed.", p.peer.host,
 		    p.peer.port);
 		goto out;
 	}
@@ -81,12 +82,12 @@ cmd_promote(int argc, char **argv)
 		printf("the peer's database does not answer (%s)\n", perr);
 	if ((c = pair_connect_super(&p, NULL, PAIR_DB_TIMEOUT_S, err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	t0 = pgx_now_ms();
 	if (pga_promote(c, PROMOTE_WAIT_S, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: promotion failed: %s\n", err);
+		log_errx("promotion failed: %s", err);
 		goto out;
 	}
 	printf("promoted this node's database %s:%s to primary (%.2f s)\n",

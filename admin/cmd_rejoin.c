@@ -12,6 +12,7 @@
  * and waits for it to stream in sync.  Idempotent: a standby already
  * streaming from the primary is left alone.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "pair.h"
 #include "pgconf.h"
 #include "../db/pgadmin.h"
+#include "../lib/log.h"
 
 /* How long to wait for the rejoined standby to be in sync. */
 #define SYNC_WAIT_MS	15000
@@ -66,12 +68,12 @@ rewind_onto(struct pair *p, const struct pair_opts *o,
 	/* the replication role, granted pg_rewind's functions there */
 	if ((conninfo = pgconf_conninfo(&n, src, p->repl_user,
 	    p->local.dbname, NULL, NULL)) == NULL) {
-		fprintf(stderr, "keyward-admin: out of memory\n");
+		log_errx("out of memory");
 		return -1;
 	}
 	if (pgx_secret_new(&p->pgx, p->repl_user, (const char *)p->pw->data,
 	    &sec, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		free(conninfo);
 		return -1;
 	}
@@ -86,8 +88,7 @@ rewind_onto(struct pair *p, const struct pair_opts *o,
 	pgx_secret_free(&sec);
 	free(conninfo);
 	if (rc != 0) {
-		fprintf(stderr, "keyward-admin: pg_rewind %s:\n%s\n", rc == -2 ?
-		    "did not finish within --timeout" : "failed", out);
+		pgx_report("pg_rewind", NULL, rc, o->timeout_s, out);
 		return -1;
 	}
 	/* its last line says what it did ("Done!", "no rewind required") */
@@ -109,8 +110,8 @@ move_aside(const char *dir)
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", localtime(&now));
 	if ((size_t)snprintf(to, sizeof(to), "%s.old-%s", dir, stamp) >=
 	    sizeof(to) || rename(dir, to) != 0) {
-		perror("keyward-admin: could not move the old data directory "
-		    "aside");
+		log_errx("could not move the old data directory \"%s\" "
+		    "aside: %s", dir, strerror(errno));
 		return -1;
 	}
 	printf("moved the old data directory aside to %s (remove it once the "
@@ -160,9 +161,9 @@ cmd_rejoin(int argc, char **argv)
 	    pair_source(&p, &o, &src) != 0)
 		goto out;
 	if (pair_check_primary(&p, &src) != 1) {
-		fprintf(stderr, "keyward-admin: rejoin follows the new active's "
+		log_errx("rejoin follows the new active's "
 		    "primary; promote it first (keyward-admin promote on its "
-		    "host).  Nothing changed.\n");
+		    "host).  Nothing changed.");
 		goto out;
 	}
 	fresh = o.fresh || !pair_has_cluster(dir);
@@ -181,7 +182,7 @@ cmd_rejoin(int argc, char **argv)
 	}
 	if (pair_has_cluster(dir)) {
 		if (pgx_stop(&p.pgx, dir, &stopped, err, sizeof(err)) != 0) {
-			fprintf(stderr, "keyward-admin: %s\n", err);
+			log_errx("%s", err);
 			goto out;
 		}
 		printf(stopped ? "stopped this node's database\n" :
@@ -196,8 +197,8 @@ cmd_rejoin(int argc, char **argv)
 			    PAIR_DB_TIMEOUT_S, err, sizeof(err))) == NULL ||
 			    pga_slot_ensure(c, p.slot, &created, err,
 			    sizeof(err)) != 0) {
-				fprintf(stderr, "keyward-admin: replication slot "
-				    "\"%s\" on %s:%s: %s\n", p.slot, src.host,
+				log_errx("replication slot "
+				    "\"%s\" on %s:%s: %s", p.slot, src.host,
 				    src.port, err);
 				pga_close(c);
 				goto out;

@@ -17,6 +17,7 @@
 #include "pair.h"
 #include "../db/cluster.h"
 #include "../db/db.h"
+#include "../lib/log.h"
 
 /* An operator can wait longer for one probe than the monitor does. */
 #define STATUS_PROBE_MS		3000
@@ -56,7 +57,7 @@ print_json(const struct pair *p, const struct db_cluster_state *s,
 	    "lag_bytes", (json_int_t)r->lag_bytes,
 	    "writable", s->writable, "readable", s->readable, "why", s->why);
 	if (o == NULL || (text = json_dumps(o, JSON_INDENT(2))) == NULL) {
-		fprintf(stderr, "keyward-admin: out of memory\n");
+		log_errx("out of memory");
 		json_decref(o);
 		return;
 	}
@@ -101,7 +102,7 @@ cmd_status(int argc, char **argv)
 	    (const char *)p.pw->data, 1, p.cfg->db_connect_timeout_s,
 	    p.cfg->commit_deadline_ms);
 	if (db == NULL) {
-		fprintf(stderr, "keyward-admin: out of memory\n");
+		log_errx("out of memory");
 		goto out;
 	}
 	db_cluster_probe(db, STATUS_PROBE_MS, p.cfg->standby_stale_ms,

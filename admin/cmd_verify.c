@@ -14,6 +14,7 @@
 #include "../db/db.h"
 #include "../lib/crypto.h"
 #include "../lib/masterkey.h"
+#include "../lib/log.h"
 
 struct tally {
 	size_t	keys, versions, bad;
@@ -39,7 +40,7 @@ verify_keys(struct db *db, const struct keyring *ring, struct tally *t)
 
 	memset(t, 0, sizeof(*t));
 	if (db_key_names(db, &names, &n) != KW_OK) {
-		fprintf(stderr, "keyward-admin: could not list the keys\n");
+		log_errx("could not list the keys");
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -47,17 +48,17 @@ verify_keys(struct db *db, const struct keyring *ring, struct tally *t)
 		if (e == KW_ENOTFOUND)
 			continue;	/* deleted since the listing */
 		if (e != KW_OK) {
-			fprintf(stderr, "keyward-admin: could not read the versions "
-			    "of key \"%s\"\n", names[i]);
+			log_errx("could not read the versions "
+			    "of key \"%s\"", names[i]);
 			goto out;
 		}
 		t->keys++;
 		for (j = 0; j < nv; j++) {
 			t->versions++;
 			if ((k = keyring_find(ring, vs[j].kek_id)) == NULL) {
-				fprintf(stderr, "keyward-admin: key \"%s\" version %u "
+				log_errx("key \"%s\" version %u "
 				    "is wrapped under master key %s, which the "
-				    "keyring lacks\n", names[i], vs[j].version,
+				    "keyring lacks", names[i], vs[j].version,
 				    vs[j].kek_id);
 				t->bad++;
 				continue;
@@ -66,8 +67,8 @@ verify_keys(struct db *db, const struct keyring *ring, struct tally *t)
 			mat = keyring_unwrap(k, names[i], vs[j].version,
 			    vs[j].wrapped, vs[j].wrapped_len);
 			if (mat == NULL) {
-				fprintf(stderr, "keyward-admin: key \"%s\" version %u "
-				    "does not unwrap under master key %s\n",
+				log_errx("key \"%s\" version %u "
+				    "does not unwrap under master key %s",
 				    names[i], vs[j].version, vs[j].kek_id);
 				t->bad++;
 			}
@@ -103,7 +104,7 @@ cmd_verify(int argc, char **argv)
 	    &pass_file)) >= 0)
 		return ch;
 	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	pw = admin_read_password(cfg, &failed);
@@ -127,8 +128,8 @@ cmd_verify(int argc, char **argv)
 		    t.per[i], strcmp(keyring_at(ring, i)->id, active) == 0 ?
 		    " (active)" : "");
 	if (t.bad != 0) {
-		fprintf(stderr, "keyward-admin: %zu of %zu versions do not unwrap "
-		    "under the master keyring\n", t.bad, t.versions);
+		log_errx("%zu of %zu versions do not unwrap "
+		    "under the master keyring", t.bad, t.versions);
 		goto out;
 	}
 	printf("every version of every key unwraps under the master keyring\n");

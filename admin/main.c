@@ -299,7 +299,7 @@ main(int argc, char **argv)
 	char two[64];
 	size_t i;
 
-	log_init("keyward-admin", LOG_LVL_INFO);
+	log_init_mode("keyward-admin", LOG_LVL_INFO, LOG_MODE_COMMAND);
 	if (argc < 2) {
 		usage_all(stderr);
 		return EXIT_USAGE;
@@ -322,7 +322,7 @@ main(int argc, char **argv)
 	for (i = 0; i < NCMDS; i++)
 		if (strcmp(cmds[i].name, argv[1]) == 0)
 			return cmds[i].exec(argc - 1, argv + 1);
-	fprintf(stderr, "keyward-admin: unknown command \"%s\"\n", argv[1]);
+	log_errx("unknown command \"%s\"", argv[1]);
 	usage_all(stderr);
 	return EXIT_USAGE;
 }

@@ -16,13 +16,14 @@
 #include "../db/db.h"
 #include "../db/pgadmin.h"
 #include "../lib/secfile.h"
+#include "../lib/log.h"
 
 /* An option's file argument made absolute (it must exist). */
 static int
 abs_file(const char *in, char *out, const char *what)
 {
 	if (realpath(in, out) == NULL) {
-		fprintf(stderr, "keyward-admin: %s \"%s\": %s\n", what, in,
+		log_errx("%s \"%s\": %s", what, in,
 		    strerror(errno));
 		return -1;
 	}
@@ -75,7 +76,7 @@ pair_getopt(int argc, char **argv, const char *cmd, unsigned allowed,
 			if (need[i].ch != ch)
 				continue;
 			if (!(allowed & need[i].bit)) {
-				fprintf(stderr, "keyward-admin: %s takes no %s\n",
+				log_errx("%s takes no %s",
 				    cmd, need[i].name);
 				goto usage;
 			}
@@ -96,8 +97,8 @@ pair_getopt(int argc, char **argv, const char *cmd, unsigned allowed,
 			o->timeout_s = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || o->timeout_s < 10 ||
 			    o->timeout_s > 86400) {
-				fprintf(stderr, "keyward-admin: --timeout takes "
-				    "seconds, 10 to 86400\n");
+				log_errx("--timeout takes "
+				    "seconds, 10 to 86400");
 				goto usage;
 			}
 			break;
@@ -106,22 +107,22 @@ pair_getopt(int argc, char **argv, const char *cmd, unsigned allowed,
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "keyward-admin: %s: unexpected argument \"%s\"\n",
+		log_errx("%s: unexpected argument \"%s\"",
 		    cmd, argv[optind]);
 		goto usage;
 	}
 	if ((required & PO_DATADIR) && o->datadir == NULL) {
-		fprintf(stderr, "keyward-admin: %s needs --datadir DIR\n", cmd);
+		log_errx("%s needs --datadir DIR", cmd);
 		goto usage;
 	}
 	if ((required & PO_FROM) && o->from == NULL) {
-		fprintf(stderr, "keyward-admin: %s needs --from HOST:PORT\n", cmd);
+		log_errx("%s needs --from HOST:PORT", cmd);
 		goto usage;
 	}
 	if ((o->pg_cert == NULL) != (o->pg_key == NULL) ||
 	    (o->pg_ca != NULL && o->pg_cert == NULL)) {
-		fprintf(stderr, "keyward-admin: give --pg-cert and --pg-key "
-		    "together (and --pg-ca only with them)\n");
+		log_errx("give --pg-cert and --pg-key "
+		    "together (and --pg-ca only with them)");
 		goto usage;
 	}
 	if (o->pg_cert != NULL) {
@@ -266,20 +267,20 @@ read_password(struct pair *p)
 	char err[512];
 
 	if (p->cfg->db_password_file[0] == '\0') {
-		fprintf(stderr, "keyward-admin: %s: [db] password_file is "
+		log_errx("%s: [db] password_file is "
 		    "empty: the pair's databases authenticate with a password "
-		    "(scram-sha-256)\n", p->cfg->path);
+		    "(scram-sha-256)", p->cfg->path);
 		return -1;
 	}
 	p->pw = secfile_read_password(p->cfg->db_password_file, err,
 	    sizeof(err));
 	if (p->pw == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	if (p->pw->len == 0) {
-		fprintf(stderr, "keyward-admin: database password file \"%s\" "
-		    "is empty\n", p->cfg->db_password_file);
+		log_errx("database password file \"%s\" "
+		    "is empty", p->cfg->db_password_file);
 		return -1;
 	}
 	return 0;
@@ -292,22 +293,22 @@ pair_open(struct pair *p, const char *path)
 
 	memset(p, 0, sizeof(*p));
 	if ((p->cfg = config_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	if (pg_addr_conninfo(p->cfg->db_local, &p->local, err,
 	    sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s: [db] local: %s\n", path, err);
+		log_errx("%s: [db] local: %s", path, err);
 		return -1;
 	}
 	if (p->cfg->db_peer[0] != '\0' && pg_addr_conninfo(p->cfg->db_peer,
 	    &p->peer, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s: [db] peer: %s\n", path, err);
+		log_errx("%s: [db] peer: %s", path, err);
 		return -1;
 	}
 	if (p->peer.host[0] != '\0' && pg_addr_same(&p->local, &p->peer)) {
-		fprintf(stderr, "keyward-admin: %s: [db] local and peer both "
-		    "name %s:%s\n", path, p->local.host, p->local.port);
+		log_errx("%s: [db] local and peer both "
+		    "name %s:%s", path, p->local.host, p->local.port);
 		return -1;
 	}
 	p->legacy = p->cfg->db_admin[0] == '\0';
@@ -315,13 +316,13 @@ pair_open(struct pair *p, const char *path)
 		p->super = p->local;
 	else if (addr_parse(p->cfg->db_admin, 1, &p->super, err,
 	    sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s: [db] admin: %s\n", path, err);
+		log_errx("%s: [db] admin: %s", path, err);
 		return -1;
 	}
 	/* a config copied to another host or port must not reach the old */
 	if (!p->legacy && strcmp(p->super.port, p->local.port) != 0) {
-		fprintf(stderr, "keyward-admin: %s: [db] admin (port %s) and [db] "
-		    "local (port %s) must name the same database\n", path,
+		log_errx("%s: [db] admin (port %s) and [db] "
+		    "local (port %s) must name the same database", path,
 		    p->super.port, p->local.port);
 		return -1;
 	}
@@ -337,7 +338,7 @@ pair_pg(struct pair *p, const char *user)
 	char err[512];
 
 	if (pgx_init(&p->pgx, user, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	return 0;
@@ -414,21 +415,21 @@ pair_abs_dir(const char *in, char *out, size_t len)
 	int w;
 
 	if (*in == '\0') {
-		fprintf(stderr, "keyward-admin: empty data directory path\n");
+		log_errx("empty data directory path");
 		return -1;
 	}
 	if (*in == '/') {
 		w = snprintf(out, len, "%s", in);
 	} else {
 		if (getcwd(cwd, sizeof(cwd)) == NULL) {
-			fprintf(stderr, "keyward-admin: getcwd: %s\n",
+			log_errx("getcwd: %s",
 			    strerror(errno));
 			return -1;
 		}
 		w = snprintf(out, len, "%s/%s", cwd, in);
 	}
 	if (w < 0 || (size_t)w >= len) {
-		fprintf(stderr, "keyward-admin: path too long: %s\n", in);
+		log_errx("path too long: %s", in);
 		return -1;
 	}
 	n = strlen(out);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "pgexec.h"
+#include "../lib/log.h"
 #include "../lib/secbuf.h"
 
 extern char **environ;
@@ -556,4 +557,25 @@ pgx_secret_free(struct pgx_secret *s)
 	wipe_file(s->passfile);
 	rmdir(s->dir);
 	memset(s, 0, sizeof(*s));
+}
+
+void
+pgx_report(const char *tool, const char *what, int rc, int timeout_s,
+    const char *out)
+{
+	const char *s, *nl;
+
+	if (rc == -2)
+		log_errx("%s%s%s did not finish within %d s", tool,
+		    what != NULL ? " " : "", what != NULL ? what : "",
+		    timeout_s);
+	else
+		log_errx("%s%s%s failed", tool, what != NULL ? " " : "",
+		    what != NULL ? what : "");
+	for (s = out; s != NULL && *s != '\0'; s = nl != NULL ? nl + 1 : NULL) {
+		nl = strchr(s, '\n');
+		if (nl != s)
+			log_errx("%s: %.*s", tool, nl != NULL ? (int)(nl - s) :
+			    (int)strlen(s), s);
+	}
 }

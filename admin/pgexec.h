@@ -48,6 +48,16 @@ int	pgx_init(struct pgx *x, const char *user, char *err, size_t errlen) WUR;
 int	pgx_run(const struct pgx *x, int timeout_s, const char *const *env,
 	    char *out, size_t outlen, const char *const *argv);
 
+/*
+ * Report a failed pgx_run of tool on stderr through lib/log: the line
+ * "error: TOOL HOW" (HOW: "did not finish within TIMEOUT_S s" for rc -2,
+ * else "failed"; what, when not NULL, goes between), then each line of its
+ * captured output as "error: TOOL: LINE".  Log lines hold one line each,
+ * so the output is not squeezed into one.
+ */
+void	pgx_report(const char *tool, const char *what, int rc, int timeout_s,
+	    const char *out);
+
 /* Make path owned by the service user (a no-op unless root).  0 or -1. */
 int	pgx_chown(const struct pgx *x, const char *path, char *err,
 	    size_t errlen) WUR;

@@ -17,6 +17,7 @@
 #include "pair.h"
 #include "pgconf.h"
 #include "../db/pgadmin.h"
+#include "../lib/log.h"
 
 /* How long init-passive and rejoin wait for the standby to stream. */
 #define STREAM_WAIT_MS	15000
@@ -27,7 +28,7 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	(void)st;
 	(void)ftw;
 	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) != 0) {
-		fprintf(stderr, "keyward-admin: could not remove \"%s\": %s\n",
+		log_errx("could not remove \"%s\": %s",
 		    path, strerror(errno));
 		return -1;
 	}
@@ -53,34 +54,34 @@ make_datadir(const struct pair *p, const char *dir)
 		*s = '\0';
 		if (mkdir(path, 0750) == 0) {
 			if (pgx_chown(&p->pgx, path, err, sizeof(err)) != 0) {
-				fprintf(stderr, "keyward-admin: %s\n", err);
+				log_errx("%s", err);
 				return -1;
 			}
 		} else if (errno != EEXIST) {
-			fprintf(stderr, "keyward-admin: could not create \"%s\": "
-			    "%s\n", path, strerror(errno));
+			log_errx("could not create \"%s\": "
+			    "%s", path, strerror(errno));
 			return -1;
 		}
 		*s = '/';
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "keyward-admin: could not create \"%s\": %s\n",
+		log_errx("could not create \"%s\": %s",
 		    dir, strerror(errno));
 		return -1;
 	}
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "keyward-admin: \"%s\" is not a directory\n", dir);
+		log_errx("\"%s\" is not a directory", dir);
 		return -1;
 	}
 	if (chmod(dir, 0700) != 0 || pgx_chown(&p->pgx, dir, err,
 	    sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: could not give \"%s\" to %s "
-		    "(mode 0700)\n", dir, p->pgx.user);
+		log_errx("could not give \"%s\" to %s "
+		    "(mode 0700)", dir, p->pgx.user);
 		return -1;
 	}
 	if (!pgx_can(&p->pgx, dir, W_OK | X_OK)) {
-		fprintf(stderr, "keyward-admin: user %s cannot reach \"%s\": make "
-		    "every directory above it searchable by %s (chmod o+x)\n",
+		log_errx("user %s cannot reach \"%s\": make "
+		    "every directory above it searchable by %s (chmod o+x)",
 		    p->pgx.user, dir, p->pgx.user);
 		return -1;
 	}
@@ -108,8 +109,8 @@ int
 standby_prepare_dir(const struct pair *p, const char *dir)
 {
 	if (!empty_or_missing(dir)) {
-		fprintf(stderr, "keyward-admin: \"%s\" exists and is not an "
-		    "empty directory: refusing to touch it\n", dir);
+		log_errx("\"%s\" exists and is not an "
+		    "empty directory: refusing to touch it", dir);
 		return -1;
 	}
 	return make_datadir(p, dir);
@@ -123,24 +124,24 @@ standby_basebackup(struct pair *p, const struct pair_opts *o,
 	struct pgx_secret sec;
 	const char *env[2] = { NULL, NULL };
 	struct pga *c;
-	char err[512], out[4096], *conninfo = NULL;
+	char err[512], out[4096], from[320], *conninfo = NULL;
 	long long t0;
 	int created, rc, made = 0;
 
 	if (!empty_or_missing(datadir)) {
-		fprintf(stderr, "keyward-admin: \"%s\" exists and is not an "
-		    "empty directory: refusing to touch it\n", datadir);
+		log_errx("\"%s\" exists and is not an "
+		    "empty directory: refusing to touch it", datadir);
 		return -1;
 	}
 	if ((c = pair_connect_repl(p, src, PAIR_DB_TIMEOUT_S, err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: the active's database does not "
-		    "answer: %s\n", err);
+		log_errx("the active's database does not "
+		    "answer: %s", err);
 		return -1;
 	}
 	if (pga_slot_ensure(c, p->slot, &created, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: could not create replication "
-		    "slot \"%s\": %s\n", p->slot, err);
+		log_errx("could not create replication "
+		    "slot \"%s\": %s", p->slot, err);
 		pga_close(c);
 		return -1;
 	}
@@ -152,7 +153,7 @@ standby_basebackup(struct pair *p, const struct pair_opts *o,
 	made = 1;
 	if (pgx_secret_new(&p->pgx, p->repl_user, (const char *)p->pw->data,
 	    &sec, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		goto fail;
 	}
 	env[0] = sec.env;
@@ -162,7 +163,7 @@ standby_basebackup(struct pair *p, const struct pair_opts *o,
 	if ((conninfo = pgconf_conninfo(&n, src, p->repl_user, NULL, p->slot,
 	    NULL)) == NULL) {
 		pgx_secret_free(&sec);
-		fprintf(stderr, "keyward-admin: out of memory\n");
+		log_errx("out of memory");
 		goto fail;
 	}
 	t0 = pgx_now_ms();
@@ -176,9 +177,10 @@ standby_basebackup(struct pair *p, const struct pair_opts *o,
 	pgx_secret_free(&sec);
 	free(conninfo);
 	if (rc != 0) {
-		fprintf(stderr, "keyward-admin: pg_basebackup from %s:%s %s:\n%s\n",
-		    src->host, src->port, rc == -2 ? "did not finish within "
-		    "--timeout" : "failed", out);
+		snprintf(from, sizeof(from), "from %s:%s", src->host,
+		    src->port);
+		pgx_report("pg_basebackup", from, rc, o->timeout_s,
+		    out);
 		goto fail;
 	}
 	printf("base backup from %s:%s into %s (%.1f s)\n", src->host,
@@ -242,7 +244,7 @@ standby_finish(struct pair *p, const struct pair_opts *o,
 	n.ssl_ca = o->pg_ca;
 	if (pgconf_write_node(&n, err, sizeof(err)) != 0 ||
 	    pgconf_write_standby(&n, src, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	printf("wrote this node's settings (keyward-node.conf: listen %s, port "
@@ -256,7 +258,7 @@ standby_finish(struct pair *p, const struct pair_opts *o,
 	t0 = pgx_now_ms();
 	if (pgx_start(&p->pgx, datadir, logfile, sockdir, &started, err,
 	    sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	printf("%s PostgreSQL as a hot standby (%.1f s); log: %s\n",
@@ -264,8 +266,8 @@ standby_finish(struct pair *p, const struct pair_opts *o,
 	    t0) / 1000, logfile);
 	rc = wait_streaming(p, status, sizeof(status), err, sizeof(err));
 	if (rc != 1) {
-		fprintf(stderr, "keyward-admin: the standby is not streaming from "
-		    "%s:%s after %d s (WAL receiver: %s)%s%s; see %s\n",
+		log_errx("the standby is not streaming from "
+		    "%s:%s after %d s (WAL receiver: %s)%s%s; see %s",
 		    src->host, src->port, STREAM_WAIT_MS / 1000,
 		    *status ? status : "none", rc < 0 ? ": " : "",
 		    rc < 0 ? err : "", logfile);

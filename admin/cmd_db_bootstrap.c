@@ -155,9 +155,9 @@ cmd_db_bootstrap(int argc, char **argv)
 		    p.local.host);
 	if (pair_has_cluster(dir)) {
 		if (pair_exists(dir, "standby.signal")) {
-			log_errx("\"%s\" holds a standby "
-			    "(standby.signal): this node is the passive, and "
-			    "bootstrap is for the active.  Nothing changed.", dir);
+			log_errx("\"%s\" holds a standby (standby.signal): "
+			    "this node is the passive, and bootstrap is for the "
+			    "active.  Nothing changed.", dir);
 			goto out;
 		}
 		printf("data directory %s exists: left as it is%s\n", dir,

@@ -96,11 +96,11 @@ cmd_db_init_passive(int argc, char **argv)
 		goto out;
 	if (pair_has_cluster(dir)) {
 		if (!pair_exists(dir, "standby.signal")) {
-			log_errx("\"%s\" holds a database "
-			    "that is not a standby (no standby.signal): it was an "
-			    "active; nothing changed.  Turn it into the passive "
-			    "with: keyward-admin rejoin -c %s --datadir %s --from "
-			    "%s:%s", dir, o.config, dir,
+			log_errx("\"%s\" holds a database that is not a "
+			    "standby (no standby.signal): it was an active; "
+			    "nothing changed.  Turn it into the passive with: "
+			    "keyward-admin rejoin -c %s --datadir %s --from %s:%s",
+			    dir, o.config, dir,
 			    src.host, src.port);
 			goto out;
 		}

@@ -55,8 +55,8 @@ int	pgx_run(const struct pgx *x, int timeout_s, const char *const *env,
  * captured output as "error: TOOL: LINE".  Log lines hold one line each,
  * so the output is not squeezed into one.
  */
-void	pgx_report(const char *tool, const char *what, int rc, int timeout_s,
-	    const char *out);
+void	pgx_report(const char *tool, const char *what, int rc,
+	    int timeout_s, const char *out);
 
 /* Make path owned by the service user (a no-op unless root).  0 or -1. */
 int	pgx_chown(const struct pgx *x, const char *path, char *err,

@@ -1,16 +1,17 @@
 /*
  * log.c: the program's log, one line per event on stderr.
  *
- * Owns the program name and the minimum level; nothing else.  Lines look
- * like "keyward-server: warning: could not open ...": no time stamp, since
- * journald (or the test harness) adds one.  An operator's command
- * (LOG_MODE_COMMAND) leaves the level out of its info lines, which read
- * as progress ("keyward-admin: skipped 2 lines ..."); its warnings and
- * errors keep theirs ("keyward-admin: error: ...").  Each line is formatted into a
- * local buffer and written with a single fprintf, which stdio locks, so
- * lines from different threads never interleave.  Control characters in
- * a message (for instance a newline inside a client-supplied key name)
- * are replaced so that one call always yields exactly one line.
+ * Owns the program name, the minimum level and the line shape; nothing
+ * else.  Lines look like "keyward-server: warning: could not open ...":
+ * no time stamp, since journald (or the test harness) adds one.  An
+ * operator's command (LOG_MODE_COMMAND) leaves the level out of its info
+ * lines, which read as progress ("keyward-admin: skipped 2 lines ...");
+ * its warnings and errors keep theirs ("keyward-admin: error: ...").
+ * Each line is formatted into a local buffer and written with a single
+ * fprintf, which stdio locks, so lines from different threads never
+ * interleave.  Control characters in a message (for instance a newline
+ * inside a client-supplied key name) are replaced so that one call always
+ * yields exactly one line.
  *
  * A thread may name the request it serves (log_request_begin): its lines
  * then start with "req=ID ", whichever layer logs them.

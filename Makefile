@@ -114,6 +114,7 @@ integration: all
 check: deps
 	$(MAKE) all
 	BUILD=$(BUILD) sh test/docs/check-man
+	sh test/docs/check-admin-log
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration

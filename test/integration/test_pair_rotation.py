@@ -160,6 +160,15 @@ def test_rotation_under_load(pair_factory):
           % (load.requests, len(load.made)))
 
 
+def wait_standby_gone(primary, standby, timeout=30.0):
+    """Wait until primary no longer lists standby as streaming."""
+    deadline = time.monotonic() + timeout
+    while primary.standby_state(standby.slot) is not None:
+        assert time.monotonic() < deadline, \
+            "%s still streams after %.0f s" % (standby.node, timeout)
+        time.sleep(0.1)
+
+
 def test_rotation_refused_while_standby_down(pair):
     keys = old_keys(pair, 3, rolls=1)
     old = mkeykit.status(pair.a)["active"]
@@ -178,6 +187,9 @@ def test_rotation_refused_while_standby_down(pair):
     pair.b.signal(signal.SIGHUP)
     mkeykit.wait_held(pair.a, new, [pair.a.name, pair.b.name])
     pair.db_b.kill()
+    # until A's walsender notices, A's database still counts B as a sync
+    # standby and the write would be tried (and left unacknowledged)
+    wait_standby_gone(pair.db_a, pair.db_b)
     rc, out, err = pair.a.admin("master-key", "rotate", check=False)
     assert rc == 1, out + err
     assert "rotation refused" in err, err

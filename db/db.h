@@ -170,6 +170,14 @@ enum kw_err db_nodeconf_get(struct db *db, const char *node,
  * machine that can exceed connect_timeout).  Returns how many opened.
  */
 int	db_warm(struct db *db);
+/*
+ * Start-up reads are tried this many times, DB_STARTUP_PAUSE_MS apart,
+ * before the server gives up: a database slow to accept connections on a
+ * loaded machine (past connect_timeout once) is not a reason to refuse to
+ * start.
+ */
+#define DB_STARTUP_TRIES	5
+#define DB_STARTUP_PAUSE_MS	1000
 /* Is the local database answering?  1 or 0 (cheap; for health). */
 int	db_local_alive(struct db *db);
 

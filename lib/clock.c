@@ -3,6 +3,7 @@
  * timespec deadlines for condition variables.  Which clock a condition
  * variable waits on is its owner's choice, made with pthread_condattr.
  */
+#include <errno.h>
 #include <time.h>
 
 #include "clock.h"
@@ -57,4 +58,13 @@ clock_at(struct timespec *ts, int64_t at_ms)
 {
 	ts->tv_sec = (time_t)(at_ms / 1000);
 	ts->tv_nsec = (long)(at_ms % 1000) * NSEC_PER_MS;
+}
+
+void
+clock_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
 }

@@ -26,5 +26,7 @@ int64_t	clock_real_ms(void);
 void	clock_deadline(struct timespec *ts, long ms);
 void	clock_at(struct timespec *ts, int64_t at_ms);
 void	clock_add_ms(struct timespec *ts, long ms);
+/* Sleep ms (>= 0) milliseconds, resuming after signals. */
+void	clock_sleep_ms(long ms);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kekring.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 
 struct kekring {
@@ -32,7 +33,7 @@ struct kekring {
  * with err.
  */
 static int
-ring_check(struct db *db, const struct keyring *ring,
+ring_check(struct db *db, const struct keyring *ring, int tries,
     char active[KW_KEK_ID_LEN + 1], char *err, size_t errlen)
 {
 	unsigned char check[DB_KEK_CHECK_LEN];
@@ -45,7 +46,9 @@ ring_check(struct db *db, const struct keyring *ring,
 	int rc = -1;
 
 	keyring_ids(ring, ids, sizeof(ids));
-	e = db_kek_active(db, active, check);
+	for (i = 0; (e = db_kek_active(db, active, check)) != KW_OK &&
+	    e != KW_ENOTFOUND && (int)i + 1 < tries; i++)
+		clock_sleep_ms(DB_STARTUP_PAUSE_MS);
 	if (e == KW_ENOTFOUND) {
 		snprintf(err, errlen, "the database holds no master key check "
 		    "value: run keyward-admin db migrate first");
@@ -99,7 +102,7 @@ kekring_new(struct db *db, struct keyring *ring, const char *node,
 	struct kekring *kr = NULL;
 	char active[KW_KEK_ID_LEN + 1];
 
-	if (ring_check(db, ring, active, err, errlen) != 0)
+	if (ring_check(db, ring, DB_STARTUP_TRIES, active, err, errlen) != 0)
 		goto fail;
 	if ((kr = calloc(1, sizeof(*kr))) == NULL ||
 	    (kr->node = strdup(node)) == NULL) {
@@ -231,7 +234,7 @@ kekring_reload(struct kekring *kr, struct keyring *ring, char *err,
 	struct keyring *old;
 	char active[KW_KEK_ID_LEN + 1], ids[256];
 
-	if (ring_check(kr->db, ring, active, err, errlen) != 0) {
+	if (ring_check(kr->db, ring, 1, active, err, errlen) != 0) {
 		keyring_free(ring);
 		return -1;
 	}

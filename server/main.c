@@ -27,6 +27,7 @@
 #include "../db/db.h"
 #include "../db/migrations.h"
 #include "../lib/authcookie.h"
+#include "../lib/clock.h"
 #include "../lib/config.h"
 #include "../lib/crypto.h"
 #include "../lib/hsm.h"
@@ -317,7 +318,7 @@ main(int argc, char **argv)
 	struct audit_opts ao;
 	struct http_opts ho;
 	char err[512], host[256], cookie_fp[65];
-	int ch, check_only = 0, verbose = 0, port, lvl, sv, rc = 1;
+	int ch, check_only = 0, verbose = 0, port, lvl, sv, i, rc = 1;
 	int pass_fd = -1;
 	char *end;
 	sigset_t set;
@@ -394,7 +395,12 @@ main(int argc, char **argv)
 		log_errx("out of memory");
 		goto out;
 	}
-	sv = db_schema_version(db);
+	for (i = 0; (sv = db_schema_version(db)) < 0 &&
+	    i + 1 < DB_STARTUP_TRIES; i++) {
+		log_warnx("cannot read the database schema version yet; "
+		    "trying again");
+		clock_sleep_ms(DB_STARTUP_PAUSE_MS);
+	}
 	if (sv < 0) {
 		log_errx("cannot read the database schema version (is the "
 		    "database up? db.local = \"%s\")", st.cfg->db_local);

@@ -2,7 +2,9 @@
 it refuses to start on a bad master key or a loose TLS key, and says why."""
 
 import os
+import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -160,3 +162,22 @@ def test_keys_survive_restart(node):
     node.start()
     assert kwclient.assert_keyversion(ok_json(c.current("persist")), "persist", 0, 128) == m0
     assert ok_json(c.decrypt(e))["material"] == dek
+
+
+def test_waits_for_a_slow_database(node, pg):
+    """A database that does not answer for a few seconds at start-up (a
+    loaded machine) delays the start instead of failing it: the server
+    tries its first reads again, and says so."""
+    kwtest.conf_set(node.conf, {("db", "connect_timeout_s"): "1"})
+    with open(os.path.join(pg.datadir, "postmaster.pid")) as f:
+        postmaster = int(f.readline())
+    os.kill(postmaster, signal.SIGSTOP)
+    resume = threading.Timer(3.0, os.kill, (postmaster, signal.SIGCONT))
+    resume.start()
+    try:
+        node.start()
+    finally:
+        resume.join()
+        os.kill(postmaster, signal.SIGCONT)
+    assert "trying again" in node.log(), node.log()
+    ok_json(node.client().names())

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "../lib/log.h"
 
 #define SIGNER_DAYS	3650	/* keyward-restore does not check expiry */
 
@@ -29,7 +30,7 @@ admin_backup_keygen(const char *confdir, const char *node)
 	    ADMIN_SIGNING_KEY) >= sizeof(key) ||
 	    (size_t)snprintf(cert, sizeof(cert), "%s/%s", confdir,
 	    ADMIN_SIGNING_CERT) >= sizeof(cert)) {
-		fprintf(stderr, "keyward-admin: path too long: %s\n", confdir);
+		log_errx("path too long: %s", confdir);
 		return -1;
 	}
 	has_key = access(key, F_OK) == 0;
@@ -40,14 +41,14 @@ admin_backup_keygen(const char *confdir, const char *node)
 		return 0;
 	}
 	if (has_key || has_cert) {
-		fprintf(stderr, "keyward-admin: \"%s\" exists without \"%s\": "
-		    "remove it, or put its partner back\n", has_key ? key : cert,
+		log_errx("\"%s\" exists without \"%s\": "
+		    "remove it, or put its partner back", has_key ? key : cert,
 		    has_key ? cert : key);
 		return -1;
 	}
 	snprintf(cn, sizeof(cn), "keyward backups of %s", node);
 	if (tlsgen_signer(cn, SIGNER_DAYS, cert, key, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: backup signing key: %s\n", err);
+		log_errx("backup signing key: %s", err);
 		unlink(cert);
 		return -1;
 	}
@@ -69,7 +70,7 @@ cmd_backup_keygen(int argc, char **argv)
 		return ch;
 	/* the key goes beside the config, the node's name into the cert */
 	if ((cfg = config_load(conf, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return EXIT_FAIL;
 	}
 	snprintf(dir, sizeof(dir), "%s", cfg->dir);

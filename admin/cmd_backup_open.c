@@ -35,6 +35,7 @@
 
 #include "admin.h"
 #include "untar.h"
+#include "../lib/log.h"
 
 #define OPEN_MAX_BYTES	((size_t)1 << 30)	/* read whole: 1 GiB */
 #define OPEN_MAX_SIGNERS 32
@@ -54,17 +55,17 @@ static void
 refuse(const char *input, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* "keyward-admin: FILE: <why>: refused (nothing restored)" */
+/* "keyward-admin: error: FILE: <why>: refused (nothing restored)" */
 static void
 refuse(const char *input, const char *fmt, ...)
 {
+	char why[512];
 	va_list ap;
 
-	fprintf(stderr, "keyward-admin: %s: ", input);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ": refused (nothing restored)\n");
+	log_errx("%s: %s: refused (nothing restored)", input, why);
 }
 
 /* The whole file into a malloc'd buffer; NULL (printed). */
@@ -78,17 +79,17 @@ read_all(const char *path, size_t *len)
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
-		fprintf(stderr, "keyward-admin: could not open \"%s\": %s\n",
+		log_errx("could not open \"%s\": %s",
 		    path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > OPEN_MAX_BYTES) {
-		fprintf(stderr, "keyward-admin: \"%s\" is not a regular file "
-		    "of at most %zu bytes\n", path, OPEN_MAX_BYTES);
+		log_errx("\"%s\" is not a regular file "
+		    "of at most %zu bytes", path, OPEN_MAX_BYTES);
 		goto fail;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		fprintf(stderr, "keyward-admin: out of memory\n");
+		log_errx("out of memory");
 		goto fail;
 	}
 	while (done < (size_t)st.st_size) {
@@ -96,7 +97,7 @@ read_all(const char *path, size_t *len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			fprintf(stderr, "keyward-admin: could not read \"%s\"\n",
+			log_errx("could not read \"%s\"",
 			    path);
 			goto fail;
 		}
@@ -223,8 +224,8 @@ load_key(const char *path)
 		pk = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
 	BIO_free(b);
 	if (pk == NULL)
-		fprintf(stderr, "keyward-admin: \"%s\" is not a readable PEM "
-		    "private key\n", path);
+		log_errx("\"%s\" is not a readable PEM "
+		    "private key", path);
 	return pk;
 }
 
@@ -238,8 +239,8 @@ load_cert(const char *path)
 		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
 	BIO_free(b);
 	if (x == NULL)
-		fprintf(stderr, "keyward-admin: \"%s\" is not a readable PEM "
-		    "certificate\n", path);
+		log_errx("\"%s\" is not a readable PEM "
+		    "certificate", path);
 	return x;
 }
 
@@ -252,8 +253,8 @@ decrypt(const struct open_opts *o, CMS_ContentInfo *cms, BIO *out)
 	int rc = -1;
 
 	if (o->key == NULL) {
-		fprintf(stderr, "keyward-admin: %s is encrypted: give --key "
-		    "(a recipient's private key)\n", o->input);
+		log_errx("%s is encrypted: give --key "
+		    "(a recipient's private key)", o->input);
 		return -1;
 	}
 	if ((pk = load_key(o->key)) == NULL)
@@ -369,8 +370,8 @@ verify(const struct open_opts *o, CMS_ContentInfo *sd, BIO *out)
 	}
 	if (o->nsigners == 0) {
 		/* --insecure-unsigned without --signer: integrity only */
-		fprintf(stderr, "keyward-admin: WARNING: %s is signed, but no "
-		    "--signer was given: WHO SIGNED IT IS NOT CHECKED\n",
+		log_warnx("%s is signed, but no "
+		    "--signer was given: WHO SIGNED IT IS NOT CHECKED",
 		    o->input);
 		flags = CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY;
 	} else {
@@ -469,9 +470,9 @@ open_backup(const struct open_opts *o, const unsigned char *buf, size_t len,
 			    "came from (--insecure-unsigned accepts it)");
 			goto out;
 		}
-		fprintf(stderr, "keyward-admin: WARNING: %s is NOT SIGNED "
+		log_warnx("%s is NOT SIGNED "
 		    "(--insecure-unsigned): anyone who could write where it "
-		    "was kept could have made it\n", o->input);
+		    "was kept could have made it", o->input);
 	} else {
 		if (inner == NULL && (inner = parse_cms(o->input, p, (size_t)n,
 		    "TRUNCATED SIGNATURE", "the signed data")) == NULL)
@@ -523,8 +524,8 @@ parse_open(int argc, char **argv, struct open_opts *o)
 		case 'C': o->cert = optarg; break;
 		case 's':
 			if (o->nsigners == OPEN_MAX_SIGNERS) {
-				fprintf(stderr, "keyward-admin: at most %d "
-				    "--signer\n", OPEN_MAX_SIGNERS);
+				log_errx("at most %d "
+				    "--signer", OPEN_MAX_SIGNERS);
 				return -1;
 			}
 			o->signers[o->nsigners++] = optarg;
@@ -536,14 +537,14 @@ parse_open(int argc, char **argv, struct open_opts *o)
 		}
 	}
 	if (optind != argc || o->input == NULL || o->into == NULL) {
-		fprintf(stderr, "keyward-admin: backup open needs --input and "
-		    "--into, and takes no arguments\n");
+		log_errx("backup open needs --input and "
+		    "--into, and takes no arguments");
 		return -1;
 	}
 	if (o->nsigners == 0 && !o->insecure_unsigned) {
-		fprintf(stderr, "keyward-admin: give --signer CERT (the "
+		log_errx("give --signer CERT (the "
 		    "certificate of a node whose backups you trust), or "
-		    "--insecure-unsigned to skip the check\n");
+		    "--insecure-unsigned to skip the check");
 		return -1;
 	}
 	return 0;
@@ -565,8 +566,8 @@ cmd_backup_open(int argc, char **argv)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	}
 	if (access(o.into, F_OK) == 0 || errno != ENOENT) {
-		fprintf(stderr, "keyward-admin: \"%s\" exists: backup open "
-		    "unpacks only into a new directory\n", o.into);
+		log_errx("\"%s\" exists: backup open "
+		    "unpacks only into a new directory", o.into);
 		return EXIT_FAIL;
 	}
 	if ((buf = read_all(o.input, &len)) == NULL ||
@@ -580,7 +581,7 @@ cmd_backup_open(int argc, char **argv)
 	}
 	if (untar_extract((unsigned char *)data, (size_t)n, o.into, err,
 	    sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	printf("unpacked %zu files (%ld bytes) into %s\n", nfiles, n, o.into);

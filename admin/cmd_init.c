@@ -24,6 +24,7 @@
 
 #include "admin.h"
 #include "../lib/crypto.h"
+#include "../lib/log.h"
 #include "../lib/secfile.h"
 
 struct init_opts {
@@ -52,7 +53,7 @@ join(char *out, size_t len, const char *a, const char *b)
 	int n = snprintf(out, len, "%s%s", a, b);
 
 	if (n < 0 || (size_t)n >= len) {
-		fprintf(stderr, "keyward-admin: path too long: %s%s\n", a, b);
+		log_errx("path too long: %s%s", a, b);
 		return -1;
 	}
 	return 0;
@@ -65,7 +66,7 @@ abs_path(const char *in, char *out, size_t len, const char *what)
 	char buf[PATH_MAX];
 
 	if (realpath(in, buf) == NULL) {
-		fprintf(stderr, "keyward-admin: %s \"%s\": %s\n", what, in,
+		log_errx("%s \"%s\": %s", what, in,
 		    strerror(errno));
 		return -1;
 	}
@@ -86,7 +87,7 @@ write_config(const struct init_opts *o, const char *path, const char *cert,
 	if (join(tmp, sizeof(tmp), path, ".tmp") != 0)
 		return -1;
 	if ((fp = fopen(tmp, "we")) == NULL) {
-		fprintf(stderr, "keyward-admin: could not create \"%s\": %s\n",
+		log_errx("could not create \"%s\": %s",
 		    tmp, strerror(errno));
 		return -1;
 	}
@@ -134,14 +135,14 @@ write_config(const struct init_opts *o, const char *path, const char *cert,
 	    "over the Unix socket\nadmin = " : "", o->db_admin ? o->db_admin : "",
 	    o->db_admin ? "\n" : "");
 	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || ferror(fp)) {
-		fprintf(stderr, "keyward-admin: could not write \"%s\"\n", tmp);
+		log_errx("could not write \"%s\"", tmp);
 		fclose(fp);
 		unlink(tmp);
 		return -1;
 	}
 	fclose(fp);
 	if (rename(tmp, path) != 0) {
-		fprintf(stderr, "keyward-admin: could not rename \"%s\": %s\n",
+		log_errx("could not rename \"%s\": %s",
 		    tmp, strerror(errno));
 		unlink(tmp);
 		return -1;
@@ -214,11 +215,11 @@ make_acls(const char *path, const char *admin, int *kept)
 		    "\n# every key, unless key.acl.NAME lines say otherwise\n"
 		    "default.key.acl.ALL = %s\n", admin);
 	if (n >= sizeof(text)) {
-		fprintf(stderr, "keyward-admin: --admin name too long\n");
+		log_errx("--admin name too long");
 		return -1;
 	}
 	if (secfile_write(path, text, n, 0, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: access control file: %s\n", err);
+		log_errx("access control file: %s", err);
 		return -1;
 	}
 	return 0;
@@ -239,14 +240,14 @@ make_secret(const char *path, const char *what, int *kept)
 		return 0;
 	}
 	if (crypto_random(k, sizeof(k)) != 0) {
-		fprintf(stderr, "keyward-admin: no random bytes for the %s\n",
+		log_errx("no random bytes for the %s",
 		    what);
 		return -1;
 	}
 	rc = secfile_write(path, k, sizeof(k), 0, err, sizeof(err));
 	secure_wipe(k, sizeof(k));
 	if (rc != 0)
-		fprintf(stderr, "keyward-admin: %s: %s\n", what, err);
+		log_errx("%s: %s", what, err);
 	return rc;
 }
 
@@ -263,13 +264,13 @@ make_master_key(const char *path, int *kept)
 		return 0;
 	}
 	if (crypto_random(k, sizeof(k)) != 0) {
-		fprintf(stderr, "keyward-admin: no random bytes for the master key\n");
+		log_errx("no random bytes for the master key");
 		return -1;
 	}
 	rc = secfile_write(path, k, sizeof(k), 0, err, sizeof(err));
 	secure_wipe(k, sizeof(k));
 	if (rc != 0)
-		fprintf(stderr, "keyward-admin: master key: %s\n", err);
+		log_errx("master key: %s", err);
 	return rc;
 }
 
@@ -286,19 +287,19 @@ check_written(const struct init_opts *o, const char *conf)
 	int port, rc = -1;
 
 	if ((cfg = config_load(conf, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: the config would not load: %s\n",
+		log_errx("the config would not load: %s",
 		    err);
 		goto out;
 	}
 	if (config_listen_addr(cfg, host, sizeof(host), &port) != 0) {
-		fprintf(stderr, "keyward-admin: --listen \"%s\" is not "
-		    "HOST:PORT\n", o->listen);
+		log_errx("--listen \"%s\" is not "
+		    "HOST:PORT", o->listen);
 		goto out;
 	}
 	if (strcmp(cfg->node_name, o->node) != 0) {
-		fprintf(stderr, "keyward-admin: --node-name \"%s\" does not "
+		log_errx("--node-name \"%s\" does not "
 		    "survive the config file (it reads back as \"%s\"): use "
-		    "letters, digits, '-', '_' and '.'\n", o->node,
+		    "letters, digits, '-', '_' and '.'", o->node,
 		    cfg->node_name);
 		goto out;
 	}
@@ -307,7 +308,7 @@ out:
 	config_free(cfg);
 	if (rc != 0) {
 		unlink(conf);
-		fprintf(stderr, "keyward-admin: removed \"%s\"\n", conf);
+		log_info("removed \"%s\"", conf);
 	}
 	return rc;
 }
@@ -374,37 +375,37 @@ parse_init(int argc, char **argv, struct init_opts *o)
 
 		for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
 			if (vals[i] != NULL && strpbrk(vals[i], "\r\n") != NULL) {
-				fprintf(stderr, "keyward-admin: option values may "
-				    "not hold line breaks\n");
+				log_errx("option values may "
+				    "not hold line breaks");
 				return -1;
 			}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "keyward-admin: init takes no argument \"%s\" "
-		    "(options only)\n", argv[optind]);
+		log_errx("init takes no argument \"%s\" "
+		    "(options only)", argv[optind]);
 		return -1;
 	}
 	if (o->confdir == NULL) {
-		fprintf(stderr, "keyward-admin: init needs --confdir\n");
+		log_errx("init needs --confdir");
 		return -1;
 	}
 	if (strcmp(o->auth, "mtls") != 0 && strcmp(o->auth, "pseudo") != 0) {
-		fprintf(stderr, "keyward-admin: --auth must be mtls or pseudo\n");
+		log_errx("--auth must be mtls or pseudo");
 		return -1;
 	}
 	if (strcmp(o->auth, "mtls") == 0 && o->client_ca == NULL) {
-		fprintf(stderr, "keyward-admin: --auth mtls needs --client-ca "
-		    "(the CA that signs client certificates)\n");
+		log_errx("--auth mtls needs --client-ca "
+		    "(the CA that signs client certificates)");
 		return -1;
 	}
 	if (!acl_name_ok(o->admin)) {
-		fprintf(stderr, "keyward-admin: --admin must be one user name: "
-		    "no spaces, commas or '#', not '*' or '-'\n");
+		log_errx("--admin must be one user name: "
+		    "no spaces, commas or '#', not '*' or '-'");
 		return -1;
 	}
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
-		fprintf(stderr, "keyward-admin: give both --tls-cert and "
-		    "--tls-key, or neither\n");
+		log_errx("give both --tls-cert and "
+		    "--tls-key, or neither");
 		return -1;
 	}
 	return 0;
@@ -425,7 +426,7 @@ cmd_init(int argc, char **argv)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	}
 	if (mkdir(o.confdir, 0750) != 0 && errno != EEXIST) {
-		fprintf(stderr, "keyward-admin: could not create \"%s\": %s\n",
+		log_errx("could not create \"%s\": %s",
 		    o.confdir, strerror(errno));
 		return EXIT_FAIL;
 	}
@@ -436,9 +437,9 @@ cmd_init(int argc, char **argv)
 	    join(tlsdir, sizeof(tlsdir), o.confdir, "/tls") != 0)
 		return EXIT_FAIL;
 	if (access(conf, F_OK) == 0 && !o.force) {
-		fprintf(stderr, "keyward-admin: \"%s\" exists: this node is "
+		log_errx("\"%s\" exists: this node is "
 		    "already initialised (--force rewrites the config and TLS "
-		    "files but keeps master.key)\n", conf);
+		    "files but keeps master.key)", conf);
 		return EXIT_FAIL;
 	}
 	if (o.client_ca != NULL && abs_path(o.client_ca, ca, sizeof(ca),
@@ -453,8 +454,8 @@ cmd_init(int argc, char **argv)
 			return EXIT_FAIL;
 	} else {
 		if (mkdir(tlsdir, 0750) != 0 && errno != EEXIST) {
-			fprintf(stderr, "keyward-admin: could not create \"%s\": "
-			    "%s\n", tlsdir, strerror(errno));
+			log_errx("could not create \"%s\": "
+			    "%s", tlsdir, strerror(errno));
 			return EXIT_FAIL;
 		}
 		if (join(cert, sizeof(cert), tlsdir, "/server.pem") != 0 ||
@@ -463,7 +464,7 @@ cmd_init(int argc, char **argv)
 		san_for(&o, san, sizeof(san));
 		if (tlsgen_self_signed(o.node, san, 825, cert, key, err,
 		    sizeof(err)) != 0) {
-			fprintf(stderr, "keyward-admin: %s\n", err);
+			log_errx("%s", err);
 			return EXIT_FAIL;
 		}
 		printf("made a self-signed TLS certificate %s (%s) and key %s\n",

@@ -24,7 +24,7 @@ static const api_fn handlers[OP_MAX] = {
 	[OP_VERSION] = api_version,
 	[OP_VERSIONS] = api_versions,
 	[OP_GENERATE] = api_generate,
-	[OP_EEK] = api_eek,
+	[OP_DECRYPT] = api_eek,
 	[OP_REENCRYPT_BATCH] = api_reencrypt_batch,
 	[OP_HEALTH] = api_health,
 	[OP_CLUSTER] = api_cluster,
@@ -43,7 +43,7 @@ audit_request(struct api_ctx *ctx, const struct kw_request *req,
 	ev.identity = req->identity != NULL ? req->identity : "-";
 	ev.real_user = req->real_user;
 	ev.op = route_op_name(rt->op);
-	if (rt->op == OP_EEK && (eek_op = req_query(req, "eek_op")) != NULL &&
+	if (rt->op == OP_DECRYPT && (eek_op = req_query(req, "eek_op")) != NULL &&
 	    strcmp(eek_op, "reencrypt") == 0)
 		ev.op = "REENCRYPT_EEK";
 	if (rt->name[0] != '\0')

@@ -15,9 +15,9 @@
 #include <jansson.h>
 
 #include "request.h"
-#include "router.h"
+#include "api_route.h"
 #include "keystore.h"
-#include "cluster.h"
+#include "clustermon.h"
 #include "authz.h"
 #include "audit.h"
 #include "../lib/acl.h"

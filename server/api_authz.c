@@ -29,7 +29,7 @@ static const struct {
 	[OP_VERSION] = { ACL_GET, KEYOP_READ },
 	[OP_VERSIONS] = { ACL_GET, KEYOP_READ },
 	[OP_GENERATE] = { ACL_GENERATE_EEK, KEYOP_GENERATE_EEK },
-	[OP_EEK] = { ACL_DECRYPT_EEK, KEYOP_DECRYPT_EEK },
+	[OP_DECRYPT] = { ACL_DECRYPT_EEK, KEYOP_DECRYPT_EEK },
 	[OP_REENCRYPT_BATCH] = { ACL_GENERATE_EEK, KEYOP_GENERATE_EEK },
 	[OP_HEALTH] = { -1, -1 },
 	[OP_CLUSTER] = { -1, -1 },
@@ -141,7 +141,7 @@ api_authorize(struct api_ctx *ctx, const struct kw_request *req,
 	const struct acls *a;
 	const char *eek_op;
 
-	if (rt->op == OP_EEK && (eek_op = req_query(req, "eek_op")) != NULL &&
+	if (rt->op == OP_DECRYPT && (eek_op = req_query(req, "eek_op")) != NULL &&
 	    strcmp(eek_op, "reencrypt") == 0) {
 		op = ACL_GENERATE_EEK;
 		kop = KEYOP_GENERATE_EEK;

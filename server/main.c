@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "cluster.h"
+#include "clustermon.h"
 #include "drift.h"
 #include "http.h"
 #include "keystore.h"

@@ -1,5 +1,5 @@
 /*
- * router.c: the KMS route table and path matching.
+ * api_route.c: the KMS route table and path matching.
  *
  * Owns: which (method, path shape) is which operation, key-name and
  * version-name validation.  Does not own: percent-decoding (the HTTP glue
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <errno.h>
 
-#include "router.h"
+#include "api_route.h"
 
 #define KMS_PREFIX	"/kms/v1/"
 
@@ -38,7 +38,7 @@ static const struct route_def {
 	{ "GET",    SH_KEY_SUB,     "_versions",        OP_VERSIONS },
 	{ "GET",    SH_KEY_SUB,     "_eek",             OP_GENERATE },
 	{ "POST",   SH_KEY_SUB,     "_reencryptbatch",  OP_REENCRYPT_BATCH },
-	{ "POST",   SH_VERSION_SUB, "_eek",             OP_EEK },
+	{ "POST",   SH_VERSION_SUB, "_eek",             OP_DECRYPT },
 	{ "GET",    SH_VERSION,     NULL,               OP_VERSION },
 	{ "POST",   SH_KEY,         NULL,               OP_ROLL },
 	{ "DELETE", SH_KEY,         NULL,               OP_DELETE },
@@ -58,7 +58,7 @@ static const char *op_names[OP_MAX] = {
 	[OP_VERSION] = "GET_KEY_VERSION",
 	[OP_VERSIONS] = "GET_KEY_VERSIONS",
 	[OP_GENERATE] = "GENERATE_EEK",
-	[OP_EEK] = "DECRYPT_EEK",
+	[OP_DECRYPT] = "DECRYPT_EEK",
 	[OP_REENCRYPT_BATCH] = "REENCRYPT_EEK_BATCH",
 	[OP_HEALTH] = "HEALTH",
 	[OP_CLUSTER] = "CLUSTER",

@@ -1,13 +1,13 @@
 /*
- * router.h: maps a method and a percent-decoded path to a KMS operation.
+ * api_route.h: maps a method and a percent-decoded path to a KMS operation.
  *
  * Key names may contain '/', so the name is everything between the
  * resource prefix and a known sub-resource suffix.  Version names are
  * NAME@N: the key name is everything before the last '@'.  Pure string
- * work, no I/O: unit-tested by test/unit/check_router.c.
+ * work, no I/O: unit-tested by test/unit/check_api_route.c.
  */
-#ifndef KW_ROUTER_H
-#define KW_ROUTER_H
+#ifndef KW_API_ROUTE_H
+#define KW_API_ROUTE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -26,7 +26,7 @@ enum kw_op {
 	OP_VERSION,		/* GET keyversion/NAME@N */
 	OP_VERSIONS,		/* GET key/NAME/_versions */
 	OP_GENERATE,		/* GET key/NAME/_eek */
-	OP_EEK,			/* POST keyversion/NAME@N/_eek */
+	OP_DECRYPT,			/* POST keyversion/NAME@N/_eek */
 	OP_REENCRYPT_BATCH,	/* POST key/NAME/_reencryptbatch */
 	OP_HEALTH,		/* GET /v1/health */
 	OP_CLUSTER,		/* GET /v1/cluster */
@@ -39,7 +39,7 @@ enum kw_op {
 struct route {
 	enum kw_op	op;
 	char		name[ROUTE_NAME_MAX + 1];	/* key name, "" if none */
-	uint32_t	version;	/* for OP_VERSION, OP_EEK */
+	uint32_t	version;	/* for OP_VERSION, OP_DECRYPT */
 	int		has_version;
 };
 

@@ -45,39 +45,11 @@ static const struct route_def {
 	{ "GET",    SH_KEY,         NULL,               OP_METADATA },
 };
 
-static const char *op_names[OP_MAX] = {
-	[OP_NONE] = "NONE",
-	[OP_CREATE] = "CREATE",
-	[OP_ROLL] = "ROLL_NEW_VERSION",
-	[OP_INVALIDATE] = "INVALIDATE_CACHE",
-	[OP_DELETE] = "DELETE",
-	[OP_METADATA] = "GET_METADATA",
-	[OP_BULK_METADATA] = "GET_KEYS_METADATA",
-	[OP_NAMES] = "GET_KEYS",
-	[OP_CURRENT] = "GET_CURRENT_KEY",
-	[OP_VERSION] = "GET_KEY_VERSION",
-	[OP_VERSIONS] = "GET_KEY_VERSIONS",
-	[OP_GENERATE] = "GENERATE_EEK",
-	[OP_DECRYPT] = "DECRYPT_EEK",
-	[OP_REENCRYPT_BATCH] = "REENCRYPT_EEK_BATCH",
-	[OP_HEALTH] = "HEALTH",
-	[OP_CLUSTER] = "CLUSTER",
-	[OP_METRICS] = "METRICS",
-};
-
 /* Sub-resources a key route may end with; a name never ends in these. */
 static const char *key_subs[] = {
 	"_invalidatecache", "_metadata", "_currentversion", "_versions",
 	"_eek", "_reencryptbatch",
 };
-
-const char *
-route_op_name(enum kw_op op)
-{
-	if (op < 0 || op >= OP_MAX || op_names[op] == NULL)
-		return "UNKNOWN";
-	return op_names[op];
-}
 
 /* Length of the UTF-8 sequence at s (its code point in *cpout), or 0
  * when invalid. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include "../lib/kwerr.h"
 
+/* The HTTP operations; api.c's api_ops row of each says what it is. */
 enum kw_op {
 	OP_NONE = 0,
 	OP_CREATE,		/* POST keys */
@@ -50,8 +51,6 @@ struct route {
  * version not a number, name too long or not valid UTF-8).
  */
 enum kw_err route_match(const char *method, const char *path, struct route *rt) WUR;
-/* Operation name for logs and audit ("CREATE", "GENERATE_EEK", ...). */
-const char *route_op_name(enum kw_op op);
 /* 1 when name is an acceptable key name in a path: 1..ROUTE_NAME_MAX
  * bytes of valid UTF-8 with no C0 control characters or DEL. */
 int	route_valid_name(const char *name);

@@ -31,7 +31,7 @@
 #include <microhttpd.h>
 
 #include "fuzz.h"
-#include "server/api_route.h"
+#include "server/api.h"
 
 static const char *const methods[] = {
 	"GET", "POST", "DELETE", "PUT", "OPTIONS", "HEAD",
@@ -148,7 +148,7 @@ check_route(const char *method, const char *path)
 		return;
 	}
 	FUZZ_CHECK(rt->op > OP_NONE && rt->op < OP_MAX);
-	FUZZ_CHECK(strcmp(route_op_name(rt->op), "UNKNOWN") != 0);
+	FUZZ_CHECK(strcmp(api_op_name(rt->op), "UNKNOWN") != 0);
 	FUZZ_CHECK(memchr(rt->name, '\0', sizeof(rt->name)) != NULL);
 	FUZZ_CHECK(rt->has_version == (rt->op == OP_VERSION ||
 	    rt->op == OP_DECRYPT));

@@ -203,16 +203,6 @@ START_TEST(test_refuse_name_long)
 }
 END_TEST
 
-START_TEST(test_op_names)
-{
-	int op;
-
-	for (op = OP_NONE; op < OP_MAX; op++)
-		ck_assert_str_ne(route_op_name((enum kw_op)op), "UNKNOWN");
-	ck_assert_str_eq(route_op_name(OP_MAX), "UNKNOWN");
-}
-END_TEST
-
 static Suite *
 api_route_suite(void)
 {
@@ -225,7 +215,6 @@ api_route_suite(void)
 	tcase_add_loop_test(tc, test_refuse_name, 0,
 	    sizeof(new_names) / sizeof(new_names[0]));
 	tcase_add_test(tc, test_refuse_name_long);
-	tcase_add_test(tc, test_op_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

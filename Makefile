@@ -146,7 +146,7 @@ FUZZ_BUILD	:= build-fuzz
 FUZZ_SECONDS	?= 60
 FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS	:= fuzz_route fuzz_base64 fuzz_json_body fuzz_config \
+FUZZ_TARGETS	:= fuzz_api_route fuzz_base64 fuzz_json_body fuzz_config \
 		   $(if $(wildcard lib/acl.c),fuzz_acl) \
 		   $(if $(wildcard lib/authcookie.c),fuzz_cookie)
 FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)

@@ -1,7 +1,8 @@
 /*
- * api.c: dispatch from route to handler, and the JSON helpers the
- * handlers share.  Owns the mapping of operations to functions; the
- * operations themselves live in api_keys.c, api_eek.c and api_ops.c.
+ * api.c: the HTTP adapter of the key service: the rows of the key
+ * operations (their names, ACLs, class and steps), dispatch from route
+ * to row to svc_run, and the JSON helpers the steps share.  The steps
+ * themselves live in api_keys.c, api_eek.c and api_ops.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,85 +13,121 @@
 #include "../lib/base64.h"
 #include "../lib/log.h"
 
-static const api_fn handlers[OP_MAX] = {
-	[OP_CREATE] = api_create,
-	[OP_ROLL] = api_roll,
-	[OP_INVALIDATE] = api_invalidate,
-	[OP_DELETE] = api_delete,
-	[OP_METADATA] = api_metadata,
-	[OP_BULK_METADATA] = api_bulk_metadata,
-	[OP_NAMES] = api_names,
-	[OP_CURRENT] = api_current,
-	[OP_VERSION] = api_version,
-	[OP_VERSIONS] = api_versions,
-	[OP_GENERATE] = api_generate,
-	[OP_EEK] = api_eek,
-	[OP_REENCRYPT_BATCH] = api_reencrypt_batch,
-	[OP_HEALTH] = api_health,
-	[OP_CLUSTER] = api_cluster,
-	[OP_METRICS] = api_metrics,
+/*
+ * The key operations over HTTP, one row each (service.h).  The class
+ * says whether an operation changes the replicated store: invalidating
+ * this node's cache and the EEK operations do not.
+ */
+const struct svc_op api_ops[OP_MAX] = {
+	[OP_NONE] = { .name = "NONE" },
+	[OP_CREATE] = { "CREATE", ACL_CREATE, KEYOP_MANAGEMENT, SVC_WRITE, 0,
+	    api_create_prepare, api_create },
+	[OP_ROLL] = { "ROLL_NEW_VERSION", ACL_ROLLOVER, KEYOP_MANAGEMENT,
+	    SVC_WRITE, 0, api_roll_prepare, api_roll },
+	[OP_INVALIDATE] = { "INVALIDATE_CACHE", ACL_ROLLOVER, KEYOP_MANAGEMENT,
+	    SVC_READ, 0, NULL, api_invalidate },
+	[OP_DELETE] = { "DELETE", ACL_DELETE, KEYOP_MANAGEMENT, SVC_WRITE, 0,
+	    NULL, api_delete },
+	[OP_METADATA] = { "GET_METADATA", ACL_GET_METADATA, KEYOP_READ,
+	    SVC_READ, 0, NULL, api_metadata },
+	[OP_BULK_METADATA] = { "GET_KEYS_METADATA", ACL_GET_METADATA,
+	    KEYOP_READ, SVC_READ, SVC_KEY_EACH, NULL, api_bulk_metadata },
+	[OP_NAMES] = { "GET_KEYS", ACL_GET_KEYS, SVC_NO_ACL, SVC_READ, 0,
+	    NULL, api_names },
+	[OP_CURRENT] = { "GET_CURRENT_KEY", ACL_GET, KEYOP_READ, SVC_READ, 0,
+	    NULL, api_current },
+	[OP_VERSION] = { "GET_KEY_VERSION", ACL_GET, KEYOP_READ, SVC_READ, 0,
+	    NULL, api_version },
+	[OP_VERSIONS] = { "GET_KEY_VERSIONS", ACL_GET, KEYOP_READ, SVC_READ, 0,
+	    NULL, api_versions },
+	[OP_GENERATE] = { "GENERATE_EEK", ACL_GENERATE_EEK, KEYOP_GENERATE_EEK,
+	    SVC_READ, 0, NULL, api_generate },
+	[OP_DECRYPT] = { "DECRYPT_EEK", ACL_DECRYPT_EEK, KEYOP_DECRYPT_EEK,
+	    SVC_READ, 0, NULL, api_eek },
+	[OP_REENCRYPT_BATCH] = { "REENCRYPT_EEK_BATCH", ACL_GENERATE_EEK,
+	    KEYOP_GENERATE_EEK, SVC_READ, 0, NULL, api_reencrypt_batch },
+	/* the ops endpoints: not key operations */
+	[OP_HEALTH] = { .name = "HEALTH" },
+	[OP_CLUSTER] = { .name = "CLUSTER" },
+	[OP_METRICS] = { .name = "METRICS" },
 };
 
-/* The audit record of one request. */
-static void
-audit_request(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, const struct kw_response *resp)
-{
-	struct audit_event ev;
-	const char *eek_op;
+/* POST keyversion/NAME@N/_eek?eek_op=reencrypt: the decrypt route, but
+ * re-encrypting needs what generating does. */
+const struct svc_op api_op_reencrypt = { "REENCRYPT_EEK", ACL_GENERATE_EEK,
+    KEYOP_GENERATE_EEK, SVC_READ, 0, NULL, api_eek };
 
-	memset(&ev, 0, sizeof(ev));
-	ev.identity = req->identity != NULL ? req->identity : "-";
-	ev.real_user = req->real_user;
-	ev.op = route_op_name(rt->op);
-	if (rt->op == OP_EEK && (eek_op = req_query(req, "eek_op")) != NULL &&
-	    strcmp(eek_op, "reencrypt") == 0)
-		ev.op = "REENCRYPT_EEK";
-	if (rt->name[0] != '\0')
-		ev.key = rt->name;
-	else if (resp->audit_key != NULL)
-		ev.key = resp->audit_key;
-	if (rt->has_version) {
-		ev.version = rt->version;
-		ev.has_version = 1;
-	} else if (resp->audit_has_version) {
-		ev.version = resp->audit_version;
-		ev.has_version = 1;
-	}
-	if (resp->status >= 200 && resp->status < 300)
-		ev.result = "OK";
-	else if (resp->status == 401)
-		ev.result = "UNAUTHENTICATED";
-	else if (resp->status == 403)
-		ev.result = "DENIED";
-	else
-		ev.result = "ERROR";
-	ev.status = resp->status;
-	ev.request_id = req->request_id;
-	ev.peer = req->peer_addr;
-	audit_log(ctx->audit, &ev);
+const char *
+api_op_name(enum kw_op op)
+{
+	if (op < 0 || op >= OP_MAX || api_ops[op].name == NULL)
+		return "UNKNOWN";
+	return api_ops[op].name;
 }
 
-/* Authenticate, authorize, run and audit one key operation. */
+/* svc_proto: a refusal the service made, as an error envelope. */
 static void
-key_operation(struct api_ctx *ctx, struct kw_request *r,
+http_refuse(struct svc_call *c, enum kw_err e, const char *msg)
+{
+	struct api_call *a = c->args;
+
+	resp_error(a->resp, e, "%s", msg);
+}
+
+/* svc_proto: the HTTP status, and the error behind it. */
+static enum kw_err
+http_outcome(const struct svc_call *c, int *status)
+{
+	const struct api_call *a = c->args;
+	const struct kw_response *resp = a->resp;
+
+	*status = resp->status;
+	if (resp->status >= 200 && resp->status < 300)
+		return KW_OK;
+	return resp->err != KW_OK ? (enum kw_err)resp->err : KW_ENOMEM;
+}
+
+static const struct svc_proto http_proto = { http_refuse, http_outcome };
+
+/* Run one key operation through the key service. */
+static void
+key_operation(struct api_ctx *ctx, const struct kw_request *req,
     const struct route *rt, struct kw_response *resp)
 {
-	if (r->identity == NULL)
-		resp_error(resp, KW_EUNAUTH, "authentication required: %s",
-		    r->auth_why != NULL ? r->auth_why : "no identity");
-	else if (api_proxy(ctx, r, resp) && api_authorize(ctx, r, rt, resp))
-		handlers[rt->op](ctx, r, rt, resp);
-	audit_request(ctx, r, rt, resp);
-	free(resp->audit_key);
-	resp->audit_key = NULL;
+	const struct svc_op *op = &api_ops[rt->op];
+	const char *eek_op;
+	struct api_call a;
+	struct svc_call c;
+
+	if (rt->op == OP_DECRYPT && (eek_op = req_query(req, "eek_op")) != NULL &&
+	    strcmp(eek_op, "reencrypt") == 0)
+		op = &api_op_reencrypt;
+	memset(&a, 0, sizeof(a));
+	a.ctx = ctx;
+	a.req = req;
+	a.rt = rt;
+	a.resp = resp;
+	memset(&c, 0, sizeof(c));
+	c.identity = req->identity;
+	c.auth_why = req->auth_why;
+	c.doas = req->doas;
+	c.peer = req->peer_addr;
+	c.request_id = req->request_id;
+	c.key = rt->name[0] != '\0' ? rt->name : NULL;
+	c.version = rt->version;
+	c.has_version = rt->has_version;
+	c.proto = &http_proto;
+	c.args = &a;
+	svc_run(&ctx->svc, op, &c);
+	secbuf_free(a.mat);
+	free(a.attrs);
+	json_decref(a.body);
 }
 
 void
 api_handle(void *vctx, const struct kw_request *req, struct kw_response *resp)
 {
 	struct api_ctx *ctx = vctx;
-	struct kw_request r = *req;
 	struct route *rt;
 	enum kw_err e;
 
@@ -111,8 +148,10 @@ api_handle(void *vctx, const struct kw_request *req, struct kw_response *resp)
 	}
 	e = route_match(req->method, req->path, rt);
 	resp->op = e == KW_OK ? rt->op : OP_NONE;
-	if (e == KW_OK && (rt->op == OP_HEALTH || rt->op == OP_CLUSTER))
-		handlers[rt->op](ctx, req, rt, resp);	/* need no identity */
+	if (e == KW_OK && rt->op == OP_HEALTH)
+		api_health(ctx, req, resp);	/* needs no identity */
+	else if (e == KW_OK && rt->op == OP_CLUSTER)
+		api_cluster(ctx, req, resp);	/* needs no identity */
 	else if (e == KW_OK && rt->op == OP_METRICS) {
 		/* any authenticated client; no key names, no identities */
 		if (req->identity == NULL)
@@ -120,9 +159,9 @@ api_handle(void *vctx, const struct kw_request *req, struct kw_response *resp)
 			    "%s", req->auth_why != NULL ? req->auth_why :
 			    "no identity");
 		else
-			handlers[rt->op](ctx, req, rt, resp);
+			api_metrics(ctx, req, resp);
 	} else if (e == KW_OK)
-		key_operation(ctx, &r, rt, resp);
+		key_operation(ctx, req, rt, resp);
 	else if (req->identity == NULL)
 		resp_error(resp, KW_EUNAUTH, "authentication required: %s",
 		    req->auth_why != NULL ? req->auth_why : "no identity");
@@ -239,26 +278,6 @@ api_b64_member(json_t *obj, const char *field, unsigned char *buf, size_t cap,
 		    "most %zu bytes", field, cap);
 		return -1;
 	}
-	return 0;
-}
-
-int
-api_admit_write(struct api_ctx *ctx, struct kw_response *resp)
-{
-	char why[256];
-	enum db_refusal code;
-
-	/*
-	 * A single node (no db.peer, a development set-up) has no pair to
-	 * keep consistent: the database itself refuses what it cannot do.
-	 */
-	if (ctx->cfg->db_peer[0] == '\0')
-		return 1;
-	if (cluster_writable(ctx->cl, why, sizeof(why), &code))
-		return 1;
-	metrics_refused(code);
-	resp_error(resp, KW_EUNAVAIL, "writes refused by node %s: %s",
-	    ctx->cfg->node_name, why);
 	return 0;
 }
 

@@ -1,8 +1,9 @@
 /*
  * api.h: the KMS REST API and the ops endpoints, over the keystore.
  *
- * api_handle is the handler the HTTP glue calls: it routes the request,
- * parses and validates the JSON body, calls the keystore and builds the
+ * api_handle is the handler the HTTP glue calls, the HTTP adapter of the
+ * key service (service.h): route -> svc_op row -> svc_run, whose rows'
+ * steps parse and validate the JSON body, call the keystore and build the
  * JSON response exactly as Hadoop KMS does.  The helpers below are shared
  * by api_keys.c, api_eek.c and api_ops.c only.
  */
@@ -15,91 +16,78 @@
 #include <jansson.h>
 
 #include "request.h"
-#include "router.h"
+#include "api_route.h"
 #include "keystore.h"
-#include "cluster.h"
+#include "clustermon.h"
 #include "authz.h"
 #include "audit.h"
+#include "service.h"
 #include "../lib/acl.h"
 #include "../lib/config.h"
 
 struct api_ctx {
-	struct keystore		*ks;
-	struct cluster		*cl;	/* the cluster monitor */
-	const struct kw_config	*cfg;
-	struct authz		*authz;	/* the ACLs in force */
+	struct svc		 svc;	/* the key service, shared by every
+					   protocol */
 	struct drift		*drift;	/* configuration drift, or NULL */
-	struct audit		*audit;	/* may record nothing, never NULL */
 };
 
 /* The kw_handler_fn for the HTTP glue; ctx is a struct api_ctx. */
 void	api_handle(void *ctx, const struct kw_request *req,
 	    struct kw_response *resp);
 
-/* One operation's handler. */
-typedef void (*api_fn)(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp);
+/*
+ * The HTTP key operations: one svc_op row per route operation (OP_NONE
+ * and the ops endpoints have a name only, for metrics), and the row a
+ * decrypt route takes with eek_op=reencrypt.  The single description of
+ * each operation's name, ACLs, class and functions.
+ */
+extern const struct svc_op api_ops[OP_MAX];
+extern const struct svc_op api_op_reencrypt;
+/* The operation's name for metrics and the audit log, "UNKNOWN" if none. */
+const char *api_op_name(enum kw_op op);
 
-/* api_keys.c */
-void	api_create(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
-void	api_roll(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
-void	api_delete(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
-void	api_invalidate(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
-void	api_metadata(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
-void	api_bulk_metadata(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
-void	api_names(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
-void	api_current(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
-void	api_version(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
-void	api_versions(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
+/* The HTTP side of one key operation: svc_call.args. */
+struct api_call {
+	struct api_ctx		*ctx;
+	const struct kw_request	*req;
+	const struct route	*rt;
+	struct kw_response	*resp;
+	/* what a prepare step read for its exec step (freed by api.c) */
+	json_t			*body;
+	struct secbuf		*mat;
+	char			*attrs;
+	struct ks_new_key	 nk;
+};
+
+/* api_keys.c: the rows' prepare and exec steps */
+int	api_create_prepare(struct svc_call *);
+void	api_create(struct svc_call *);
+int	api_roll_prepare(struct svc_call *);
+void	api_roll(struct svc_call *);
+void	api_delete(struct svc_call *);
+void	api_invalidate(struct svc_call *);
+void	api_metadata(struct svc_call *);
+void	api_bulk_metadata(struct svc_call *);
+void	api_names(struct svc_call *);
+void	api_current(struct svc_call *);
+void	api_version(struct svc_call *);
+void	api_versions(struct svc_call *);
 /* api_eek.c */
-void	api_generate(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
-void	api_eek(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
-void	api_reencrypt_batch(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
-/* api_ops.c */
+void	api_generate(struct svc_call *);
+void	api_eek(struct svc_call *);
+void	api_reencrypt_batch(struct svc_call *);
+
+/* api_ops.c: the ops endpoints, no key operations (no identity needed
+ * for health and cluster; no audit). */
 void	api_health(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
+	    struct kw_response *);
 void	api_cluster(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
+	    struct kw_response *);
 void	api_metrics(struct api_ctx *, const struct kw_request *,
-	    const struct route *, struct kw_response *);
+	    struct kw_response *);
 /* The kw_handler_fn of the metrics.listen listener: GET /metrics only,
  * to anyone (ctx is a struct api_ctx). */
 void	api_metrics_only(void *ctx, const struct kw_request *req,
-	    struct kw_response *resp);
-
-/* Authorization (api_authz.c); each fills resp with a 403 and returns 0
- * when the caller may not, else returns 1. */
-/* The ACLs the route needs before its handler runs. */
-int	api_authorize(struct api_ctx *ctx, const struct kw_request *req,
-	    const struct route *rt, struct kw_response *resp);
-int	api_allow_op(struct api_ctx *ctx, const struct kw_request *req,
-	    enum acl_op op, struct kw_response *resp);
-/* Key ACL kop on key name, governed by its key.acl.name attribute. */
-int	api_allow_key(struct api_ctx *ctx, const struct kw_request *req,
-	    const char *name, enum acl_keyop kop, struct kw_response *resp);
-/* The same with the ACL name given (a key being created). */
-int	api_allow_key_as(struct api_ctx *ctx, const struct kw_request *req,
-	    const char *name, const char *acl_name, enum acl_keyop kop,
-	    struct kw_response *resp);
-/* Whether the caller holds op (no response: material is withheld). */
-int	api_holds(struct api_ctx *ctx, const struct kw_request *req,
-	    enum acl_op op);
-/* A doAs request: when the proxy rules allow, identity becomes the doAs
- * user and real_user the proxy. */
-int	api_proxy(struct api_ctx *ctx, struct kw_request *req,
 	    struct kw_response *resp);
 
 /* Helpers (api.c). */
@@ -119,8 +107,6 @@ json_t	*api_b64(const unsigned char *p, size_t n);
  * 0, or -1 with resp filled (400: missing, not a string, bad base64). */
 int	api_b64_member(json_t *obj, const char *field, unsigned char *buf,
 	    size_t cap, size_t *len, struct kw_response *resp);
-/* Admit a write: 1, or 0 with resp filled (503 naming the reason). */
-int	api_admit_write(struct api_ctx *ctx, struct kw_response *resp);
 /* Answer a keystore error e about key name (500/503/400...). */
 void	api_store_error(struct kw_response *resp, enum kw_err e,
 	    const char *name);

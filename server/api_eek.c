@@ -43,9 +43,13 @@ parse_count(const char *s, long max, long *out)
 }
 
 void
-api_generate(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+api_generate(struct svc_call *c)
 {
+	struct api_call *a = c->args;
+	struct api_ctx *ctx = a->ctx;
+	const struct kw_request *req = a->req;
+	const struct route *rt = a->rt;
+	struct kw_response *resp = a->resp;
 	const char *op = req_query(req, "eek_op"), *nk = req_query(req, "num_keys");
 	struct ks_eek *eeks;
 	long n = 1;
@@ -57,16 +61,16 @@ api_generate(struct api_ctx *ctx, const struct kw_request *req,
 		resp_error(resp, KW_EINVAL, "eek_op must be \"generate\" here");
 		return;
 	}
-	if (nk != NULL && parse_count(nk, ctx->cfg->max_num_keys, &n) != 0) {
+	if (nk != NULL && parse_count(nk, ctx->svc.cfg->max_num_keys, &n) != 0) {
 		resp_error(resp, KW_EINVAL, "num_keys must be an integer from 1 "
-		    "to %d", ctx->cfg->max_num_keys);
+		    "to %d", ctx->svc.cfg->max_num_keys);
 		return;
 	}
 	if ((eeks = calloc((size_t)n, sizeof(*eeks))) == NULL) {
 		resp_error(resp, KW_ENOMEM, "out of memory");
 		return;
 	}
-	if ((e = ks_generate(ctx->ks, rt->name, (size_t)n, eeks)) != KW_OK) {
+	if ((e = ks_generate(ctx->svc.ks, rt->name, (size_t)n, eeks)) != KW_OK) {
 		api_store_error(resp, e, rt->name);
 		goto out;
 	}
@@ -112,7 +116,7 @@ decrypt_one(struct api_ctx *ctx, const struct route *rt, const struct ks_eek *k,
 	struct secbuf *dek = NULL;
 	enum kw_err e;
 
-	e = ks_decrypt(ctx->ks, rt->name, k, &dek);
+	e = ks_decrypt(ctx->svc.ks, rt->name, k, &dek);
 	if (e == KW_ENOTFOUND)
 		resp_error(resp, KW_EINVAL, "'%s@%u' not found", rt->name,
 		    rt->version);
@@ -129,9 +133,13 @@ decrypt_one(struct api_ctx *ctx, const struct route *rt, const struct ks_eek *k,
 }
 
 void
-api_eek(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+api_eek(struct svc_call *c)
 {
+	struct api_call *a = c->args;
+	struct api_ctx *ctx = a->ctx;
+	const struct kw_request *req = a->req;
+	const struct route *rt = a->rt;
+	struct kw_response *resp = a->resp;
 	const char *op = req_query(req, "eek_op"), *bname;
 	struct ks_eek in, out;
 	json_t *body;
@@ -159,7 +167,7 @@ api_eek(struct api_ctx *ctx, const struct kw_request *req,
 		decrypt_one(ctx, rt, &in, resp);
 		goto out;
 	}
-	e = ks_reencrypt(ctx->ks, rt->name, &in, &out);
+	e = ks_reencrypt(ctx->svc.ks, rt->name, &in, &out);
 	if (e == KW_ENOTFOUND)
 		resp_error(resp, KW_EINVAL, "'%s@%u' not found", rt->name,
 		    rt->version);
@@ -193,9 +201,13 @@ parse_version_name(const char *vn, const char *key, uint32_t *version)
 }
 
 void
-api_reencrypt_batch(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+api_reencrypt_batch(struct svc_call *c)
 {
+	struct api_call *a = c->args;
+	struct api_ctx *ctx = a->ctx;
+	const struct kw_request *req = a->req;
+	const struct route *rt = a->rt;
+	struct kw_response *resp = a->resp;
 	json_t *body, *item, *ekv, *arr = NULL;
 	const char *vn;
 	struct ks_eek in, out;
@@ -204,9 +216,9 @@ api_reencrypt_batch(struct api_ctx *ctx, const struct kw_request *req,
 
 	if ((body = api_body(req, JSON_ARRAY, 0, resp)) == NULL)
 		return;
-	if (json_array_size(body) > (size_t)ctx->cfg->max_batch) {
+	if (json_array_size(body) > (size_t)ctx->svc.cfg->max_batch) {
 		resp_error(resp, KW_EINVAL, "at most %d encrypted keys per batch",
-		    ctx->cfg->max_batch);
+		    ctx->svc.cfg->max_batch);
 		goto out;
 	}
 	if ((arr = json_array()) == NULL) {
@@ -229,7 +241,7 @@ api_reencrypt_batch(struct api_ctx *ctx, const struct kw_request *req,
 		}
 		if (eek_from_json(item, ekv, &in, resp) != 0)
 			goto out;
-		e = ks_reencrypt(ctx->ks, rt->name, &in, &out);
+		e = ks_reencrypt(ctx->svc.ks, rt->name, &in, &out);
 		if (e == KW_ENOTFOUND) {
 			resp_error(resp, KW_EINVAL, "'%s' not found", vn);
 			goto out;

@@ -127,135 +127,140 @@ acl_name_of(json_t *body, const char *name, const char **out,
 	return 0;
 }
 
-void
-api_create(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+int
+api_create_prepare(struct svc_call *c)
 {
-	struct ks_new_key nk;
-	struct ks_version kv = { 0, NULL };
-	struct secbuf *mat = NULL;
+	struct api_call *a = c->args;
+	struct kw_response *resp = a->resp;
+	struct ks_new_key *nk = &a->nk;
 	const char *acl_name = NULL;
-	char *attrs = NULL;
-	json_t *body, *len;
+	json_t *len;
 	const char *why;
-	enum kw_err e;
 
-	(void)rt;
-	if ((body = api_body(req, JSON_OBJECT, 0, resp)) == NULL)
-		return;
-	memset(&nk, 0, sizeof(nk));
-	if (optional_string(body, "name", &nk.name, resp) != 0 ||
-	    optional_string(body, "cipher", &nk.cipher, resp) != 0 ||
-	    optional_string(body, "description", &nk.description, resp) != 0)
-		goto out;
-	if (nk.name == NULL) {
+	if ((a->body = api_body(a->req, JSON_OBJECT, 0, resp)) == NULL)
+		return -1;
+	if (optional_string(a->body, "name", &nk->name, resp) != 0 ||
+	    optional_string(a->body, "cipher", &nk->cipher, resp) != 0 ||
+	    optional_string(a->body, "description", &nk->description,
+	    resp) != 0)
+		return -1;
+	if (nk->name == NULL) {
 		resp_error(resp, KW_EINVAL, "missing \"name\"");
-		goto out;
+		return -1;
 	}
-	if ((why = route_refuse_name(nk.name)) != NULL) {
+	if ((why = route_refuse_name(nk->name)) != NULL) {
 		resp_error(resp, KW_EINVAL, "invalid key name: %s", why);
-		goto out;
+		return -1;
 	}
-	if (nk.cipher != NULL && strcmp(nk.cipher, DEFAULT_CIPHER) != 0) {
+	if (nk->cipher != NULL && strcmp(nk->cipher, DEFAULT_CIPHER) != 0) {
 		resp_error(resp, KW_EINVAL, "unsupported cipher: only %s",
 		    DEFAULT_CIPHER);
-		goto out;
+		return -1;
 	}
-	nk.length = 128;
-	if ((len = json_object_get(body, "length")) != NULL && !json_is_null(len)) {
+	nk->length = 128;
+	if ((len = json_object_get(a->body, "length")) != NULL &&
+	    !json_is_null(len)) {
 		if (!json_is_integer(len) || (json_integer_value(len) != 128 &&
 		    json_integer_value(len) != 256)) {
 			resp_error(resp, KW_EINVAL, "\"length\" must be 128 or 256");
-			goto out;
+			return -1;
 		}
-		nk.length = (int)json_integer_value(len);
+		nk->length = (int)json_integer_value(len);
 	}
-	resp->audit_key = strdup(nk.name);
-	if (optional_material(body, &mat, resp) != 0 ||
-	    attributes_text(body, &attrs, resp) != 0 ||
-	    acl_name_of(body, nk.name, &acl_name, resp) != 0)
-		goto out;
-	nk.material = mat;
-	nk.attributes = attrs;
-	if ((mat != NULL &&
-	    !api_allow_op(ctx, req, ACL_SET_KEY_MATERIAL, resp)) ||
-	    !api_allow_key_as(ctx, req, nk.name, acl_name, KEYOP_MANAGEMENT,
-	    resp) || !api_admit_write(ctx, resp))
-		goto out;
-	if ((e = ks_create(ctx->ks, &nk, &kv)) != KW_OK) {
-		api_store_error(resp, e, nk.name);
-		goto out;
-	}
-	resp->audit_version = kv.version;
-	resp->audit_has_version = 1;
-	log_info("id=%s created key \"%s\" (%d bits)", req->identity,
-	    nk.name, nk.length);
-	resp->location = location_of(nk.name);
-	/* material only for a caller who may also GET it */
-	api_send_json(resp, 201, api_key_version(nk.name, kv.version,
-	    api_holds(ctx, req, ACL_GET) ? kv.material : NULL));
-out:
-	ks_version_clear(&kv);
-	secbuf_free(mat);
-	free(attrs);
-	json_decref(body);
+	c->key = nk->name;	/* audited from here on */
+	if (optional_material(a->body, &a->mat, resp) != 0 ||
+	    attributes_text(a->body, &a->attrs, resp) != 0 ||
+	    acl_name_of(a->body, nk->name, &acl_name, resp) != 0)
+		return -1;
+	nk->material = a->mat;
+	nk->attributes = a->attrs;
+	c->acl_name = acl_name;
+	if (a->mat != NULL)
+		c->extra_acl_op = ACL_SET_KEY_MATERIAL;
+	return 0;
 }
 
 void
-api_roll(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+api_create(struct svc_call *c)
 {
+	struct api_call *a = c->args;
+	struct kw_response *resp = a->resp;
 	struct ks_version kv = { 0, NULL };
-	struct secbuf *mat = NULL;
-	json_t *body;
 	enum kw_err e;
 
-	if ((body = api_body(req, JSON_OBJECT, 1, resp)) == NULL)
-		return;
-	if (optional_material(body, &mat, resp) != 0 ||
-	    (mat != NULL &&
-	    !api_allow_op(ctx, req, ACL_SET_KEY_MATERIAL, resp)) ||
-	    !api_admit_write(ctx, resp))
+	if ((e = ks_create(a->ctx->svc.ks, &a->nk, &kv)) != KW_OK) {
+		api_store_error(resp, e, a->nk.name);
 		goto out;
-	if ((e = ks_roll(ctx->ks, rt->name, mat, &kv)) != KW_OK) {
+	}
+	c->version = kv.version;
+	c->has_version = 1;
+	log_info("id=%s created key \"%s\" (%d bits)", c->identity,
+	    a->nk.name, a->nk.length);
+	resp->location = location_of(a->nk.name);
+	/* material only for a caller who may also GET it */
+	api_send_json(resp, 201, api_key_version(a->nk.name, kv.version,
+	    svc_holds(c, ACL_GET) ? kv.material : NULL));
+out:
+	ks_version_clear(&kv);
+}
+
+int
+api_roll_prepare(struct svc_call *c)
+{
+	struct api_call *a = c->args;
+
+	if ((a->body = api_body(a->req, JSON_OBJECT, 1, a->resp)) == NULL ||
+	    optional_material(a->body, &a->mat, a->resp) != 0)
+		return -1;
+	if (a->mat != NULL)
+		c->extra_acl_op = ACL_SET_KEY_MATERIAL;
+	return 0;
+}
+
+void
+api_roll(struct svc_call *c)
+{
+	struct api_call *a = c->args;
+	const struct route *rt = a->rt;
+	struct kw_response *resp = a->resp;
+	struct ks_version kv = { 0, NULL };
+	enum kw_err e;
+
+	if ((e = ks_roll(a->ctx->svc.ks, rt->name, a->mat, &kv)) != KW_OK) {
 		api_store_error(resp, e, rt->name);
 		goto out;
 	}
-	resp->audit_version = kv.version;
-	resp->audit_has_version = 1;
-	log_info("id=%s rolled key \"%s\" to version %u", req->identity,
+	c->version = kv.version;
+	c->has_version = 1;
+	log_info("id=%s rolled key \"%s\" to version %u", c->identity,
 	    rt->name, kv.version);
 	api_send_json(resp, 200, api_key_version(rt->name, kv.version,
-	    api_holds(ctx, req, ACL_GET) ? kv.material : NULL));
+	    svc_holds(c, ACL_GET) ? kv.material : NULL));
 out:
 	ks_version_clear(&kv);
-	secbuf_free(mat);
-	json_decref(body);
 }
 
 void
-api_delete(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+api_delete(struct svc_call *c)
 {
+	struct api_call *a = c->args;
 	enum kw_err e;
 
-	if (!api_admit_write(ctx, resp))
-		return;
-	if ((e = ks_delete(ctx->ks, rt->name)) != KW_OK) {
-		api_store_error(resp, e, rt->name);
+	if ((e = ks_delete(a->ctx->svc.ks, a->rt->name)) != KW_OK) {
+		api_store_error(a->resp, e, a->rt->name);
 		return;
 	}
-	log_info("id=%s deleted key \"%s\"", req->identity, rt->name);
-	resp->status = 200;
+	log_info("id=%s deleted key \"%s\"", c->identity, a->rt->name);
+	a->resp->status = 200;
 }
 
 void
-api_invalidate(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+api_invalidate(struct svc_call *c)
 {
-	(void)req;
-	ks_invalidate(ctx->ks, rt->name);
-	resp->status = 200;
+	struct api_call *a = c->args;
+
+	ks_invalidate(a->ctx->svc.ks, a->rt->name);
+	a->resp->status = 200;
 }
 
 /* Metadata JSON of one key. */
@@ -285,7 +290,7 @@ metadata_or_empty(struct api_ctx *ctx, const char *name, struct kw_response *res
 	enum kw_err e;
 
 	memset(&m, 0, sizeof(m));
-	e = ks_metadata(ctx->ks, name, &m);
+	e = ks_metadata(ctx->svc.ks, name, &m);
 	if (e == KW_ENOTFOUND)
 		return json_object();
 	if (e != KW_OK) {
@@ -300,9 +305,13 @@ metadata_or_empty(struct api_ctx *ctx, const char *name, struct kw_response *res
 }
 
 void
-api_metadata(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+api_metadata(struct svc_call *c)
 {
+	struct api_call *a = c->args;
+	struct api_ctx *ctx = a->ctx;
+	const struct kw_request *req = a->req;
+	const struct route *rt = a->rt;
+	struct kw_response *resp = a->resp;
 	json_t *j;
 
 	(void)req;
@@ -311,11 +320,15 @@ api_metadata(struct api_ctx *ctx, const struct kw_request *req,
 }
 
 void
-api_bulk_metadata(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+api_bulk_metadata(struct svc_call *c)
 {
+	struct api_call *a = c->args;
+	struct api_ctx *ctx = a->ctx;
+	const struct kw_request *req = a->req;
+	const struct route *rt = a->rt;
+	struct kw_response *resp = a->resp;
 	const char **names;
-	size_t n, i, max = (size_t)ctx->cfg->max_batch;
+	size_t n, i, max = (size_t)ctx->svc.cfg->max_batch;
 	json_t *arr, *j;
 
 	(void)rt;
@@ -338,7 +351,7 @@ api_bulk_metadata(struct api_ctx *ctx, const struct kw_request *req,
 			resp_error(resp, KW_EINVAL, "invalid key name");
 			goto out;
 		}
-		if (!api_allow_key(ctx, req, names[i], KEYOP_READ, resp) ||
+		if (!svc_allow_key(c, names[i], KEYOP_READ) ||
 		    (j = metadata_or_empty(ctx, names[i], resp)) == NULL) {
 			json_decref(arr);
 			goto out;
@@ -351,9 +364,13 @@ out:
 }
 
 void
-api_names(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+api_names(struct svc_call *c)
 {
+	struct api_call *a = c->args;
+	struct api_ctx *ctx = a->ctx;
+	const struct kw_request *req = a->req;
+	const struct route *rt = a->rt;
+	struct kw_response *resp = a->resp;
 	char **names = NULL;
 	size_t n = 0, i;
 	json_t *arr;
@@ -361,7 +378,7 @@ api_names(struct api_ctx *ctx, const struct kw_request *req,
 
 	(void)req;
 	(void)rt;
-	if ((e = ks_names(ctx->ks, &names, &n)) != KW_OK) {
+	if ((e = ks_names(ctx->svc.ks, &names, &n)) != KW_OK) {
 		api_store_error(resp, e, "");
 		return;
 	}
@@ -373,14 +390,18 @@ api_names(struct api_ctx *ctx, const struct kw_request *req,
 }
 
 void
-api_current(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+api_current(struct svc_call *c)
 {
+	struct api_call *a = c->args;
+	struct api_ctx *ctx = a->ctx;
+	const struct kw_request *req = a->req;
+	const struct route *rt = a->rt;
+	struct kw_response *resp = a->resp;
 	struct ks_version kv = { 0, NULL };
 	enum kw_err e;
 
 	(void)req;
-	e = ks_current(ctx->ks, rt->name, &kv);
+	e = ks_current(ctx->svc.ks, rt->name, &kv);
 	if (e == KW_ENOTFOUND)
 		api_send_json(resp, 200, json_object());
 	else if (e != KW_OK)
@@ -392,14 +413,18 @@ api_current(struct api_ctx *ctx, const struct kw_request *req,
 }
 
 void
-api_version(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+api_version(struct svc_call *c)
 {
+	struct api_call *a = c->args;
+	struct api_ctx *ctx = a->ctx;
+	const struct kw_request *req = a->req;
+	const struct route *rt = a->rt;
+	struct kw_response *resp = a->resp;
 	struct ks_version kv = { 0, NULL };
 	enum kw_err e;
 
 	(void)req;
-	e = ks_version(ctx->ks, rt->name, rt->version, &kv);
+	e = ks_version(ctx->svc.ks, rt->name, rt->version, &kv);
 	if (e == KW_ENOTFOUND)
 		api_send_json(resp, 200, json_object());
 	else if (e != KW_OK)
@@ -411,16 +436,20 @@ api_version(struct api_ctx *ctx, const struct kw_request *req,
 }
 
 void
-api_versions(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+api_versions(struct svc_call *c)
 {
+	struct api_call *a = c->args;
+	struct api_ctx *ctx = a->ctx;
+	const struct kw_request *req = a->req;
+	const struct route *rt = a->rt;
+	struct kw_response *resp = a->resp;
 	struct ks_version *kv = NULL;
 	size_t n = 0, i;
 	json_t *arr;
 	enum kw_err e;
 
 	(void)req;
-	e = ks_versions(ctx->ks, rt->name, &kv, &n);
+	e = ks_versions(ctx->svc.ks, rt->name, &kv, &n);
 	if (e == KW_ENOTFOUND) {
 		api_send_json(resp, 200, json_array());
 		return;

@@ -75,7 +75,7 @@ conf_json(const struct db_nodeconf *c)
 
 void
 api_health(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+    struct kw_response *resp)
 {
 	struct db_cluster_state st;
 	const char *status;
@@ -83,8 +83,7 @@ api_health(struct api_ctx *ctx, const struct kw_request *req,
 	json_t *repl, *body;
 
 	(void)req;
-	(void)rt;
-	cluster_view(ctx->cl, &st);
+	cluster_view(ctx->svc.cl, &st);
 	if (st.writable) {
 		code = 200;
 		status = "ok";
@@ -97,7 +96,7 @@ api_health(struct api_ctx *ctx, const struct kw_request *req,
 	}
 	/* a node cut off from both databases serves keys only while the
 	 * cache was confirmed within keys.cache_confirm_ms */
-	served = st.readable || ks_cache_usable(ctx->ks);
+	served = st.readable || ks_cache_usable(ctx->svc.ks);
 	repl = st.repl.present ? json_pack("{s:s, s:s, s:s, s:I, s:I}",
 	    "standby", st.repl.app_name, "state", st.repl.state,
 	    "sync_state", st.repl.sync_state,
@@ -105,12 +104,12 @@ api_health(struct api_ctx *ctx, const struct kw_request *req,
 	    "lag_bytes", (json_int_t)st.repl.lag_bytes) : json_null();
 	body = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:s?, s:{s:o, s:o}, s:o}",
-	    "node", ctx->cfg->node_name, "version", KW_VERSION,
+	    "node", ctx->svc.cfg->node_name, "version", KW_VERSION,
 	    "status", status, "role", node_role(st.local.role),
 	    "writable", st.writable, "readable", st.readable,
 	    "keys_served", served,
 	    "cache_confirmed_ms_ago",
-	    (json_int_t)cluster_confirmed_age_ms(ctx->cl),
+	    (json_int_t)cluster_confirmed_age_ms(ctx->svc.cl),
 	    "reason", st.writable ? NULL : !served ? "this node reaches "
 	    "neither database and can no longer confirm its cached keys" :
 	    st.why,
@@ -123,7 +122,7 @@ api_health(struct api_ctx *ctx, const struct kw_request *req,
 
 void
 api_cluster(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+    struct kw_response *resp)
 {
 	struct db_cluster_state st;
 	struct drift_state ds;
@@ -131,12 +130,11 @@ api_cluster(struct api_ctx *ctx, const struct kw_request *req,
 	json_t *nodes, *self, *peer = NULL;
 
 	(void)req;
-	(void)rt;
-	cluster_view(ctx->cl, &st);
-	if (ctx->cfg->url[0] != '\0')
-		snprintf(url, sizeof(url), "%s", ctx->cfg->url);
+	cluster_view(ctx->svc.cl, &st);
+	if (ctx->svc.cfg->url[0] != '\0')
+		snprintf(url, sizeof(url), "%s", ctx->svc.cfg->url);
 	else
-		snprintf(url, sizeof(url), "https://%s", ctx->cfg->listen);
+		snprintf(url, sizeof(url), "https://%s", ctx->svc.cfg->listen);
 	memset(&ds, 0, sizeof(ds));
 	if (ctx->drift != NULL)
 		drift_view(ctx->drift, &ds);
@@ -145,25 +143,25 @@ api_cluster(struct api_ctx *ctx, const struct kw_request *req,
 	if (st.peer.configured)
 		peer = ds.have_peer ? conf_json(&ds.peer) : json_null();
 	nodes = json_pack("[{s:s, s:s, s:s, s:s, s:o}]", "name",
-	    ctx->cfg->node_name, "url", url, "role", node_role(st.local.role),
+	    ctx->svc.cfg->node_name, "url", url, "role", node_role(st.local.role),
 	    "database", db_role_name(st.local.role), "config", self);
 	if (nodes != NULL && peer != NULL)
 		json_array_append_new(nodes, json_pack("{s:s, s:s?, s:s, s:s, "
-		    "s:o}", "name", ctx->cfg->peer_name,
-		    "url", ctx->cfg->peer_url[0] ? ctx->cfg->peer_url : NULL,
+		    "s:o}", "name", ctx->svc.cfg->peer_name,
+		    "url", ctx->svc.cfg->peer_url[0] ? ctx->svc.cfg->peer_url : NULL,
 		    "role", node_role(st.peer.role),
 		    "database", db_role_name(st.peer.role), "config", peer));
 	else
 		json_decref(peer);
 	api_send_json(resp, 200, json_pack("{s:s, s:o, s:b, s:s?, s:o}",
-	    "this", ctx->cfg->node_name, "nodes", nodes,
+	    "this", ctx->svc.cfg->node_name, "nodes", nodes,
 	    "writable", st.writable, "reason", st.writable ? NULL : st.why,
 	    "drift", drift_json(ctx->drift)));
 }
 
 void
 api_metrics(struct api_ctx *ctx, const struct kw_request *req,
-    const struct route *rt, struct kw_response *resp)
+    struct kw_response *resp)
 {
 	struct db_cluster_state st;
 	struct metrics_view v;
@@ -172,14 +170,13 @@ api_metrics(struct api_ctx *ctx, const struct kw_request *req,
 	char *text;
 
 	(void)req;
-	(void)rt;
-	cluster_view(ctx->cl, &st);
+	cluster_view(ctx->svc.cl, &st);
 	memset(&v, 0, sizeof(v));
 	v.cluster = &st;
-	v.keys_served = st.readable || ks_cache_usable(ctx->ks);
-	v.confirmed_age_ms = cluster_confirmed_age_ms(ctx->cl);
+	v.keys_served = st.readable || ks_cache_usable(ctx->svc.ks);
+	v.confirmed_age_ms = cluster_confirmed_age_ms(ctx->svc.cl);
 	v.version = KW_VERSION;
-	v.node = ctx->cfg->node_name;
+	v.node = ctx->svc.cfg->node_name;
 	v.drift = -1;
 	if (ctx->drift != NULL && st.peer.configured) {
 		drift_view(ctx->drift, &ds);
@@ -201,10 +198,6 @@ void
 api_metrics_only(void *vctx, const struct kw_request *req,
     struct kw_response *resp)
 {
-	struct route rt;
-
-	memset(&rt, 0, sizeof(rt));
-	rt.op = OP_METRICS;
 	resp->op = OP_METRICS;
 	if (strcmp(req->path, "/metrics") != 0)
 		resp_error(resp, KW_ENOROUTE, "no such resource: this listener "
@@ -214,5 +207,5 @@ api_metrics_only(void *vctx, const struct kw_request *req,
 		resp_error(resp, KW_EMETHOD, "method %s not allowed on this "
 		    "resource", req->method);
 	else
-		api_metrics(vctx, req, &rt, resp);
+		api_metrics(vctx, req, resp);
 }

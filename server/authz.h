@@ -4,7 +4,8 @@
  * and when the file changes (a thread compares its modification time,
  * inode and size every check_ms).  A file that does not load keeps the
  * rules in force and the reason is logged.  Thread-safe: requests hold
- * the rules for the length of one check.
+ * the rules for the length of one check.  What a request needs checked,
+ * and in which order, is service.c's; the rule language is lib/acl's.
  */
 #ifndef KW_AUTHZ_H
 #define KW_AUTHZ_H

@@ -83,6 +83,7 @@ resp_error(struct kw_response *resp, enum kw_err e, const char *fmt, ...)
 	resp->body = NULL;
 	resp->len = 0;
 	resp->status = kw_err_status(e);
+	resp->err = (int)e;
 	env = json_pack("{s:{s:s, s:s, s:s}}", "RemoteException",
 	    "message", msg, "exception", kw_err_name(e),
 	    "javaClassName", kw_err_class(e));

@@ -2,9 +2,9 @@
  * http.c: the HTTPS front end on libmicrohttpd (GnuTLS), the only file
  * that includes microhttpd.h.
  *
- * Owns: the daemon (thread per connection), TLS set-up, client identity
- * (mTLS verification done here because libmicrohttpd only *asks* for a
- * client certificate), body accumulation with its size limit, request
+ * Owns: the daemon (thread per connection), TLS set-up, when to verify
+ * the client certificate (identity.c says whom it names; libmicrohttpd
+ * only *asks* for one), body accumulation with its size limit, request
  * ids and the request log line.  Does not own: routing or JSON (api.c).
  */
 #include <sys/types.h>
@@ -21,10 +21,10 @@
 
 #include <microhttpd.h>
 #include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 
 #include "http.h"
 #include "http_impl.h"
+#include "identity.h"
 #include "conntrack.h"
 #include "errors.h"
 #include "metrics.h"
@@ -34,8 +34,6 @@
 #include "../lib/crypto.h"
 #include "../lib/log.h"
 #include "../lib/secbuf.h"
-
-#define IDENTITY_MAX	256
 
 struct http_server {
 	struct MHD_Daemon	*daemon;
@@ -159,87 +157,6 @@ request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
-/* Whether p[0..n) holds no control characters (nor NUL). */
-static int
-printable(const unsigned char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] < 0x20 || p[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
-/* The first subjectAltName of type want into out; 0 or -1. */
-static int
-san_of(gnutls_x509_crt_t crt, unsigned int want, char *out, size_t outlen)
-{
-	unsigned int seq, critical;
-	size_t len;
-	int type;
-
-	for (seq = 0; seq < 64; seq++) {
-		len = outlen;
-		type = gnutls_x509_crt_get_subject_alt_name(crt, seq, out, &len,
-		    &critical);
-		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
-			break;
-		if (type < 0)
-			continue;	/* too long for out, or unreadable */
-		if ((unsigned int)type == want && len > 0 && len < outlen &&
-		    printable((const unsigned char *)out, len)) {
-			out[len] = '\0';
-			return 0;
-		}
-	}
-	out[0] = '\0';
-	return -1;
-}
-
-/*
- * The subject's common name as the certificate holds it (not the RFC 4514
- * text form, which escapes ',', '"' and more) into out; 0 or -1 when there
- * is none, or it is not a plain string, or it holds control characters.
- */
-static int
-cn_of(gnutls_x509_crt_t crt, char *out, size_t outlen)
-{
-	gnutls_x509_dn_t dn;
-	gnutls_x509_ava_st ava;
-	int irdn, iava, rc;
-
-	if (gnutls_x509_crt_get_subject(crt, &dn) != 0)
-		return -1;
-	for (irdn = 0; irdn < 64; irdn++) {
-		for (iava = 0; iava < 16; iava++) {
-			rc = gnutls_x509_dn_get_rdn_ava(dn, irdn, iava, &ava);
-			if (rc != 0)
-				break;
-			/* the OID as dotted text, with or without its NUL */
-			if (ava.oid.size < sizeof(GNUTLS_OID_X520_COMMON_NAME) - 1 ||
-			    ava.oid.size > sizeof(GNUTLS_OID_X520_COMMON_NAME) ||
-			    strncmp((const char *)ava.oid.data,
-			    GNUTLS_OID_X520_COMMON_NAME,
-			    sizeof(GNUTLS_OID_X520_COMMON_NAME) - 1) != 0)
-				continue;
-			/* UTF8String, PrintableString, IA5String */
-			if ((ava.value_tag != 12 && ava.value_tag != 19 &&
-			    ava.value_tag != 22) || ava.value.size == 0 ||
-			    ava.value.size >= outlen)
-				return -1;
-			if (!printable(ava.value.data, ava.value.size))
-				return -1;
-			memcpy(out, ava.value.data, ava.value.size);
-			out[ava.value.size] = '\0';
-			return 0;
-		}
-		if (iava == 0)
-			break;		/* no such RDN: the end */
-	}
-	return -1;
-}
-
 /* Verify the client certificate of a TLS session against trust; fill
  * cs with the identity that part `which` (enum auth_identity) of it
  * names. */
@@ -247,38 +164,10 @@ static void
 verify_client(gnutls_session_t session, struct tlstrust *trust,
     struct conn_state *cs, int which)
 {
-	const gnutls_datum_t *peers;
-	unsigned int npeers = 0;
-	gnutls_x509_crt_t crt = NULL;
-
 	cs->checked = 1;
 	cs->trust_gen = tlstrust_generation(trust);
-	cs->identity[0] = '\0';
-	peers = gnutls_certificate_get_peers(session, &npeers);
-	if (peers == NULL || npeers == 0) {
-		snprintf(cs->why, sizeof(cs->why), "no client certificate");
-		return;
-	}
-	if (tlstrust_verify(trust, peers, npeers, cs->why, sizeof(cs->why)) != 0)
-		return;
-	if (gnutls_x509_crt_init(&crt) != 0 ||
-	    gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) != 0) {
-		cs->identity[0] = '\0';
-		snprintf(cs->why, sizeof(cs->why), "client certificate cannot "
-		    "be read");
-	} else if (which == IDENT_SAN_DNS || which == IDENT_SAN_URI) {
-		if (san_of(crt, which == IDENT_SAN_DNS ? GNUTLS_SAN_DNSNAME :
-		    GNUTLS_SAN_URI, cs->identity, sizeof(cs->identity)) != 0)
-			snprintf(cs->why, sizeof(cs->why), "client certificate "
-			    "has no usable %s subjectAltName",
-			    which == IDENT_SAN_DNS ? "DNS" : "URI");
-	} else if (cn_of(crt, cs->identity, sizeof(cs->identity)) != 0) {
-		cs->identity[0] = '\0';
-		snprintf(cs->why, sizeof(cs->why), "client certificate has no "
-		    "usable subject CN");
-	}
-	if (crt != NULL)
-		gnutls_x509_crt_deinit(crt);
+	(void)identity_from_session(session, trust, which, cs->identity,
+	    sizeof(cs->identity), cs->why, sizeof(cs->why));
 }
 
 /*

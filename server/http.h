@@ -5,7 +5,8 @@
  * client.  TLS through libmicrohttpd/GnuTLS with configurable priorities;
  * under auth = mtls the client certificate is verified here (tlstrust.h:
  * the CA, the CRL, clientAuth usage) when a connection first makes a
- * request, and again when the trust changed since, and its subject CN (or first DNS/URI subjectAltName)
+ * request, and again when the trust changed since, and what identity.h
+ * reads from it (the subject CN, or the first DNS/URI subjectAltName)
  * becomes the identity; under auth = pseudo the identity comes from a
  * valid hadoop.auth cookie, else from the user.name query parameter, and
  * a request authenticated by user.name gets a new signed cookie.  Bodies

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "cluster.h"
+#include "clustermon.h"
 #include "drift.h"
 #include "http.h"
 #include "keystore.h"
@@ -423,7 +423,7 @@ main(int argc, char **argv)
 	}
 
 	ks_set_confirm_bound(ks, st.cfg->cache_confirm_ms);
-	if ((actx.authz = authz_new(st.cfg->acl_file,
+	if ((actx.svc.authz = authz_new(st.cfg->acl_file,
 	    st.cfg->acl_check_interval_ms, err, sizeof(err))) == NULL) {
 		log_errx("access control file: %s", err);
 		goto out;
@@ -434,7 +434,7 @@ main(int argc, char **argv)
 		log_errx("could not fingerprint the cookie secret");
 		goto out;
 	}
-	if ((actx.drift = drift_new(db, actx.authz, st.cfg->node_name,
+	if ((actx.drift = drift_new(db, actx.svc.authz, st.cfg->node_name,
 	    st.cfg->db_peer[0] != '\0' ? st.cfg->peer_name : NULL, cookie_fp,
 	    sv)) == NULL) {
 		log_errx("out of memory");
@@ -450,9 +450,9 @@ main(int argc, char **argv)
 		log_errx("could not start the rewrap thread");
 		goto out;
 	}
-	actx.cl = cl;
-	actx.ks = ks;
-	actx.cfg = st.cfg;
+	actx.svc.cl = cl;
+	actx.svc.ks = ks;
+	actx.svc.cfg = st.cfg;
 	memset(&ao, 0, sizeof(ao));
 	ao.path = st.cfg->audit_file;
 	ao.max_bytes = st.cfg->audit_max_bytes;
@@ -460,7 +460,7 @@ main(int argc, char **argv)
 	ao.to_stderr = st.cfg->audit_stderr;
 	ao.aggregate_ms = st.cfg->audit_aggregate_ms;
 	ao.node = st.cfg->node_name;
-	if ((actx.audit = audit_open(&ao, err, sizeof(err))) == NULL) {
+	if ((actx.svc.audit = audit_open(&ao, err, sizeof(err))) == NULL) {
 		log_errx("audit log: %s", err);
 		goto out;
 	}
@@ -501,15 +501,15 @@ main(int argc, char **argv)
 	    st.cfg->auth_mode == AUTH_MTLS ? "mtls" : "pseudo", sv, KW_VERSION);
 	/* TLS is loaded (http_start), the pools warm (db_warm) */
 	notify_ready("serving");
-	signal_loop(config_path, st.cfg, actx.authz, trust, st.mk, st.hsm, ks,
+	signal_loop(config_path, st.cfg, actx.svc.authz, trust, st.mk, st.hsm, ks,
 	    rw);
 	rc = 0;
 out:
 	http_plain_stop(msrv);
 	http_stop(srv);
 	tlstrust_free(trust);
-	audit_close(actx.audit);
-	authz_free(actx.authz);
+	audit_close(actx.svc.audit);
+	authz_free(actx.svc.authz);
 	rewrap_stop(rw);
 	cluster_stop(cl);
 	drift_free(actx.drift);

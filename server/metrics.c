@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "api.h"		/* api_op_name: the operations' names */
 
 /* Status codes the server answers with; anything else is "other". */
 static const int status_codes[] = {
@@ -223,7 +224,7 @@ render_requests(FILE *fp)
 				snprintf(code, sizeof(code), "other");
 			fprintf(fp, "keyward_requests_total{op=\"%s\","
 			    "code=\"%s\"} %llu\n",
-			    route_op_name((enum kw_op)op), code, n);
+			    api_op_name((enum kw_op)op), code, n);
 		}
 	family(fp, "keyward_request_duration_seconds", "histogram",
 	    "Time from a request's headers to its answer, by operation.");
@@ -235,18 +236,18 @@ render_requests(FILE *fp)
 			cum += get(&ops[op].bucket[i]);
 			fprintf(fp, "keyward_request_duration_seconds_bucket{"
 			    "op=\"%s\",le=\"%s\"} %llu\n",
-			    route_op_name((enum kw_op)op), bucket_le[i], cum);
+			    api_op_name((enum kw_op)op), bucket_le[i], cum);
 		}
 		n = get(&ops[op].count);
 		if (n < cum)
 			n = cum;
 		fprintf(fp, "keyward_request_duration_seconds_bucket{op=\"%s\","
-		    "le=\"+Inf\"} %llu\n", route_op_name((enum kw_op)op), n);
+		    "le=\"+Inf\"} %llu\n", api_op_name((enum kw_op)op), n);
 		fprintf(fp, "keyward_request_duration_seconds_sum{op=\"%s\"} "
-		    "%.6f\n", route_op_name((enum kw_op)op),
+		    "%.6f\n", api_op_name((enum kw_op)op),
 		    (double)get(&ops[op].sum_us) / 1e6);
 		fprintf(fp, "keyward_request_duration_seconds_count{op=\"%s\"} "
-		    "%llu\n", route_op_name((enum kw_op)op), n);
+		    "%llu\n", api_op_name((enum kw_op)op), n);
 	}
 }
 

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "router.h"
+#include "api_route.h"
 #include "../db/cluster.h"
 
 /* Counters without labels (or with a label fixed by the name). */

@@ -37,11 +37,7 @@ struct kw_response {
 	const char	*content_type;	/* static text; NULL: JSON */
 	int		 op;		/* the route's enum kw_op, for the
 					   request metrics (0: none) */
-	/* for the audit log, when the route does not tell: the key a
-	 * handler acted on (malloc'd, create) and the version it made */
-	char		*audit_key;
-	uint32_t	 audit_version;
-	int		 audit_has_version;
+	int		 err;		/* enum kw_err of an error answer */
 };
 
 /* First value of query parameter name, or NULL. */

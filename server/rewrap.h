@@ -13,7 +13,7 @@
 #ifndef KW_REWRAP_H
 #define KW_REWRAP_H
 
-#include "cluster.h"
+#include "clustermon.h"
 #include "kekring.h"
 
 struct rewrap;

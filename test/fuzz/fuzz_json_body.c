@@ -39,7 +39,7 @@
 #include "lib/secbuf.h"
 #include "server/api.h"
 #include "server/errors.h"
-#include "server/router.h"
+#include "server/api_route.h"
 
 /* Whether resp holds a well-formed error envelope, then reset it. */
 static void

@@ -1,6 +1,6 @@
 /*
- * fuzz_route.c: libFuzzer target for the request line as the router sees
- * it (server/router.c).
+ * fuzz_api_route.c: libFuzzer target for the request line as the route table sees
+ * it (server/api_route.c).
  *
  * Input: the first byte picks the method (GET, POST, DELETE, PUT,
  * OPTIONS, HEAD); the rest is the request target, path and optional
@@ -31,7 +31,7 @@
 #include <microhttpd.h>
 
 #include "fuzz.h"
-#include "server/router.h"
+#include "server/api.h"
 
 static const char *const methods[] = {
 	"GET", "POST", "DELETE", "PUT", "OPTIONS", "HEAD",
@@ -59,7 +59,7 @@ static const struct {
 	{ OP_GENERATE,		"GET",	"/kms/v1/key/",		"/_eek" },
 	{ OP_REENCRYPT_BATCH,	"POST",	"/kms/v1/key/",		"/_reencryptbatch" },
 	{ OP_VERSION,		"GET",	"/kms/v1/keyversion/",	"" },
-	{ OP_EEK,		"POST",	"/kms/v1/keyversion/",	"/_eek" },
+	{ OP_DECRYPT,		"POST",	"/kms/v1/keyversion/",	"/_eek" },
 };
 
 /* Percent-encode name as the server's Location header does. */
@@ -148,10 +148,10 @@ check_route(const char *method, const char *path)
 		return;
 	}
 	FUZZ_CHECK(rt->op > OP_NONE && rt->op < OP_MAX);
-	FUZZ_CHECK(strcmp(route_op_name(rt->op), "UNKNOWN") != 0);
+	FUZZ_CHECK(strcmp(api_op_name(rt->op), "UNKNOWN") != 0);
 	FUZZ_CHECK(memchr(rt->name, '\0', sizeof(rt->name)) != NULL);
 	FUZZ_CHECK(rt->has_version == (rt->op == OP_VERSION ||
-	    rt->op == OP_EEK));
+	    rt->op == OP_DECRYPT));
 	FUZZ_CHECK(rt->version <= INT32_MAX);
 	if (rt->op == OP_HEALTH || rt->op == OP_CLUSTER || rt->op == OP_METRICS)
 		FUZZ_CHECK(strcmp(method, "GET") == 0 ||

@@ -1,18 +1,19 @@
 /*
- * router.h: maps a method and a percent-decoded path to a KMS operation.
+ * api_route.h: maps a method and a percent-decoded path to a KMS operation.
  *
  * Key names may contain '/', so the name is everything between the
  * resource prefix and a known sub-resource suffix.  Version names are
  * NAME@N: the key name is everything before the last '@'.  Pure string
- * work, no I/O: unit-tested by test/unit/check_router.c.
+ * work, no I/O: unit-tested by test/unit/check_api_route.c.
  */
-#ifndef KW_ROUTER_H
-#define KW_ROUTER_H
+#ifndef KW_API_ROUTE_H
+#define KW_API_ROUTE_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include "../lib/kwerr.h"
 
+/* The HTTP operations; api.c's api_ops row of each says what it is. */
 enum kw_op {
 	OP_NONE = 0,
 	OP_CREATE,		/* POST keys */
@@ -26,7 +27,7 @@ enum kw_op {
 	OP_VERSION,		/* GET keyversion/NAME@N */
 	OP_VERSIONS,		/* GET key/NAME/_versions */
 	OP_GENERATE,		/* GET key/NAME/_eek */
-	OP_EEK,			/* POST keyversion/NAME@N/_eek */
+	OP_DECRYPT,			/* POST keyversion/NAME@N/_eek */
 	OP_REENCRYPT_BATCH,	/* POST key/NAME/_reencryptbatch */
 	OP_HEALTH,		/* GET /v1/health */
 	OP_CLUSTER,		/* GET /v1/cluster */
@@ -39,7 +40,7 @@ enum kw_op {
 struct route {
 	enum kw_op	op;
 	char		name[ROUTE_NAME_MAX + 1];	/* key name, "" if none */
-	uint32_t	version;	/* for OP_VERSION, OP_EEK */
+	uint32_t	version;	/* for OP_VERSION, OP_DECRYPT */
 	int		has_version;
 };
 
@@ -50,8 +51,6 @@ struct route {
  * version not a number, name too long or not valid UTF-8).
  */
 enum kw_err route_match(const char *method, const char *path, struct route *rt) WUR;
-/* Operation name for logs and audit ("CREATE", "GENERATE_EEK", ...). */
-const char *route_op_name(enum kw_op op);
 /* 1 when name is an acceptable key name in a path: 1..ROUTE_NAME_MAX
  * bytes of valid UTF-8 with no C0 control characters or DEL. */
 int	route_valid_name(const char *name);

@@ -1,5 +1,5 @@
 /*
- * cluster.c: the cluster monitor thread.
+ * clustermon.c: the cluster monitor thread.
  *
  * Owns the timing (probe every monitor_interval_ms, each database within
  * probe_timeout_ms) and the latest view; the probe and the admission rule
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cluster.h"
+#include "clustermon.h"
 #include "drift.h"
 #include "metrics.h"
 #include "../db/db.h"

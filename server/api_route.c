@@ -1,5 +1,5 @@
 /*
- * router.c: the KMS route table and path matching.
+ * api_route.c: the KMS route table and path matching.
  *
  * Owns: which (method, path shape) is which operation, key-name and
  * version-name validation.  Does not own: percent-decoding (the HTTP glue
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <errno.h>
 
-#include "router.h"
+#include "api_route.h"
 
 #define KMS_PREFIX	"/kms/v1/"
 
@@ -38,31 +38,11 @@ static const struct route_def {
 	{ "GET",    SH_KEY_SUB,     "_versions",        OP_VERSIONS },
 	{ "GET",    SH_KEY_SUB,     "_eek",             OP_GENERATE },
 	{ "POST",   SH_KEY_SUB,     "_reencryptbatch",  OP_REENCRYPT_BATCH },
-	{ "POST",   SH_VERSION_SUB, "_eek",             OP_EEK },
+	{ "POST",   SH_VERSION_SUB, "_eek",             OP_DECRYPT },
 	{ "GET",    SH_VERSION,     NULL,               OP_VERSION },
 	{ "POST",   SH_KEY,         NULL,               OP_ROLL },
 	{ "DELETE", SH_KEY,         NULL,               OP_DELETE },
 	{ "GET",    SH_KEY,         NULL,               OP_METADATA },
-};
-
-static const char *op_names[OP_MAX] = {
-	[OP_NONE] = "NONE",
-	[OP_CREATE] = "CREATE",
-	[OP_ROLL] = "ROLL_NEW_VERSION",
-	[OP_INVALIDATE] = "INVALIDATE_CACHE",
-	[OP_DELETE] = "DELETE",
-	[OP_METADATA] = "GET_METADATA",
-	[OP_BULK_METADATA] = "GET_KEYS_METADATA",
-	[OP_NAMES] = "GET_KEYS",
-	[OP_CURRENT] = "GET_CURRENT_KEY",
-	[OP_VERSION] = "GET_KEY_VERSION",
-	[OP_VERSIONS] = "GET_KEY_VERSIONS",
-	[OP_GENERATE] = "GENERATE_EEK",
-	[OP_EEK] = "DECRYPT_EEK",
-	[OP_REENCRYPT_BATCH] = "REENCRYPT_EEK_BATCH",
-	[OP_HEALTH] = "HEALTH",
-	[OP_CLUSTER] = "CLUSTER",
-	[OP_METRICS] = "METRICS",
 };
 
 /* Sub-resources a key route may end with; a name never ends in these. */
@@ -70,14 +50,6 @@ static const char *key_subs[] = {
 	"_invalidatecache", "_metadata", "_currentversion", "_versions",
 	"_eek", "_reencryptbatch",
 };
-
-const char *
-route_op_name(enum kw_op op)
-{
-	if (op < 0 || op >= OP_MAX || op_names[op] == NULL)
-		return "UNKNOWN";
-	return op_names[op];
-}
 
 /* Length of the UTF-8 sequence at s (its code point in *cpout), or 0
  * when invalid. */

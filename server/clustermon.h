@@ -1,11 +1,11 @@
 /*
- * cluster.h: the cluster monitor, a thread that probes both databases of
+ * clustermon.h: the cluster monitor, a thread that probes both databases of
  * the pair every monitor_interval_ms (db_cluster_probe) and keeps the
  * latest view for write admission, health and the cluster endpoint.
  * Thread-safe.
  */
-#ifndef KW_CLUSTER_H
-#define KW_CLUSTER_H
+#ifndef KW_CLUSTERMON_H
+#define KW_CLUSTERMON_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -769,10 +769,6 @@ enum kmip_link {
 	KMIP_LINK_WRAPPING_KEY_LINK = 0x0000010E,
 };
 
-/* Protocol versions this code knows (Protocol Version major.minor). */
-#define KMIP_VERSION_IS_KNOWN(maj, min) \
-	(((maj) == 1 && (min) >= 0 && (min) <= 4) || ((maj) == 2 && (min) == 0))
-
 /* --- names --- */
 
 /* The tag of a KMIP 1.x Attribute Name ("Cryptographic Algorithm"), or 0

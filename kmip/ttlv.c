@@ -776,6 +776,15 @@ ttlv_put_bigint(struct ttlv_buf *b, uint32_t tag, const unsigned char *p,
 		memcpy(v + full - len, p, len);
 }
 
+void
+ttlv_buf_set_int(struct ttlv_buf *b, size_t mark, int32_t v)
+{
+	if (b->err != TTLV_OK || mark > b->len || b->len - mark < 16 ||
+	    b->p[mark + 3] != TTLV_INTEGER)
+		return;
+	put_be32(b->p + mark + TTLV_HEADER_LEN, (uint32_t)v);
+}
+
 size_t
 ttlv_begin(struct ttlv_buf *b, uint32_t tag)
 {

@@ -162,6 +162,9 @@ void		 ttlv_put_datetime_ext(struct ttlv_buf *b, uint32_t tag,
 		    int64_t v);
 void		 ttlv_put_interval(struct ttlv_buf *b, uint32_t tag,
 		    uint32_t v);
+/* Overwrite the value of the Integer put at mark (ttlv_buf_len before
+ * it was put): for a count known only at the end. */
+void		 ttlv_buf_set_int(struct ttlv_buf *b, size_t mark, int32_t v);
 /* Open a structure; returns the mark ttlv_end needs.  Structures nest. */
 size_t		 ttlv_begin(struct ttlv_buf *b, uint32_t tag);
 void		 ttlv_end(struct ttlv_buf *b, size_t mark);

@@ -346,29 +346,22 @@ struct kmip_resp {
 	unsigned char		*id;
 	size_t			 id_len;
 	int			 done;
+	size_t			 soft_max;	/* Maximum Response Size */
 };
 
-size_t
-kmip_resp_limit(const struct kmip_request *req, size_t cap)
-{
-	if (cap == 0)
-		cap = TTLV_DEFAULT_MAX_SIZE;
-	if (req != NULL && req->max_response_size > 0 &&
-	    (size_t)req->max_response_size < cap)
-		return (size_t)req->max_response_size;
-	return cap;
-}
-
 struct kmip_resp *
-kmip_resp_new(const struct kmip_version *v, int64_t now, size_t max)
+kmip_resp_new(const struct kmip_version *v, int64_t now,
+    const struct kmip_request *req, size_t cap)
 {
 	struct kmip_resp *r = calloc(1, sizeof(*r));
 	size_t h, pv;
 
-	if (r == NULL || (r->b = ttlv_buf_new(max)) == NULL) {
+	if (r == NULL || (r->b = ttlv_buf_new(cap)) == NULL) {
 		free(r);
 		return NULL;
 	}
+	r->soft_max = req != NULL && req->max_response_size > 0 ?
+	    (size_t)req->max_response_size : SIZE_MAX;
 	r->msg_mark = ttlv_begin(r->b, KMIP_TAG_RESPONSE_MESSAGE);
 	h = ttlv_begin(r->b, KMIP_TAG_RESPONSE_HEADER);
 	pv = ttlv_begin(r->b, KMIP_TAG_PROTOCOL_VERSION);
@@ -411,11 +404,21 @@ put_item_head(struct kmip_resp *r, uint32_t status, uint32_t reason,
 	r->in_item = 1;
 }
 
+/* Replace the open item by a failed one, Response Too Large. */
+static void
+put_too_large(struct kmip_resp *r, const char *msg)
+{
+	ttlv_buf_rewind(r->b, r->item_mark);
+	put_item_head(r, KMIP_STATUS_OPERATION_FAILED,
+	    KMIP_REASON_RESPONSE_TOO_LARGE, msg);
+	ttlv_end(r->b, r->item_mark);
+}
+
 /* Close the open item; one that did not fit becomes Response Too Large. */
 static void
 close_item(struct kmip_resp *r)
 {
-	int pass;
+	enum ttlv_err e;
 
 	if (!r->in_item)
 		return;
@@ -423,14 +426,14 @@ close_item(struct kmip_resp *r)
 		ttlv_end(r->b, r->payload_mark);
 	r->in_payload = 0;
 	ttlv_end(r->b, r->item_mark);
-	/* too large: a failed item in its place, with a message if it fits */
-	for (pass = 0; pass < 2 && ttlv_buf_error(r->b) == TTLV_ETOOBIG;
-	    pass++) {
-		ttlv_buf_rewind(r->b, r->item_mark);
-		put_item_head(r, KMIP_STATUS_OPERATION_FAILED,
-		    KMIP_REASON_RESPONSE_TOO_LARGE,
-		    pass == 0 ? "over the Maximum Response Size" : NULL);
-		ttlv_end(r->b, r->item_mark);
+	e = ttlv_buf_error(r->b);
+	if (e == TTLV_ETOOBIG ||
+	    (e == TTLV_OK && ttlv_buf_len(r->b) > r->soft_max)) {
+		/* the failed item need only fit under the cap; without
+		 * its message if that is what it takes */
+		put_too_large(r, "over the Maximum Response Size");
+		if (ttlv_buf_error(r->b) == TTLV_ETOOBIG)
+			put_too_large(r, NULL);
 	}
 	r->in_item = 0;
 }

@@ -76,13 +76,15 @@ void		 kmip_request_free(struct kmip_request *r);
 
 struct kmip_resp;
 
-/* The size a response may have: the server's cap, lowered to the
- * request's Maximum Response Size when it gives one. */
-size_t		 kmip_resp_limit(const struct kmip_request *req, size_t cap);
-/* A response at version v, stamped now (seconds since the epoch), of at
- * most max bytes (0: the TTLV default).  NULL when memory is short. */
+/*
+ * A response at version v, stamped now (seconds since the epoch).  An
+ * item that takes the response past req's Maximum Response Size (req may
+ * be NULL: no such limit) is replaced by a failed one, Response Too
+ * Large; those failed items, and the whole message, stay under cap bytes
+ * (0: the TTLV default).  NULL when memory is short.
+ */
 struct kmip_resp *kmip_resp_new(const struct kmip_version *v, int64_t now,
-		    size_t max);
+		    const struct kmip_request *req, size_t cap);
 /* Wipe and free; NULL is a no-op. */
 void		 kmip_resp_free(struct kmip_resp *r);
 /*
@@ -97,7 +99,8 @@ void		 kmip_resp_item(struct kmip_resp *r, const struct kmip_item *req,
  * its fields into; it is closed with the item.  NULL before any item. */
 struct ttlv_buf	*kmip_resp_payload(struct kmip_resp *r);
 /* Close the message; its bytes (valid until kmip_resp_free), or NULL
- * when even a failed item did not fit or memory ran short. */
+ * when even the failed items did not fit under cap (so many items that
+ * the caller should close the connection) or memory ran short. */
 const unsigned char *kmip_resp_finish(struct kmip_resp *r, size_t *len);
 
 #endif

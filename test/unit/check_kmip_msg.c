@@ -333,7 +333,7 @@ START_TEST(test_response_matches_pykmip)
 	struct kmip_version v = { 1, 2 };
 	struct kmip_item it = { KMIP_OP_GET, (const unsigned char *)"\x01", 1,
 	    NULL };
-	struct kmip_resp *r = kmip_resp_new(&v, 0x47DA67F8, 0);
+	struct kmip_resp *r = kmip_resp_new(&v, 0x47DA67F8, NULL, 0);
 	const unsigned char *out;
 	unsigned char *want;
 	size_t n, wlen;
@@ -355,7 +355,7 @@ START_TEST(test_response_two_items)
 	struct kmip_version v = { 2, 0 };
 	struct kmip_item a = { KMIP_OP_CREATE, (const unsigned char *)"A", 1,
 	    NULL }, b = { KMIP_OP_QUERY, NULL, 0, NULL };
-	struct kmip_resp *r = kmip_resp_new(&v, 1, 0);
+	struct kmip_resp *r = kmip_resp_new(&v, 1, NULL, 0);
 	struct ttlv_buf *pl;
 	const unsigned char *out;
 	struct ttlv *t;
@@ -416,11 +416,8 @@ START_TEST(test_response_too_large)
 	size_t n;
 	uint32_t e;
 
-	ck_assert_uint_eq(kmip_resp_limit(&req, 4096), 300);
-	ck_assert_uint_eq(kmip_resp_limit(&req, 200), 200);
-	ck_assert_uint_eq(kmip_resp_limit(NULL, 200), 200);
 	memset(big, 0x5a, sizeof(big));
-	r = kmip_resp_new(&v, 1, kmip_resp_limit(&req, 4096));
+	r = kmip_resp_new(&v, 1, &req, 4096);
 	kmip_resp_item(r, &a, KMIP_STATUS_SUCCESS, 0, NULL);
 	ttlv_put_bytes(kmip_resp_payload(r), KMIP_TAG_DATA, big, 16);
 	kmip_resp_item(r, &b, KMIP_STATUS_SUCCESS, 0, NULL);
@@ -445,8 +442,21 @@ START_TEST(test_response_too_large)
 	ttlv_free(t);
 	kmip_resp_free(r);
 
-	/* tighter still: the failed item goes without its message */
-	r = kmip_resp_new(&v, 1, 260);
+	/* a client limit below any answer: failed items, still sent */
+	req.max_response_size = 8;
+	r = kmip_resp_new(&v, 1, &req, 4096);
+	kmip_resp_item(r, &a, KMIP_STATUS_SUCCESS, 0, NULL);
+	ck_assert_ptr_nonnull(out = kmip_resp_finish(r, &n));
+	ck_assert_int_eq(ttlv_decode(out, n, NULL, &t, NULL, 0), TTLV_OK);
+	ck_assert_int_eq(ttlv_get_enum(ttlv_find(ttlv_find(t,
+	    KMIP_TAG_BATCH_ITEM), KMIP_TAG_RESULT_REASON), &e), 0);
+	ck_assert_uint_eq(e, KMIP_REASON_RESPONSE_TOO_LARGE);
+	ttlv_free(t);
+	kmip_resp_free(r);
+
+	/* the server's cap: the failed item goes without its message when
+	 * that is what fits */
+	r = kmip_resp_new(&v, 1, NULL, 260);
 	kmip_resp_item(r, &a, KMIP_STATUS_SUCCESS, 0, NULL);
 	ttlv_put_bytes(kmip_resp_payload(r), KMIP_TAG_DATA, big, 16);
 	kmip_resp_item(r, &b, KMIP_STATUS_SUCCESS, 0, NULL);

@@ -104,7 +104,11 @@ def response_hex():
 
 
 def main():
-    d = tempfile.mkdtemp(prefix="kmip-capture-")
+    with tempfile.TemporaryDirectory(prefix="kmip-capture-") as d:
+        capture(d)
+
+
+def capture(d):
     certs(d)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(d, "server.pem"),

@@ -156,6 +156,15 @@ static const struct admin_cmd cmds[] = {
 	    "  Refused for the active key, and while either database holds a\n"
 	    "  version wrapped under it (or does not answer).  Do the same on\n"
 	    "  the other node, then reload both servers." },
+	{ "master-key check", "[-c CONFIG] [--passphrase-file FILE] [--token] "
+	    "[--json] [ID]...",
+	    "does this node's keyring file and token hold every master key "
+	    "its database (or the IDs) needs", cmd_master_key_check,
+	    "  Without IDs: every master key a version in the database is\n"
+	    "  wrapped under, and the active one.  Prints where each is (the\n"
+	    "  keyring file or the token) or MISSING; exit status 1 names the\n"
+	    "  missing ones.  --token looks in the token only (the keyring file\n"
+	    "  is not read).  keyward-backup and keyward-restore run it." },
 	{ "master-key convert", "[-c CONFIG]",
 	    "rewrite a single master key from before keyrings as a keyring",
 	    cmd_master_key_convert, NULL },

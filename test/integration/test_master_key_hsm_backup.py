@@ -117,15 +117,15 @@ def test_backup_and_restore_of_token_only_node(token_only, softhsm, rcp,
     os.makedirs(base)
     os.chmod(base, 0o711)
     port = free_port()
-    _rc, so, se = restore_to(f, node, rcp, base,
-                             "--listen", "127.0.0.1:%d" % port)
-    assert "master keys: this host holds all 1 the backup's database needs" \
-        ' (token "%s")' % TOKEN in so, so + se
-    assert "verified: 1 keys, 1 versions" in so, so + se
     r = backupkit.RestoredNode(base, "kw-hsm-restored",
                                os.path.join(base, "conf"), port, node.pki,
                                os.path.join(base, "data"))
     try:
+        _rc, so, se = restore_to(f, node, rcp, base,
+                                 "--listen", "127.0.0.1:%d" % port)
+        assert "master keys: this host holds all 1 the backup's database " \
+            'needs (token "%s")' % TOKEN in so, so + se
+        assert "verified: 1 keys, 1 versions" in so, so + se
         r.start()
         check_decrypt(r.client(), eek, "hsm-old", mat)
     finally:
@@ -143,7 +143,10 @@ def test_backup_and_restore_of_token_only_node(token_only, softhsm, rcp,
     with open(os.path.join(base, "conf", "keyward.conf"), "w") as fh:
         fh.write("[node]\nname = precious\n")
     before = (snapshot(base), sorted(os.listdir(base)))
-    rc, so, se = restore_to(f, node, rcp, base, "--force", check=False)
+    try:
+        rc, so, se = restore_to(f, node, rcp, base, "--force", check=False)
+    finally:
+        backupkit.stop_db(os.path.join(base, "data"))   # were it made
     assert rc == 1, (rc, so, se)
     assert "this host lacks master keys the backup's database needs: %s" % \
         hsm_id in se, se

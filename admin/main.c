@@ -17,9 +17,14 @@ static const struct admin_cmd cmds[] = {
 	    "[--db-local CONNINFO] [--db-peer CONNINFO] "
 	    "[--db-admin CONNINFO] [--db-password-file FILE] [--auth mtls|pseudo] "
 	    "[--tls-cert FILE --tls-key FILE] [--client-ca FILE] "
-	    "[--admin NAME] [--force]",
+	    "[--admin NAME] [--hsm-module FILE --hsm-pin-file FILE "
+	    "[--hsm-token-label LABEL] [--hsm-key-label LABEL]] [--force]",
 	    "create a node's config directory: keyward.conf, master.key, "
-	    "acls.conf, cookie secret, TLS material", cmd_init, NULL },
+	    "acls.conf, cookie secret, TLS material", cmd_init,
+	    "  With --hsm-module the node is token-only: its master key is an\n"
+	    "  AES-256 key in the PKCS#11 token (made there unless the token\n"
+	    "  holds one with the key label), master.key holds no key, and\n"
+	    "  keys.hsm_* are written to the config." },
 	{ "db migrate", "[-c CONFIG] [--passphrase-file FILE]",
 	    "apply the database schema and store (or verify) the master key "
 	    "check value", cmd_db_migrate, NULL },

@@ -3,7 +3,8 @@ its backups and their restore, with SoftHSM2.
 
 After the move into the token, retiring the file key leaves a token-only
 keyring file: it holds no key, the server runs from the token alone, old
-EEKs still decrypt, master-key check says where each key is.  A backup
+EEKs still decrypt, master-key check says where each key is.  keyward-admin
+init --hsm-module makes a node token-only from the start.  A backup
 of such a node says it is an HSM node and lists every master key its
 database refers to as a token key, and holds nothing that could rebuild
 it; a restore onto a host whose token holds the key serves the old EEKs;
@@ -19,6 +20,8 @@ import pytest
 
 import backupkit
 import hsmkit
+import kwclient
+import kwtest
 from backupkit import Recipient, backup, backups_in, restore, snapshot
 from hsmkit import (PIN, TOKEN, Token, admin, check_decrypt,  # noqa: F401
                     hsm_node, softhsm)
@@ -72,6 +75,42 @@ def test_token_only_install(token_only):
                        timeout=30)
     out = p.stdout.decode("utf-8", "replace")
     assert p.returncode != 0 and "token-only" in out, out
+
+
+def test_init_token_only(servers, softhsm, tmp_path):
+    """keyward-admin init --hsm-module: a node token-only from the start,
+    its key made in the token; a second init finds that key."""
+    pin = hsmkit.write_secret(str(tmp_path / "token.pin"), PIN)
+    hsm_args = ["--hsm-module", hsmkit.MODULE, "--hsm-pin-file", pin,
+                "--hsm-token-label", TOKEN]
+    node = servers.make(init_args=hsm_args)
+    made = [ln for ln in node.init_out.splitlines()
+            if ln.startswith("master key ")]
+    assert len(made) == 1 and "(made now;" in made[0], node.init_out
+    kid = made[0].split()[2]
+    with open(node.master_key_file) as f:
+        text = f.read()
+    assert "\ntoken-only\n" in text and "\nkek " not in text, text
+    node.start()
+    c = node.client()
+    mat = kwclient.assert_keyversion(kwclient.ok_json(
+        c.create("tok-init", length=256), 201), "tok-init", 0, 256)
+    eek = kwclient.ok_json(c.generate("tok-init", 1))[0]
+    assert hsmkit.kek_ids(node) == {kid: 1}
+    node.stop()
+    node.start()
+    check_decrypt(node.client(), eek, "tok-init", mat)
+    # the other node's init: the token already holds the key
+    _rc, out, _err = kwtest.run([kwtest.ADMIN_BIN, "init", "--confdir",
+                                 str(tmp_path / "second"), "--auth", "pseudo",
+                                 *hsm_args])
+    assert "master key %s is in token \"%s\" (found there;" % (kid, TOKEN) \
+        in out, out
+    # a PIN file without a module is a usage error
+    rc, _out, err = kwtest.run([kwtest.ADMIN_BIN, "init", "--confdir",
+                                str(tmp_path / "third"), "--auth", "pseudo",
+                                "--hsm-pin-file", pin], check=False)
+    assert rc == 2 and "--hsm-module and --hsm-pin-file" in err, err
 
 
 def backup_of(node, rcp, where):

@@ -453,6 +453,7 @@ out:
 struct kek_row {
 	char	id[KW_KEK_ID_LEN + 1];
 	int	in_ring;
+	int	in_token;
 	int64_t	versions;
 };
 
@@ -500,8 +501,10 @@ cmd_master_key_status(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < keyring_count(m.ring); i++)
-		if ((r = row_for(rows, &n, 128, keyring_at(m.ring, i)->id)))
+		if ((r = row_for(rows, &n, 128, keyring_at(m.ring, i)->id))) {
 			r->in_ring = 1;
+			r->in_token = keyring_at(m.ring, i)->hsm != NULL;
+		}
 	(void)row_for(rows, &n, 128, active);
 	for (i = 0; i < nu; i++) {
 		if ((r = row_for(rows, &n, 128, use[i].kek_id)) != NULL)
@@ -512,8 +515,14 @@ cmd_master_key_status(int argc, char **argv)
 	}
 	nn = pair_nodes(m.cfg, nodes);
 	if (!a.json) {
-		printf("%s: %s of %zu master keys\n", m.cfg->master_key_file,
+		printf("%s: %s of %zu master keys", m.cfg->master_key_file,
 		    mkey_form_name(m.form), keyring_count(m.ring));
+		if (keyring_count_hsm(m.ring) > 0)
+			printf(" (%zu of them in token \"%s\"%s)",
+			    keyring_count_hsm(m.ring), m.cfg->hsm_token_label,
+			    keyring_count_hsm(m.ring) == keyring_count(m.ring) ?
+			    ": the file is token-only" : "");
+		printf("\n");
 		printf("%-16s  %-6s  %-8s  %10s  %s\n", "master key", "active",
 		    "keyring", "versions", "held by servers of");
 	} else
@@ -532,14 +541,16 @@ cmd_master_key_status(int argc, char **argv)
 			}
 		if (a.json)
 			json_array_append_new(arr, json_pack("{s:s, s:b, s:b, "
-			    "s:I, s:o}", "id", rows[i].id, "active",
+			    "s:b, s:I, s:o}", "id", rows[i].id, "active",
 			    strcmp(rows[i].id, active) == 0, "in_keyring",
-			    rows[i].in_ring, "versions",
+			    rows[i].in_ring, "in_token", rows[i].in_token,
+			    "versions",
 			    (json_int_t)rows[i].versions, "held_by", who));
 		else
 			printf("%-16s  %-6s  %-8s  %10lld  %s\n", rows[i].id,
 			    strcmp(rows[i].id, active) == 0 ? "yes" : "",
-			    rows[i].in_ring ? "yes" : "MISSING",
+			    rows[i].in_token ? "token" : rows[i].in_ring ?
+			    "yes" : "MISSING",
 			    (long long)rows[i].versions, held[0] ? held : "-");
 	}
 	if (a.json) {

@@ -55,6 +55,12 @@ def test_token_only_install(token_only):
     check_decrypt(node.client(), eek, "hsm-old", mat)
     _rc, out, _err = admin(node, "master-key", "check")
     assert out == 'master key %s: in token "%s"\n' % (hsm_id, TOKEN), out
+    _rc, out, _err = admin(node, "master-key", "status")
+    assert '(1 of them in token "%s": the file is token-only)' % TOKEN in \
+        out, out
+    st = json.loads(admin(node, "master-key", "status", "--json")[1])
+    assert [(k["id"], k["in_token"]) for k in st["keks"]] == \
+        [(hsm_id, True)], st
     _rc, out, _err = admin(node, "master-key", "check", "--json", hsm_id,
                            file_id, check=False)
     st = json.loads(out)

@@ -16,6 +16,7 @@ import pytest
 
 import kwclient
 import kwtest
+import mkeykit
 
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 SOFTHSM_UTIL = "/usr/bin/softhsm2-util"
@@ -107,6 +108,22 @@ def check_decrypt(client, eek, name, mat):
     dek = kwclient.assert_dek(kwclient.ok_json(client.decrypt(eek)), name,
                               256)
     assert dek == kwclient.eek_decrypt(mat, iv, emat)
+
+
+def install_token_kek(pair):
+    """Both nodes of pair onto the token SOFTHSM2_CONF names (one PIN
+    file), a token key made on A, both servers restarted (keys.hsm_* are
+    read at start); returns its id once both report holding it."""
+    pin = write_secret(os.path.join(pair.base, "token.pin"), PIN)
+    for n in pair.nodes:
+        use_token(n, pin_file=pin)
+    tok = add_token_kek(pair.a)
+    for n in pair.nodes:
+        n.stop()
+        n.start()
+    pair.wait_writable()
+    mkeykit.wait_held(pair.a, tok, [pair.a.name, pair.b.name])
+    return tok
 
 
 @pytest.fixture

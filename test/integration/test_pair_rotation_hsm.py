@@ -58,18 +58,9 @@ def test_file_to_token_and_back(pair_factory, softhsm):  # noqa: F811
     keys.append(Key(pair.b.client(), unique("p-hsm"), 256))
     nversions = sum(len(k.materials) for k in keys)
     file_id = mkeykit.status(pair.a)["active"]
-    names = [pair.a.name, pair.b.name]
 
     # file -> token
-    pin = hsmkit.write_secret(pair.base + "/token.pin", hsmkit.PIN)
-    for n in pair.nodes:
-        hsmkit.use_token(n, pin_file=pin)
-    tok = hsmkit.add_token_kek(pair.a)
-    for n in pair.nodes:
-        n.stop()
-        n.start()
-    pair.wait_writable()
-    mkeykit.wait_held(pair.a, tok, names)
+    tok = hsmkit.install_token_kek(pair)
     pair.a.admin("master-key", "rotate", "--to", tok)
     wait_only(pair, tok, nversions)
     check_all(pair, keys)

@@ -63,10 +63,11 @@ int	admin_kek_verify(const struct kw_config *cfg, const char *password);
 /*
  * With keys.hsm_module set: open the token and add its master keys to
  * ring; *hsm (NULL without a token) must outlive ring (hsm_free after
- * keyring_free).  0, or -1 printed.
+ * keyring_free).  0, or -1 printed; with need, also -1 when ring ends
+ * up empty (a token-only keyring file and no key in the token).
  */
 int	admin_join_hsm(const struct kw_config *cfg, struct keyring *ring,
-	    struct hsm **hsm);
+	    int need, struct hsm **hsm);
 int	admin_load_keyring(const struct kw_config *cfg, const char *pass_file,
 	    struct masterkey **mkp, struct keyring **ring,
 	    enum keyring_form *form);
@@ -81,12 +82,13 @@ struct db *admin_db(const struct kw_config *cfg, const char *local,
  */
 int	admin_ring_bind(struct db *db, const struct keyring *ring,
 	    const char *path, int store, char active[KW_KEK_ID_LEN + 1]);
-/* cmd_master_key.c, cmd_master_key_seal.c */
+/* cmd_master_key.c, cmd_master_key_check.c, cmd_master_key_seal.c */
 int	cmd_master_key_status(int argc, char **argv);
 int	cmd_master_key_add(int argc, char **argv);
 int	cmd_master_key_rotate(int argc, char **argv);
 int	cmd_master_key_retire(int argc, char **argv);
 int	cmd_master_key_convert(int argc, char **argv);
+int	cmd_master_key_check(int argc, char **argv);
 int	cmd_master_key_seal(int argc, char **argv);
 int	cmd_master_key_unseal(int argc, char **argv);
 int	cmd_master_key_change_passphrase(int argc, char **argv);

@@ -39,11 +39,14 @@ admin_migrate(const struct kw_config *cfg, const char *password,
 {
 	struct masterkey *mk = NULL;
 	struct keyring *ring = NULL;
+	struct hsm *hsm = NULL;
 	struct db *db = NULL;
 	char err[512], active[KW_KEK_ID_LEN + 1];
 	int rc = -1, set;
 
-	if (admin_load_keyring(cfg, pass_file, &mk, &ring, NULL) != 0)
+	/* the token's keys too: a new database takes the newest KEK */
+	if (admin_load_keyring(cfg, pass_file, &mk, &ring, NULL) != 0 ||
+	    admin_join_hsm(cfg, ring, 1, &hsm) != 0)
 		goto out;
 	/* the superuser: migrations make roles and grant */
 	if ((db = admin_db(cfg, cfg->db_admin[0] != '\0' ? cfg->db_admin :
@@ -72,6 +75,7 @@ admin_migrate(const struct kw_config *cfg, const char *password,
 out:
 	db_free(db);
 	keyring_free(ring);
+	hsm_free(hsm);
 	masterkey_free(mk);
 	return rc;
 }
@@ -81,6 +85,7 @@ admin_kek_verify(const struct kw_config *cfg, const char *password)
 {
 	struct masterkey *mk = NULL;
 	struct keyring *ring = NULL;
+	struct hsm *hsm = NULL;
 	struct db *db = NULL;
 	char active[KW_KEK_ID_LEN + 1];
 	int rc = -1;
@@ -91,6 +96,8 @@ admin_kek_verify(const struct kw_config *cfg, const char *password)
 		    "keyward-server)");
 		goto out;
 	}
+	if (admin_join_hsm(cfg, ring, 1, &hsm) != 0)
+		goto out;
 	if ((db = admin_db(cfg, cfg->db_local, 0, password)) == NULL)
 		goto out;
 	if (admin_ring_bind(db, ring, cfg->master_key_file, 0, active) != 0)
@@ -100,6 +107,7 @@ admin_kek_verify(const struct kw_config *cfg, const char *password)
 out:
 	db_free(db);
 	keyring_free(ring);
+	hsm_free(hsm);
 	masterkey_free(mk);
 	return rc;
 }

@@ -2,7 +2,8 @@
  * cmd_init.c: `keyward-admin init`: create a node's config directory.
  *
  * Writes keyward.conf (commented), master.key (32 random bytes, mode
- * 0600), acls.conf (everything for the --admin identity, nothing for
+ * 0600; with --hsm-module a token-only keyring file and the master key
+ * in the PKCS#11 token, made there unless it holds one), acls.conf (everything for the --admin identity, nothing for
  * anyone else), auth-cookie.secret (32 random bytes, mode 0600, signs
  * pseudo-auth cookies), the backup signing key and certificate
  * (cmd_backup_keygen.c) and, unless certificates are given, a self-signed
@@ -24,7 +25,10 @@
 
 #include "admin.h"
 #include "../lib/crypto.h"
+#include "../lib/hsm.h"
+#include "../lib/keyring.h"
 #include "../lib/log.h"
+#include "../lib/masterkey.h"
 #include "../lib/secfile.h"
 
 struct init_opts {
@@ -43,6 +47,10 @@ struct init_opts {
 	const char	*tls_key;
 	const char	*client_ca;
 	const char	*admin;		/* the identity acls.conf lets in */
+	const char	*hsm_module;	/* a token-only node (keys.hsm_*) */
+	const char	*hsm_token;
+	const char	*hsm_key;
+	const char	*hsm_pin;
 	int		 force;
 };
 
@@ -119,8 +127,9 @@ write_config(const struct init_opts *o, const char *path, const char *cert,
 	    "password_file = %s\n"
 	    "%s%s%s"
 	    "\n[keys]\n"
-	    "; 32 bytes, mode 0600; the same file on both nodes of a pair\n"
-	    "master_key_file = master.key\n",
+	    "%s"
+	    "master_key_file = master.key\n"
+	    "%s%s%s%s%s%s%s%s%s",
 	    o->node, date, o->node, o->listen,
 	    o->url ? "; the URL clients use for this node\nurl = " : "",
 	    o->url ? o->url : "", o->url ? "\n" : "",
@@ -133,7 +142,17 @@ write_config(const struct init_opts *o, const char *path, const char *cert,
 	    "peer = " : "", o->db_peer ? o->db_peer : "", o->db_peer ? "\n" : "",
 	    pwfile, o->db_admin ? "; keyward-admin's: the database superuser "
 	    "over the Unix socket\nadmin = " : "", o->db_admin ? o->db_admin : "",
-	    o->db_admin ? "\n" : "");
+	    o->db_admin ? "\n" : "",
+	    o->hsm_module == NULL ? "; the master keyring, mode 0600; the same "
+	    "file on both nodes of a pair\n" : "; token-only: every master key "
+	    "is in the PKCS#11 token below\n",
+	    o->hsm_module ? "hsm_module = " : "", o->hsm_module ?
+	    o->hsm_module : "", o->hsm_module ? "\nhsm_token_label = " : "",
+	    o->hsm_module ? o->hsm_token : "", o->hsm_module ?
+	    "\nhsm_key_label = " : "", o->hsm_module ? o->hsm_key : "",
+	    o->hsm_module ? "\n; the user PIN (first line): mode 0600, owned "
+	    "by the service user\nhsm_pin_file = " : "", o->hsm_module ?
+	    o->hsm_pin : "", o->hsm_module ? "\n" : "");
 	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || ferror(fp)) {
 		log_errx("could not write \"%s\"", tmp);
 		fclose(fp);
@@ -275,6 +294,66 @@ make_master_key(const char *path, int *kept)
 }
 
 /*
+ * A token-only keyring file: the token's master keys (one made when it
+ * holds none) and a file that holds no key, unless the file is there
+ * already (a pair's second node gets a copy of the first node's).
+ */
+static int
+make_token_master_key(const struct init_opts *o, const char *path,
+    int *kept)
+{
+	struct hsm_opts ho;
+	struct hsm *h = NULL;
+	struct hsm_kek keks[16];
+	struct keyring *ring = NULL;
+	char err[512];
+	size_t n = 0, i;
+	int made = 0, rc = -1;
+
+	*kept = 0;
+	if (access(path, F_OK) == 0) {
+		*kept = 1;
+		return 0;
+	}
+	ho.module = o->hsm_module;
+	ho.token_label = o->hsm_token;
+	ho.key_label = o->hsm_key;
+	ho.pin_file = o->hsm_pin;
+	if ((h = hsm_open(&ho, err, sizeof(err))) == NULL ||
+	    hsm_keks(h, keks, 16, &n, err, sizeof(err)) != 0)
+		goto fail;
+	if (n == 0) {
+		if (hsm_generate(h, &keks[0], err, sizeof(err)) != 0)
+			goto fail;
+		n = made = 1;
+	}
+	if ((ring = keyring_new()) == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < n; i++)
+		if (keyring_add_hsm(ring, h, keks[i].handle, keks[i].check, err,
+		    sizeof(err)) != 0)
+			goto fail;
+	if (masterkey_save(path, ring, NULL, NULL, err, sizeof(err)) != 0)
+		goto fail;
+	for (i = 0; i < n; i++)
+		printf("master key %s is in token \"%s\" (%s; it cannot leave "
+		    "the token)\n", keks[i].id, o->hsm_token, made ? "made now" :
+		    "found there");
+	printf("wrote %s: token-only, it holds no key (copy it to the passive "
+	    "node, whose token must hold the same keys)\n", path);
+	rc = 0;
+	goto out;
+fail:
+	log_errx("master key in the token: %s", err);
+out:
+	keyring_free(ring);
+	hsm_free(h);
+	return rc;
+}
+
+/*
  * Load the config just written, as the server will: a value it cannot
  * take (a listen address without a port, a name cut short by a ';') is
  * refused now, and the file removed, rather than at the server's start.
@@ -301,6 +380,12 @@ check_written(const struct init_opts *o, const char *conf)
 		    "survive the config file (it reads back as \"%s\"): use "
 		    "letters, digits, '-', '_' and '.'", o->node,
 		    cfg->node_name);
+		goto out;
+	}
+	if (o->hsm_module != NULL && (strcmp(cfg->hsm_token_label,
+	    o->hsm_token) != 0 || strcmp(cfg->hsm_key_label, o->hsm_key) != 0)) {
+		log_errx("--hsm-token-label or --hsm-key-label does not survive "
+		    "the config file (a ';' or '#' in it?)");
 		goto out;
 	}
 	rc = 0;
@@ -332,6 +417,10 @@ parse_init(int argc, char **argv, struct init_opts *o)
 		{ "tls-key", required_argument, NULL, 'K' },
 		{ "client-ca", required_argument, NULL, 'A' },
 		{ "admin", required_argument, NULL, 'W' },
+		{ "hsm-module", required_argument, NULL, 'H' },
+		{ "hsm-token-label", required_argument, NULL, 'T' },
+		{ "hsm-key-label", required_argument, NULL, 'L' },
+		{ "hsm-pin-file", required_argument, NULL, 'I' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -344,6 +433,8 @@ parse_init(int argc, char **argv, struct init_opts *o)
 	o->listen = "127.0.0.1:9600";
 	o->db_local = "host=127.0.0.1 port=11381 dbname=keyward user=keyward";
 	o->auth = "mtls";
+	o->hsm_token = "keyward";
+	o->hsm_key = "keyward-kek";
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "d:fh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -362,6 +453,10 @@ parse_init(int argc, char **argv, struct init_opts *o)
 		case 'K': o->tls_key = optarg; break;
 		case 'A': o->client_ca = optarg; break;
 		case 'W': o->admin = optarg; break;
+		case 'H': o->hsm_module = optarg; break;
+		case 'T': o->hsm_token = optarg; break;
+		case 'L': o->hsm_key = optarg; break;
+		case 'I': o->hsm_pin = optarg; break;
 		case 'f': o->force = 1; break;
 		case 'h': return 1;
 		default: return -1;
@@ -370,7 +465,8 @@ parse_init(int argc, char **argv, struct init_opts *o)
 	{
 		const char *vals[] = { o->node, o->listen, o->db_local,
 		    o->db_peer, o->db_admin, o->url, o->peer_name, o->peer_url,
-		    o->auth };
+		    o->auth, o->hsm_module, o->hsm_token, o->hsm_key,
+		    o->hsm_pin };
 		size_t i;
 
 		for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
@@ -403,6 +499,10 @@ parse_init(int argc, char **argv, struct init_opts *o)
 		    "no spaces, commas or '#', not '*' or '-'");
 		return -1;
 	}
+	if ((o->hsm_module == NULL) != (o->hsm_pin == NULL)) {
+		log_errx("give both --hsm-module and --hsm-pin-file, or neither");
+		return -1;
+	}
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
 		log_errx("give both --tls-cert and "
 		    "--tls-key, or neither");
@@ -418,7 +518,7 @@ cmd_init(int argc, char **argv)
 	char conf[PATH_MAX], mk[PATH_MAX], tlsdir[PATH_MAX], cert[PATH_MAX],
 	    acl[PATH_MAX], secret[PATH_MAX],
 	    key[PATH_MAX], ca[PATH_MAX] = "", pw[PATH_MAX] = "", san[512],
-	    err[512];
+	    err[512], hsmmod[PATH_MAX], hsmpin[PATH_MAX];
 	int r, kept;
 
 	if ((r = parse_init(argc, argv, &o)) != 0) {
@@ -472,11 +572,25 @@ cmd_init(int argc, char **argv)
 		snprintf(cert, sizeof(cert), "tls/server.pem");
 		snprintf(key, sizeof(key), "tls/server.key");
 	}
-	if (make_master_key(mk, &kept) != 0)
-		return EXIT_FAIL;
-	printf(kept ? "kept the existing master key %s\n" :
-	    "made master key %s (32 random bytes, mode 0600): copy it to the "
-	    "passive node and keep a sealed backup\n", mk);
+	if (o.hsm_module != NULL) {
+		/* absolute, as the config names them */
+		if (abs_path(o.hsm_module, hsmmod, sizeof(hsmmod),
+		    "PKCS#11 module") != 0 || abs_path(o.hsm_pin, hsmpin,
+		    sizeof(hsmpin), "token PIN file") != 0)
+			return EXIT_FAIL;
+		o.hsm_module = hsmmod;
+		o.hsm_pin = hsmpin;
+		if (make_token_master_key(&o, mk, &kept) != 0)
+			return EXIT_FAIL;
+		if (kept)
+			printf("kept the existing master key file %s\n", mk);
+	} else {
+		if (make_master_key(mk, &kept) != 0)
+			return EXIT_FAIL;
+		printf(kept ? "kept the existing master key %s\n" :
+		    "made master key %s (32 random bytes, mode 0600): copy it "
+		    "to the passive node and keep a sealed backup\n", mk);
+	}
 	if (make_acls(acl, o.admin, &kept) != 0)
 		return EXIT_FAIL;
 	if (kept)

@@ -21,6 +21,7 @@
 #include "admin.h"
 #include "mkey.h"
 #include "../db/db.h"
+#include "../lib/log.h"
 #include "../lib/masterkey.h"
 
 int
@@ -36,6 +37,7 @@ mkey_args(int argc, char **argv, const char *name, unsigned allowed,
 		{ "to", required_argument, NULL, 't' },
 		{ "scrypt-n", required_argument, NULL, 's' },
 		{ "hsm", no_argument, NULL, 'H' },
+		{ "token", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -82,6 +84,12 @@ mkey_args(int argc, char **argv, const char *name, unsigned allowed,
 				continue;
 			}
 			break;
+		case 'T':
+			if (allowed & MK_TOKEN) {
+				a->token = 1;
+				continue;
+			}
+			break;
 		case 's':
 			a->seal.n = strtoull(optarg, &end, 10);
 			if ((allowed & MK_NEWPASS) && *end == '\0' &&
@@ -96,6 +104,11 @@ mkey_args(int argc, char **argv, const char *name, unsigned allowed,
 	}
 	if ((allowed & MK_ID) && optind + 1 == argc)
 		a->id = argv[optind++];
+	if (allowed & MK_IDS) {
+		a->ids = argv + optind;
+		a->nids = argc - optind;
+		optind = argc;
+	}
 	if (optind != argc || ((allowed & MK_ID) && a->id == NULL)) {
 		admin_usage(name);
 		return EXIT_USAGE;
@@ -114,8 +127,17 @@ mkey_open(struct mkey *m, const struct mkey_args *a, int need_db, int admin)
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		return -1;
 	}
-	if (admin_load_keyring(m->cfg, a->pass_file, &m->mk, &m->ring,
-	    &m->form) != 0 || admin_join_hsm(m->cfg, m->ring, &m->hsm) != 0)
+	if (a->token) {
+		/* the token alone: a sealed file needs no passphrase */
+		m->form = KEYRING_PLAIN;
+		if ((m->ring = keyring_new()) == NULL) {
+			log_errx("out of memory");
+			return -1;
+		}
+	} else if (admin_load_keyring(m->cfg, a->pass_file, &m->mk, &m->ring,
+	    &m->form) != 0)
+		return -1;
+	if (admin_join_hsm(m->cfg, m->ring, !a->lenient, &m->hsm) != 0)
 		return -1;
 	if (!need_db)
 		return 0;
@@ -230,6 +252,7 @@ cmd_master_key_add(int argc, char **argv)
 
 	if ((ch = mkey_args(argc, argv, "master-key add", MK_HSM, &a)) >= 0)
 		return ch;
+	a.lenient = a.hsm;	/* a token-only file, an empty token: the first */
 	if (mkey_open(&m, &a, 0, 0) != 0)
 		goto out;
 	if (a.hsm)
@@ -362,6 +385,7 @@ cmd_master_key_retire(int argc, char **argv)
 {
 	struct mkey_args a;
 	struct mkey m;
+	const struct keyring_kek *k;
 	unsigned char check[DB_KEK_CHECK_LEN];
 	char active[KW_KEK_ID_LEN + 1];
 	int64_t nl, np;
@@ -371,9 +395,20 @@ cmd_master_key_retire(int argc, char **argv)
 		return ch;
 	if (mkey_open(&m, &a, 1, 0) != 0)
 		goto out;
-	if (keyring_find(m.ring, a.id) == NULL) {
+	if ((k = keyring_find(m.ring, a.id)) == NULL) {
 		fprintf(stderr, "keyward-admin: master key %s is not in %s\n",
 		    a.id, m.cfg->master_key_file);
+		goto out;
+	}
+	if (k->hsm != NULL) {
+		/* the file never held it: nothing here to take out, and
+		 * destroying it in the token would make older backups
+		 * unrestorable (a backup never holds a token key) */
+		log_errx("master key %s is in token \"%s\", not in %s: it stays "
+		    "there (and the servers keep holding it) until it is removed "
+		    "with the token's own tools, once no backup that needs it "
+		    "is kept", a.id, m.cfg->hsm_token_label,
+		    m.cfg->master_key_file);
 		goto out;
 	}
 	if (db_kek_active(m.db, active, check) != KW_OK) {
@@ -403,9 +438,11 @@ cmd_master_key_retire(int argc, char **argv)
 	if (keyring_remove(m.ring, a.id) != 0 ||
 	    mkey_save(&m, masterkey_passphrase(m.mk)) != 0)
 		goto out;
-	printf("retired master key %s: removed from %s (%zu keys left); do "
+	printf("retired master key %s: removed from %s (%zu keys left%s); do "
 	    "the same on the other node, then reload both servers (SIGHUP)\n",
-	    a.id, m.cfg->master_key_file, keyring_count(m.ring));
+	    a.id, m.cfg->master_key_file, keyring_count(m.ring),
+	    keyring_count(m.ring) == keyring_count_hsm(m.ring) ? ", all in the "
+	    "token: the file is token-only now and holds no key" : "");
 	rc = EXIT_OK;
 out:
 	mkey_close(&m);
@@ -416,6 +453,7 @@ out:
 struct kek_row {
 	char	id[KW_KEK_ID_LEN + 1];
 	int	in_ring;
+	int	in_token;
 	int64_t	versions;
 };
 
@@ -463,8 +501,10 @@ cmd_master_key_status(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < keyring_count(m.ring); i++)
-		if ((r = row_for(rows, &n, 128, keyring_at(m.ring, i)->id)))
+		if ((r = row_for(rows, &n, 128, keyring_at(m.ring, i)->id))) {
 			r->in_ring = 1;
+			r->in_token = keyring_at(m.ring, i)->hsm != NULL;
+		}
 	(void)row_for(rows, &n, 128, active);
 	for (i = 0; i < nu; i++) {
 		if ((r = row_for(rows, &n, 128, use[i].kek_id)) != NULL)
@@ -475,8 +515,14 @@ cmd_master_key_status(int argc, char **argv)
 	}
 	nn = pair_nodes(m.cfg, nodes);
 	if (!a.json) {
-		printf("%s: %s of %zu master keys\n", m.cfg->master_key_file,
+		printf("%s: %s of %zu master keys", m.cfg->master_key_file,
 		    mkey_form_name(m.form), keyring_count(m.ring));
+		if (keyring_count_hsm(m.ring) > 0)
+			printf(" (%zu of them in token \"%s\"%s)",
+			    keyring_count_hsm(m.ring), m.cfg->hsm_token_label,
+			    keyring_count_hsm(m.ring) == keyring_count(m.ring) ?
+			    ": the file is token-only" : "");
+		printf("\n");
 		printf("%-16s  %-6s  %-8s  %10s  %s\n", "master key", "active",
 		    "keyring", "versions", "held by servers of");
 	} else
@@ -495,14 +541,16 @@ cmd_master_key_status(int argc, char **argv)
 			}
 		if (a.json)
 			json_array_append_new(arr, json_pack("{s:s, s:b, s:b, "
-			    "s:I, s:o}", "id", rows[i].id, "active",
+			    "s:b, s:I, s:o}", "id", rows[i].id, "active",
 			    strcmp(rows[i].id, active) == 0, "in_keyring",
-			    rows[i].in_ring, "versions",
+			    rows[i].in_ring, "in_token", rows[i].in_token,
+			    "versions",
 			    (json_int_t)rows[i].versions, "held_by", who));
 		else
 			printf("%-16s  %-6s  %-8s  %10lld  %s\n", rows[i].id,
 			    strcmp(rows[i].id, active) == 0 ? "yes" : "",
-			    rows[i].in_ring ? "yes" : "MISSING",
+			    rows[i].in_token ? "token" : rows[i].in_ring ?
+			    "yes" : "MISSING",
 			    (long long)rows[i].versions, held[0] ? held : "-");
 	}
 	if (a.json) {

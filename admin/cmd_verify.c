@@ -111,7 +111,7 @@ cmd_verify(int argc, char **argv)
 	if (failed)
 		goto out;
 	if (admin_load_keyring(cfg, pass_file, &mk, &ring, NULL) != 0 ||
-	    admin_join_hsm(cfg, ring, &hsm) != 0)
+	    admin_join_hsm(cfg, ring, 1, &hsm) != 0)
 		goto out;
 	if ((db = admin_db(cfg, cfg->db_local, 0, pw != NULL ?
 	    (const char *)pw->data : NULL)) == NULL)

@@ -11,6 +11,7 @@
 
 #include "admin.h"
 #include "../db/db.h"
+#include "../lib/log.h"
 #include "../lib/masterkey.h"
 
 int
@@ -39,21 +40,29 @@ admin_load_keyring(const struct kw_config *cfg, const char *pass_file,
 }
 
 int
-admin_join_hsm(const struct kw_config *cfg, struct keyring *ring,
+admin_join_hsm(const struct kw_config *cfg, struct keyring *ring, int need,
     struct hsm **hsm)
 {
 	struct hsm_opts ho;
 	char err[512];
 
 	*hsm = NULL;
-	if (cfg->hsm_module[0] == '\0')
-		return 0;
+	if (cfg->hsm_module[0] == '\0') {
+		if (keyring_count(ring) > 0 || !need)
+			return 0;
+		log_errx("master key file \"%s\" is token-only (every master "
+		    "key in a PKCS#11 token) but keys.hsm_module is not set",
+		    cfg->master_key_file);
+		return -1;
+	}
 	ho.module = cfg->hsm_module;
 	ho.token_label = cfg->hsm_token_label;
 	ho.key_label = cfg->hsm_key_label;
 	ho.pin_file = cfg->hsm_pin_file;
+	/* a token-only keyring file needs a key in the token */
 	if ((*hsm = hsm_open(&ho, err, sizeof(err))) == NULL ||
-	    hsm_join(*hsm, ring, 0, err, sizeof(err)) != 0) {
+	    hsm_join(*hsm, ring, need && keyring_count(ring) == 0, err,
+	    sizeof(err)) != 0) {
 		fprintf(stderr, "keyward-admin: %s\n", err);
 		return -1;
 	}

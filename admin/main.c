@@ -17,9 +17,14 @@ static const struct admin_cmd cmds[] = {
 	    "[--db-local CONNINFO] [--db-peer CONNINFO] "
 	    "[--db-admin CONNINFO] [--db-password-file FILE] [--auth mtls|pseudo] "
 	    "[--tls-cert FILE --tls-key FILE] [--client-ca FILE] "
-	    "[--admin NAME] [--force]",
+	    "[--admin NAME] [--hsm-module FILE --hsm-pin-file FILE "
+	    "[--hsm-token-label LABEL] [--hsm-key-label LABEL]] [--force]",
 	    "create a node's config directory: keyward.conf, master.key, "
-	    "acls.conf, cookie secret, TLS material", cmd_init, NULL },
+	    "acls.conf, cookie secret, TLS material", cmd_init,
+	    "  With --hsm-module the node is token-only: its master key is an\n"
+	    "  AES-256 key in the PKCS#11 token (made there unless the token\n"
+	    "  holds one with the key label), master.key holds no key, and\n"
+	    "  keys.hsm_* are written to the config." },
 	{ "db migrate", "[-c CONFIG] [--passphrase-file FILE]",
 	    "apply the database schema and store (or verify) the master key "
 	    "check value", cmd_db_migrate, NULL },
@@ -156,6 +161,15 @@ static const struct admin_cmd cmds[] = {
 	    "  Refused for the active key, and while either database holds a\n"
 	    "  version wrapped under it (or does not answer).  Do the same on\n"
 	    "  the other node, then reload both servers." },
+	{ "master-key check", "[-c CONFIG] [--passphrase-file FILE] [--token] "
+	    "[--json] [ID]...",
+	    "does this node's keyring file and token hold every master key "
+	    "its database (or the IDs) needs", cmd_master_key_check,
+	    "  Without IDs: every master key a version in the database is\n"
+	    "  wrapped under, and the active one.  Prints where each is (the\n"
+	    "  keyring file or the token) or MISSING; exit status 1 names the\n"
+	    "  missing ones.  --token looks in the token only (the keyring file\n"
+	    "  is not read).  keyward-backup and keyward-restore run it." },
 	{ "master-key convert", "[-c CONFIG]",
 	    "rewrite a single master key from before keyrings as a keyring",
 	    cmd_master_key_convert, NULL },

@@ -18,6 +18,8 @@ struct masterkey;
 #define MK_TO		0x04	/* --to ID */
 #define MK_ID		0x08	/* one ID argument */
 #define MK_HSM		0x10	/* --hsm */
+#define MK_IDS		0x20	/* any number of ID arguments */
+#define MK_TOKEN	0x40	/* --token */
 
 struct mkey_args {
 	const char		*config;
@@ -27,6 +29,10 @@ struct mkey_args {
 	const char		*id;
 	int			 json;
 	int			 hsm;		/* --hsm */
+	int			 token;		/* --token: no keyring file */
+	int			 lenient;	/* no KEK at all is no error */
+	char			**ids;		/* MK_IDS: the arguments */
+	int			 nids;
 	struct keyring_seal	 seal;		/* cost of a new seal */
 };
 
@@ -45,7 +51,8 @@ struct mkey {
 int	mkey_args(int argc, char **argv, const char *name, unsigned allowed,
 	    struct mkey_args *a);
 /*
- * Load the config and the keyring and, with need_db, the database layer
+ * Load the config and the keyring (only the token's KEKs with --token)
+ * and, with need_db, the database layer
  * (over [db] admin when admin and configured, else [db] local; [db] peer
  * too).  0, or -1 printed; mkey_close in both cases.
  */

@@ -10,7 +10,10 @@
  *
  * The id must be the key's own (crypto_kek_check), so a typing error or
  * a damaged key is caught when the file is read, not when a version
- * fails to unwrap.  Sealed form:
+ * fails to unwrap.  A node whose every KEK is in a PKCS#11 token has a
+ * file with the single line "token-only" after the magic and no kek
+ * line (read as an empty keyring; a file with neither is damaged, not
+ * token-only).  Sealed form:
  *
  *	keyward-keyring-sealed v1
  *	scrypt N r p <salt, 32 hex digits>
@@ -31,6 +34,7 @@
 #include "keyring.h"
 
 #define PLAIN_MAGIC	"keyward-keyring v1"
+#define TOKEN_ONLY	"token-only"
 #define SEALED_MAGIC	"keyward-keyring-sealed v1"
 #define SALT_LEN	16
 #define MAX_KEKS	64
@@ -327,7 +331,7 @@ parse_plain(const unsigned char *data, size_t len, struct keyring *kr,
 	unsigned char key[KW_KEK_LEN];
 	char id[KW_KEK_ID_LEN + 1];
 	const struct keyring_kek *k;
-	int seen_magic = 0, rc = KEYRING_EFORMAT;
+	int seen_magic = 0, token_only = 0, rc = KEYRING_EFORMAT;
 
 	while (next_line(data, len, &off, &line, &llen) == 0) {
 		lineno++;
@@ -339,6 +343,10 @@ parse_plain(const unsigned char *data, size_t len, struct keyring *kr,
 				goto out;
 			}
 			seen_magic = 1;
+			continue;
+		}
+		if (line_is(line, llen, TOKEN_ONLY)) {
+			token_only = 1;
 			continue;
 		}
 		/* "kek " ID " " HEX */
@@ -361,7 +369,12 @@ parse_plain(const unsigned char *data, size_t len, struct keyring *kr,
 			goto out;
 		}
 	}
-	if (!seen_magic || kr->n == 0) {
+	if (token_only && kr->n > 0) {
+		kw_seterr(err, errlen, "a keyring marked \"" TOKEN_ONLY "\" "
+		    "holds master keys (damaged?)");
+		goto out;
+	}
+	if (!seen_magic || (kr->n == 0 && !token_only)) {
 		kw_seterr(err, errlen, "a keyward keyring without master keys");
 		goto out;
 	}
@@ -526,15 +539,22 @@ format_plain(const struct keyring *kr)
 	static const char head[] = PLAIN_MAGIC "\n"
 	    "# keyward's master keys (KEKs), oldest first: keep this file the\n"
 	    "# same on both nodes; the database says which one is active.\n";
+	static const char token_only[] = "# every master key of this node is "
+	    "in its PKCS#11 token (keys.hsm_module)\n" TOKEN_ONLY "\n";
 	struct secbuf *sb;
 	size_t i, line = 4 + KW_KEK_ID_LEN + 1 + 2 * KW_KEK_LEN + 1;
 	char *p;
 
-	if ((sb = secbuf_new(sizeof(head) - 1 + kr->n * line)) == NULL)
+	if ((sb = secbuf_new(sizeof(head) - 1 + sizeof(token_only) - 1 +
+	    kr->n * line)) == NULL)
 		return NULL;
 	p = (char *)sb->data;
 	memcpy(p, head, sizeof(head) - 1);
 	p += sizeof(head) - 1;
+	if (keyring_count_hsm(kr) == kr->n) {
+		memcpy(p, token_only, sizeof(token_only) - 1);
+		p += sizeof(token_only) - 1;
+	}
 	for (i = 0; i < kr->n; i++) {
 		if (kr->kek[i].key == NULL)
 			continue;	/* in a token: never on disk */
@@ -545,6 +565,7 @@ format_plain(const struct keyring *kr)
 		    KW_KEK_LEN);
 		*p++ = '\n';
 	}
+	sb->len = (size_t)(p - (char *)sb->data);	/* token KEKs left out */
 	return sb;
 }
 
@@ -562,8 +583,9 @@ keyring_format(const struct keyring *kr, const struct secbuf *pass,
 	size_t hlen, ctlen, i, cap;
 	int n;
 
-	if (kr->n == keyring_count_hsm(kr)) {
-		kw_seterr(err, errlen, "a keyring needs at least one master key");
+	if (kr->n == 0) {
+		kw_seterr(err, errlen, "a keyring needs at least one master key "
+		    "(in the file or in a token)");
 		return NULL;
 	}
 	if ((plain = format_plain(kr)) == NULL) {

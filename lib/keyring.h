@@ -18,7 +18,9 @@
  *
  * A keyring may also name KEKs held in a PKCS#11 token (lib/hsm.h): they
  * have no key bytes here, are used through keyring_wrap and
- * keyring_unwrap like the others, and are never written to the file.
+ * keyring_unwrap like the others, and are never written to the file.  A
+ * plain file that says "token-only" holds no KEK: it parses to an empty
+ * keyring, which the token's KEKs then fill.
  *
  * Keys live in locked secbufs.  A keyring is not shared between threads
  * while it is changed; reading a finished one is thread-safe.  Nothing
@@ -120,9 +122,10 @@ int	keyring_parse(const unsigned char *data, size_t len,
 /* Is data a sealed keyring file?  1 or 0. */
 int	keyring_is_sealed(const unsigned char *data, size_t len);
 /*
- * The file text of kr (its KEKs in a token left out): plain when pass is NULL, else sealed under pass
- * with cost seal (NULL: the defaults), a new salt and nonce.  NULL with
- * a reason in err.
+ * The file text of kr (its KEKs in a token left out; "token-only" when
+ * all are): plain when pass is NULL, else sealed under pass with cost
+ * seal (NULL: the defaults), a new salt and nonce.  NULL with a reason
+ * in err (also when kr is empty).
  */
 struct secbuf *keyring_format(const struct keyring *kr,
 	    const struct secbuf *pass, const struct keyring_seal *seal,

@@ -45,6 +45,12 @@ ring_check(struct db *db, const struct keyring *ring, int tries,
 	enum kw_err e;
 	int rc = -1;
 
+	if (keyring_count(ring) == 0) {
+		snprintf(err, errlen, "the master key file is token-only (every "
+		    "master key in a PKCS#11 token) and keys.hsm_module is not "
+		    "set");
+		return -1;
+	}
 	keyring_ids(ring, ids, sizeof(ids));
 	for (i = 0; (e = db_kek_active(db, active, check)) != KW_OK &&
 	    e != KW_ENOTFOUND && (int)i + 1 < tries; i++)

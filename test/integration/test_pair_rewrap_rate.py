@@ -1,7 +1,9 @@
 """The rewrap's rate with load running: a figure, not a check of speed.
 
 Skipped unless KEYWARD_REWRAP_VERSIONS names how many versions to rewrap
-(say 100000).  The versions are written straight into the primary
+(say 100000).  KEYWARD_REWRAP_TO=hsm rotates into a SoftHSM2 token shared
+by both nodes (hsmkit.install_token_kek) instead of a new file key, so
+every rewrap is an AES-GCM encryption in the token.  The versions are written straight into the primary
 (wrapped here, with the same AES-256-GCM and associated data as
 lib/crypto.c, under the pair's master key), then a master key rotation
 runs while creates, generates and decrypts go through both nodes.
@@ -18,14 +20,17 @@ import time
 
 import pytest
 
+import hsmkit
 import kwclient
 import mkeykit
+from hsmkit import softhsm  # noqa: F401 (fixture, with KEYWARD_REWRAP_TO=hsm)
 from kwtest import run
 from pair import (pair, pair_factory, pair_template,  # noqa: F401 (fixtures)
                   bindir)
 from test_pair_rotation import Load, old_keys
 
 N = int(os.environ.get("KEYWARD_REWRAP_VERSIONS", "0"))
+TO = os.environ.get("KEYWARD_REWRAP_TO", "file")
 BULK_ID = 10_000_000        # key ids far above what the load's creates get
 
 
@@ -74,13 +79,17 @@ def bulk_load(pair, n):
 
 
 @pytest.mark.skipif(N <= 0, reason="set KEYWARD_REWRAP_VERSIONS to measure")
-def test_rewrap_rate(pair):
+def test_rewrap_rate(pair, request):
     sample = bulk_load(pair, N)
     for name, mat in list(sample.items())[:5]:
         kv = kwclient.ok_json(pair.b.client().current(name))
         assert kwclient.assert_keyversion(kv, name, 0, 128) == mat
     keys = old_keys(pair, 10, rolls=0)
-    new = mkeykit.add_and_install(pair)
+    if TO == "hsm":
+        request.getfixturevalue("softhsm")
+        new = hsmkit.install_token_kek(pair)
+    else:
+        new = mkeykit.add_and_install(pair)
 
     load = Load(pair, keys)
     load.start()
@@ -100,8 +109,9 @@ def test_rewrap_rate(pair):
         kv = kwclient.ok_json(pair.a.client().current(name))
         assert kwclient.assert_keyversion(kv, name, 0, 128) == mat
     secs = t1 - t0
-    print("\nrewrap of %d versions (+%d made by the load) in %.1f s: "
+    print("\nrewrap of %d versions (+%d made by the load) into a %s key "
+          "in %.1f s: "
           "%.0f versions/s; load meanwhile %d requests, %.1f requests/s, "
-          "0 failed, 0 wrong" % (N, len(load.made), secs,
+          "0 failed, 0 wrong" % (N, len(load.made), TO, secs,
                                  st["versions"] / secs, r1 - r0,
                                  (r1 - r0) / secs))

@@ -4,7 +4,8 @@
  * vector, round trips of the plain and sealed forms, the legacy 32-byte
  * file, a wrong or missing passphrase, every header field of a sealed
  * file bound (a changed cost, salt or nonce fails like a wrong
- * passphrase), damaged plain files refused, and add/remove.
+ * passphrase), damaged plain files refused, add/remove, and a keyring
+ * with token KEKs (left out of the file; "token-only" when all are).
  */
 #include <check.h>
 #include <stdio.h>
@@ -195,6 +196,10 @@ static const char *const bad_plain[] = {
 	    "0000000000000000000000000000000000000000000000000000000000000000\n",
 	"keyward-keyring v1\nkek zz "
 	    "0000000000000000000000000000000000000000000000000000000000000000\n",
+	/* token-only, yet a key: damaged */
+	"keyward-keyring v1\ntoken-only\nkek ed1e7c59c3fbd8ac "
+	    "0101010101010101010101010101010101010101010101010101010101010101\n",
+	"token-only\nkeyward-keyring v1\n",
 };
 
 START_TEST(test_bad_plain)
@@ -233,6 +238,74 @@ START_TEST(test_add_remove)
 }
 END_TEST
 
+/* A KEK "in a token": keyring.c never looks behind the pointer. */
+static void
+add_token_kek(struct keyring *kr, unsigned char fill)
+{
+	unsigned char check[KW_CHECK_LEN];
+	char err[256];
+
+	memset(check, fill, sizeof(check));
+	ck_assert_int_eq(keyring_add_hsm(kr, (struct hsm *)kr, 7, check, err,
+	    sizeof(err)), 0);
+}
+
+START_TEST(test_token_keks_not_written)
+{
+	struct keyring *kr = ring_of(1), *back = NULL;
+	struct secbuf *text;
+	enum keyring_form form;
+	char err[256];
+
+	add_token_kek(kr, 0xab);
+	ck_assert_uint_eq(keyring_count_hsm(kr), 1);
+	text = keyring_format(kr, NULL, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(text);
+	/* the text ends with the file key's line: no room left for it */
+	ck_assert_ptr_null(memchr(text->data, '\0', text->len));
+	ck_assert_ptr_null(strstr((char *)text->data, keyring_at(kr, 1)->id));
+	ck_assert_int_eq(keyring_parse(text->data, text->len, NULL, &back,
+	    &form, NULL, err, sizeof(err)), KEYRING_OK);
+	ck_assert_uint_eq(keyring_count(back), 1);
+	ck_assert_str_eq(keyring_at(back, 0)->id, keyring_at(kr, 0)->id);
+	secbuf_free(text);
+	keyring_free(back);
+	keyring_free(kr);
+}
+END_TEST
+
+START_TEST(test_token_only)
+{
+	struct keyring *kr = keyring_new(), *back = NULL;
+	struct secbuf *text, *p = pass("token only");
+	char err[256];
+
+	/* an empty keyring is no keyring */
+	ck_assert_ptr_null(keyring_format(kr, NULL, NULL, err, sizeof(err)));
+	add_token_kek(kr, 0x11);
+	add_token_kek(kr, 0x22);
+	text = keyring_format(kr, NULL, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr((char *)text->data, "\ntoken-only\n"));
+	ck_assert_ptr_null(strstr((char *)text->data, "\nkek "));
+	ck_assert_int_eq(keyring_parse(text->data, text->len, NULL, &back,
+	    NULL, NULL, err, sizeof(err)), KEYRING_OK);
+	ck_assert_uint_eq(keyring_count(back), 0);
+	keyring_free(back);
+	secbuf_free(text);
+	/* sealed too */
+	text = keyring_format(kr, p, &cheap, err, sizeof(err));
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(keyring_parse(text->data, text->len, p, &back, NULL,
+	    NULL, err, sizeof(err)), KEYRING_OK);
+	ck_assert_uint_eq(keyring_count(back), 0);
+	keyring_free(back);
+	secbuf_free(text);
+	secbuf_free(p);
+	keyring_free(kr);
+}
+END_TEST
+
 static Suite *
 keyring_suite(void)
 {
@@ -249,6 +322,8 @@ keyring_suite(void)
 	tcase_add_loop_test(tc, test_bad_plain, 0,
 	    sizeof(bad_plain) / sizeof(bad_plain[0]));
 	tcase_add_test(tc, test_add_remove);
+	tcase_add_test(tc, test_token_keks_not_written);
+	tcase_add_test(tc, test_token_only);
 	suite_add_tcase(s, tc);
 	return s;
 }

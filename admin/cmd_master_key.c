@@ -124,7 +124,7 @@ mkey_open(struct mkey *m, const struct mkey_args *a, int need_db, int admin)
 
 	memset(m, 0, sizeof(*m));
 	if ((m->cfg = config_load(a->config, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	if (a->token) {
@@ -171,7 +171,7 @@ mkey_save(struct mkey *m, const struct secbuf *pass)
 	if (masterkey_save(m->cfg->master_key_file, m->ring, pass,
 	    pass != NULL ? masterkey_seal(m->mk) : NULL, err,
 	    sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	return 0;
@@ -221,12 +221,12 @@ add_in_token(struct mkey *m)
 	int rc = EXIT_FAIL;
 
 	if (m->hsm == NULL) {
-		fprintf(stderr, "keyward-admin: --hsm needs keys.hsm_module "
-		    "(and hsm_token_label, hsm_key_label, hsm_pin_file)\n");
+		log_errx("--hsm needs keys.hsm_module "
+		    "(and hsm_token_label, hsm_key_label, hsm_pin_file)");
 		goto out;
 	}
 	if (hsm_generate(m->hsm, &k, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	printf("added master key %s in token \"%s\" (label \"%s\"; it "
@@ -258,7 +258,7 @@ cmd_master_key_add(int argc, char **argv)
 	if (a.hsm)
 		return add_in_token(&m);
 	if (keyring_add(m.ring, NULL, &k, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	if (mkey_save(&m, masterkey_passphrase(m.mk)) != 0)
@@ -323,13 +323,13 @@ cmd_master_key_rotate(int argc, char **argv)
 	k = a.to != NULL ? keyring_find(m.ring, a.to) :
 	    keyring_at(m.ring, keyring_count(m.ring) - 1);
 	if (k == NULL) {
-		fprintf(stderr, "keyward-admin: master key %s is not in %s\n",
+		log_errx("master key %s is not in %s",
 		    a.to, m.cfg->master_key_file);
 		goto out;
 	}
 	if (db_kek_active(m.db, active, check) != KW_OK) {
-		fprintf(stderr, "keyward-admin: could not read the active master "
-		    "key from the database\n");
+		log_errx("could not read the active master "
+		    "key from the database");
 		goto out;
 	}
 	if (strcmp(active, k->id) == 0) {
@@ -352,26 +352,26 @@ cmd_master_key_rotate(int argc, char **argv)
 			nh = 0;
 		for (i = 0; i < nn; i++)
 			if (!holds(h, nh, nodes[i], k->id))
-				fprintf(stderr, "keyward-admin: the server of %s has "
+				log_errx("the server of %s has "
 				    "not reported holding master key %s: install "
 				    "the keyring there and reload its server "
-				    "(SIGHUP)\n", nodes[i], k->id);
-		fprintf(stderr, "keyward-admin: rotation refused: %zu of %zu "
-		    "servers hold master key %s\n", holding, nn, k->id);
+				    "(SIGHUP)", nodes[i], k->id);
+		log_errx("rotation refused: %zu of %zu "
+		    "servers hold master key %s", holding, nn, k->id);
 		break;
 	case KW_EUNAVAIL:
-		fprintf(stderr, "keyward-admin: rotation refused: the pair takes "
+		log_errx("rotation refused: the pair takes "
 		    "no writes now (both databases must be healthy; see "
-		    "keyward-admin status)\n");
+		    "keyward-admin status)");
 		break;
 	case KW_ENOTACK:
-		fprintf(stderr, "keyward-admin: the rotation was not acknowledged "
+		log_errx("the rotation was not acknowledged "
 		    "by both databases: it may or may not take effect; see "
-		    "keyward-admin master-key status and run it again\n");
+		    "keyward-admin master-key status and run it again");
 		break;
 	default:
-		fprintf(stderr, "keyward-admin: the rotation failed (run it on "
-		    "the node whose database is the primary)\n");
+		log_errx("the rotation failed (run it on "
+		    "the node whose database is the primary)");
 		break;
 	}
 out:
@@ -396,7 +396,7 @@ cmd_master_key_retire(int argc, char **argv)
 	if (mkey_open(&m, &a, 1, 0) != 0)
 		goto out;
 	if ((k = keyring_find(m.ring, a.id)) == NULL) {
-		fprintf(stderr, "keyward-admin: master key %s is not in %s\n",
+		log_errx("master key %s is not in %s",
 		    a.id, m.cfg->master_key_file);
 		goto out;
 	}
@@ -412,26 +412,26 @@ cmd_master_key_retire(int argc, char **argv)
 		goto out;
 	}
 	if (db_kek_active(m.db, active, check) != KW_OK) {
-		fprintf(stderr, "keyward-admin: could not read the active master "
-		    "key from the database\n");
+		log_errx("could not read the active master "
+		    "key from the database");
 		goto out;
 	}
 	if (strcmp(active, a.id) == 0) {
-		fprintf(stderr, "keyward-admin: retire refused: master key %s is "
-		    "the active one (rotate to another first)\n", a.id);
+		log_errx("retire refused: master key %s is "
+		    "the active one (rotate to another first)", a.id);
 		goto out;
 	}
 	if (db_kek_refs(m.db, a.id, &nl, &np) != KW_OK || nl < 0 ||
 	    (m.cfg->db_peer[0] != '\0' && np < 0)) {
-		fprintf(stderr, "keyward-admin: retire refused: both databases "
-		    "must answer to show that no version is wrapped under %s\n",
+		log_errx("retire refused: both databases "
+		    "must answer to show that no version is wrapped under %s",
 		    a.id);
 		goto out;
 	}
 	if (nl > 0 || np > 0) {
-		fprintf(stderr, "keyward-admin: retire refused: %lld key versions "
+		log_errx("retire refused: %lld key versions "
 		    "are still wrapped under master key %s (the rewrap has not "
-		    "finished: keyward-admin master-key status)\n",
+		    "finished: keyward-admin master-key status)",
 		    (long long)(nl > np ? nl : np), a.id);
 		goto out;
 	}
@@ -496,8 +496,8 @@ cmd_master_key_status(int argc, char **argv)
 	if (db_kek_active(m.db, active, check) != KW_OK ||
 	    db_kek_usage(m.db, &use, &nu) != KW_OK ||
 	    db_kek_holders(m.db, &h, &nh) != KW_OK) {
-		fprintf(stderr, "keyward-admin: could not read the master keys' "
-		    "state from either database\n");
+		log_errx("could not read the master keys' "
+		    "state from either database");
 		goto out;
 	}
 	for (i = 0; i < keyring_count(m.ring); i++)

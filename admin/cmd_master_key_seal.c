@@ -10,6 +10,7 @@
 
 #include "admin.h"
 #include "mkey.h"
+#include "../lib/log.h"
 #include "../lib/masterkey.h"
 #include "../lib/secfile.h"
 
@@ -26,9 +27,9 @@ new_passphrase(const char *file)
 	else
 		p = masterkey_ask("new passphrase", 1, err, sizeof(err));
 	if (p == NULL)
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 	else if (p->len == 0) {
-		fprintf(stderr, "keyward-admin: an empty passphrase is refused\n");
+		log_errx("an empty passphrase is refused");
 		secbuf_free(p);
 		p = NULL;
 	}
@@ -50,7 +51,7 @@ reseal(int argc, char **argv, const char *name, int want_sealed)
 	if (mkey_open(&m, &a, 0, 0) != 0)
 		goto out;
 	if ((m.form == KEYRING_SEALED) != want_sealed) {
-		fprintf(stderr, "keyward-admin: %s is %s: %s\n",
+		log_errx("%s is %s: %s",
 		    m.cfg->master_key_file, mkey_form_name(m.form), want_sealed ?
 		    "seal it first (master-key seal)" :
 		    "use master-key change-passphrase");
@@ -60,7 +61,7 @@ reseal(int argc, char **argv, const char *name, int want_sealed)
 		goto out;
 	if (masterkey_save(m.cfg->master_key_file, m.ring, pass, &a.seal, err,
 	    sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	printf("%s %s (%zu master keys; scrypt N=%llu r=%u p=%u, "

@@ -27,11 +27,11 @@ admin_load_keyring(const struct kw_config *cfg, const char *pass_file,
 	mo.pass_fd = -1;
 	mo.prompt = 1;
 	if ((*mkp = masterkey_new(&mo)) == NULL) {
-		fprintf(stderr, "keyward-admin: out of memory\n");
+		log_errx("out of memory");
 		return -1;
 	}
 	if (masterkey_load(*mkp, ring, form, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		masterkey_free(*mkp);
 		*mkp = NULL;
 		return -1;
@@ -63,7 +63,7 @@ admin_join_hsm(const struct kw_config *cfg, struct keyring *ring, int need,
 	if ((*hsm = hsm_open(&ho, err, sizeof(err))) == NULL ||
 	    hsm_join(*hsm, ring, need && keyring_count(ring) == 0, err,
 	    sizeof(err)) != 0) {
-		fprintf(stderr, "keyward-admin: %s\n", err);
+		log_errx("%s", err);
 		return -1;
 	}
 	return 0;
@@ -80,7 +80,7 @@ admin_db(const struct kw_config *cfg, const char *local, int with_peer,
 	    cfg->db_connect_timeout_s < ADMIN_CONNECT_S ? ADMIN_CONNECT_S :
 	    cfg->db_connect_timeout_s, cfg->commit_deadline_ms);
 	if (db == NULL)
-		fprintf(stderr, "keyward-admin: out of memory\n");
+		log_errx("out of memory");
 	return db;
 }
 
@@ -105,30 +105,30 @@ admin_ring_bind(struct db *db, const struct keyring *ring, const char *path,
 			return 0;
 		}
 		if (e != KW_ECRYPTO) {
-			fprintf(stderr, "keyward-admin: could not store the "
-			    "master key check value\n");
+			log_errx("could not store the "
+			    "master key check value");
 			return -1;
 		}
 		/* another program stored one first: compare with it */
 		e = db_kek_active(db, active, check);
 	}
 	if (e == KW_ENOTFOUND) {
-		fprintf(stderr, "keyward-admin: the database holds no master key "
+		log_errx("the database holds no master key "
 		    "check value: run keyward-admin db bootstrap (or db migrate) "
-		    "on the active first\n");
+		    "on the active first");
 		return -1;
 	}
 	if (e != KW_OK) {
-		fprintf(stderr, "keyward-admin: could not read the master key "
-		    "check value from the database\n");
+		log_errx("could not read the master key "
+		    "check value from the database");
 		return -1;
 	}
 	if ((k = keyring_find(ring, active)) == NULL ||
 	    memcmp(k->check, check, sizeof(check)) != 0) {
-		fprintf(stderr, "keyward-admin: the database's active master key "
+		log_errx("the database's active master key "
 		    "%s is not in \"%s\" (it holds %s): this is not the pair's "
 		    "master key file; copy the active's over it (mode 0600); "
-		    "keyward-server refuses to start until it holds it\n",
+		    "keyward-server refuses to start until it holds it",
 		    active, path, ids);
 		goto out;
 	}

@@ -34,6 +34,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -390,11 +391,11 @@ would_block:
 	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
 		return;
 lost:
-	/* a request lost with its connection, or a refused handshake */
+	/* a request lost with its connection, or a refused handshake (in
+	 * the set-up, say, while the server still counts the connections of
+	 * a run just ended against its per-address limit: tried again) */
 	if (w->measuring)
 		w->connfail++;
-	else
-		c->ready = 1;	/* set-up failed: counted when measuring */
 	ERR_clear_error();
 	conn_close(w, c);
 	if (w->measuring && may_issue(w) && conn_open(w, c) != 0)
@@ -432,11 +433,14 @@ worker_main(void *arg)
 	struct conn *c;
 
 	/* set-up, outside the measurement: handshakes (and roll's keys) */
-	for (i = 0; i < w->nconns; i++)
-		if (conn_open(w, &w->conns[i]) != 0)
-			w->conns[i].ready = 1;
-	while (!all_ready(w) && now_ns() < setup_end)
+	while (!all_ready(w) && now_ns() < setup_end) {
+		for (i = 0; i < w->nconns; i++) {
+			c = &w->conns[i];
+			if (c->st == C_CLOSED && !c->ready)
+				(void)conn_open(w, c);
+		}
 		loop_once(w, 50);
+	}
 	pthread_barrier_wait(&g.barrier);
 
 	w->measuring = 1;
@@ -641,6 +645,7 @@ main(int argc, char **argv)
 		    "key or CA\n");
 		return 2;
 	}
+	signal(SIGPIPE, SIG_IGN);	/* a closed connection: EPIPE */
 	atomic_init(&g.issued, 0);
 	if ((ws = calloc((size_t)g.threads, sizeof(*ws))) == NULL ||
 	    pthread_barrier_init(&g.barrier, NULL, (unsigned)g.threads) != 0)

@@ -6,7 +6,7 @@
 #   make sanitize   ASan+UBSan build of the unit tests, and run them
 #   make fuzz       libFuzzer targets (test/fuzz/), FUZZ_SECONDS each
 #   make fuzz-smoke the same for a few seconds each (part of make check)
-#   make bench      wrk against a local node (see test/bench/)
+#   make bench      keyward against its ceilings, one table (test/bench/run)
 #   make bench-smoke every benchmark for seconds, failing on no successful
 #                   operation (part of make check)
 #   make chaos      the nemesis suite (test/chaos/): CHAOS_CYCLES fault
@@ -68,13 +68,16 @@ SERVER_TESTABLE	:= $(filter-out $(BUILD)/server/main.o $(BUILD)/server/http.o \
 UNIT_BIN	:= $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 
 BINS		:= $(BUILD)/keyward-server $(BUILD)/keyward-admin
+# test/bench's programs: kwload (load over mutual TLS), kwnull (the null
+# handler over keyward's TLS stack)
+BENCH_BINS	:= $(BUILD)/bench/kwload $(BUILD)/bench/kwnull
 
 .PHONY: all deps check unit integration run sanitize bench bench-smoke \
 	install clean fuzz fuzz-smoke fuzz-deps fuzz-build fuzz-bins chaos \
 	chaos-smoke deb package-check
 .DELETE_ON_ERROR:
 
-all: $(BINS)
+all: $(BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -205,9 +208,13 @@ chaos-smoke: all
 	    CHAOS_SEED=$(CHAOS_SMOKE_SEED) CHAOS_DWELL=2 CHAOS_FINAL_EEKS=300 \
 	    $(PYTHON) test/chaos/chaos.py
 
+$(BUILD)/bench/%: test/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(KW_LIBS)
+
 bench: deps
 	$(MAKE) all
-	sh test/bench/run
+	BUILD=$(BUILD) $(PYTHON) test/bench/run
 
 # every benchmark (test/bench/run, compare, failover) for a second or so
 # a step; fails when a step completes no successful operation, never on

@@ -6,7 +6,9 @@
  * IV), the master key's check value and id, and the primitives of a
  * sealed keyring (scrypt, AES-256-GCM with associated data).  It does not own key
  * material (callers pass and receive secbufs), does not log and keeps no
- * state, so every function is thread-safe.
+ * state but the ciphers it fetches from OpenSSL once (each call fetching
+ * them again cost a lookup, under a lock, per request), so every
+ * function is thread-safe.
  *
  * Wrapped blob: nonce (12, random) || ciphertext || tag (16).  The
  * associated data binds the blob to one KEK, key name and version (a
@@ -24,6 +26,7 @@
  * 0xff, and the cipher is AES-128 or AES-256 by the key's length.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +42,41 @@
 #define WRAP_AAD_PREFIX		"keyward-wrap-v1"
 #define KEK_CHECK_INPUT		"keyward kek check v1"
 #define HSM_CHECK_INPUT		"keyward hsm kek check v1"
+
+/* the ciphers keyward uses, fetched once from the default provider and
+ * kept for the life of the process */
+enum { C_AES128_CTR, C_AES256_CTR, C_AES256_GCM, C_N };
+static const char *const cipher_names[C_N] = { "AES-128-CTR",
+    "AES-256-CTR", "AES-256-GCM" };
+static EVP_CIPHER *ciphers[C_N];
+static pthread_once_t ciphers_once = PTHREAD_ONCE_INIT;
+
+static void
+fetch_ciphers(void)
+{
+	int i;
+
+	for (i = 0; i < C_N; i++)
+		ciphers[i] = EVP_CIPHER_fetch(NULL, cipher_names[i], NULL);
+}
+
+/* The cipher which: the fetched one, or (should the fetch have failed)
+ * OpenSSL's built-in one, which fetches on every use. */
+static const EVP_CIPHER *
+cipher(int which)
+{
+	(void)pthread_once(&ciphers_once, fetch_ciphers);
+	if (ciphers[which] != NULL)
+		return ciphers[which];
+	switch (which) {
+	case C_AES128_CTR:
+		return EVP_aes_128_ctr();
+	case C_AES256_CTR:
+		return EVP_aes_256_ctr();
+	default:
+		return EVP_aes_256_gcm();
+	}
+}
 
 /*
  * Fill buf with n bytes from OpenSSL's CSPRNG.  Returns 0, or -1 when the
@@ -222,7 +260,7 @@ crypto_wrap(const struct secbuf *kek, const char *kek_id, const char *name,
 		goto out;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	if (EVP_EncryptInit_ex(ctx, cipher(C_AES256_GCM), NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, KW_GCM_NONCE_LEN,
 	    NULL) != 1 ||
 	    EVP_EncryptInit_ex(ctx, NULL, NULL, kek->data, nonce) != 1)
@@ -279,7 +317,7 @@ crypto_unwrap(const struct secbuf *kek, const char *kek_id, const char *name,
 		goto out;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	if (EVP_DecryptInit_ex(ctx, cipher(C_AES256_GCM), NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, KW_GCM_NONCE_LEN,
 	    NULL) != 1 ||
 	    EVP_DecryptInit_ex(ctx, NULL, NULL, kek->data, nonce) != 1)
@@ -342,7 +380,7 @@ gcm_run(int enc, const unsigned char *key, const unsigned char *nonce,
 	if (len > INT_MAX || alen > INT_MAX ||
 	    (ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
-	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL,
+	if (EVP_CipherInit_ex(ctx, cipher(C_AES256_GCM), NULL, NULL, NULL,
 	    enc) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, KW_GCM_NONCE_LEN,
 	    NULL) != 1 ||
@@ -418,7 +456,7 @@ crypto_aes_ctr(const unsigned char *key, size_t keylen,
     unsigned char *out)
 {
 	EVP_CIPHER_CTX		*ctx = NULL;
-	const EVP_CIPHER	*cipher;
+	const EVP_CIPHER	*c;
 	unsigned char		 fin[16];
 	size_t			 done, chunk;
 	int			 outl, rv = -1;
@@ -427,15 +465,15 @@ crypto_aes_ctr(const unsigned char *key, size_t keylen,
 	    out == NULL)))
 		return -1;
 	if (keylen == 16)
-		cipher = EVP_aes_128_ctr();
+		c = cipher(C_AES128_CTR);
 	else if (keylen == 32)
-		cipher = EVP_aes_256_ctr();
+		c = cipher(C_AES256_CTR);
 	else
 		return -1;
 
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
-	if (EVP_EncryptInit_ex(ctx, cipher, NULL, key, ctr) != 1)
+	if (EVP_EncryptInit_ex(ctx, c, NULL, key, ctr) != 1)
 		goto out;
 	for (done = 0; done < len; done += chunk) {
 		chunk = len - done > INT_MAX / 2 ? INT_MAX / 2 : len - done;

@@ -405,7 +405,9 @@ enum kw_err
 ks_generate(struct keystore *ks, const char *name, size_t n, struct ks_eek *out)
 {
 	struct ks_version cur;
-	unsigned char dek[KW_MAX_KEY_LEN];
+	/* the IV and the DEK drawn in one call: each call into OpenSSL's
+	 * DRBG costs a lock and a getpid() (its fork check) */
+	unsigned char rnd[KW_IV_LEN + KW_MAX_KEY_LEN];
 	size_t i, len;
 	enum kw_err e;
 
@@ -415,15 +417,19 @@ ks_generate(struct keystore *ks, const char *name, size_t n, struct ks_eek *out)
 	for (i = 0; i < n; i++) {
 		out[i].version = cur.version;
 		out[i].edek_len = len;
-		if (crypto_random(out[i].iv, KW_IV_LEN) != 0 ||
-		    crypto_random(dek, len) != 0 ||
-		    crypto_eek_ctr(cur.material, out[i].iv, dek, len,
-		    out[i].edek) != 0) {
+		if (len > KW_MAX_KEY_LEN ||
+		    crypto_random(rnd, KW_IV_LEN + len) != 0) {
+			e = KW_ECRYPTO;
+			break;
+		}
+		memcpy(out[i].iv, rnd, KW_IV_LEN);
+		if (crypto_eek_ctr(cur.material, out[i].iv, rnd + KW_IV_LEN,
+		    len, out[i].edek) != 0) {
 			e = KW_ECRYPTO;
 			break;
 		}
 	}
-	secure_wipe(dek, sizeof(dek));
+	secure_wipe(rnd, sizeof(rnd));
 	ks_version_clear(&cur);
 	return e;
 }

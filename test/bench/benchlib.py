@@ -127,10 +127,11 @@ class LocalPKI:
 
 class Conn:
     """One keep-alive HTTPS connection to a keyward server on loopback,
-    pseudo auth as user (?user.name=).  The server's certificate is
+    pseudo auth as user (?user.name=), or mutual TLS with cert, a
+    (certificate, key) pair, and user None.  The server's certificate is
     checked against ca when given."""
 
-    def __init__(self, port, user, ca=None):
+    def __init__(self, port, user, ca=None, cert=None):
         self.port, self.user = port, user
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         if ca:
@@ -138,10 +139,14 @@ class Conn:
         else:
             self.ctx.check_hostname = False
             self.ctx.verify_mode = ssl.CERT_NONE
+        if cert:
+            self.ctx.load_cert_chain(cert[0], cert[1])
         self.conn = None
 
     def path(self, path, query=()):
-        q = list(query) + [("user.name", self.user)]
+        q = list(query)
+        if self.user is not None:
+            q.append(("user.name", self.user))
         return "/kms/v1/" + path + "?" + urllib.parse.urlencode(q)
 
     def url(self, path, query=()):
@@ -214,6 +219,57 @@ def creates(conn, prefix, count, max_secs):
         else:
             other += 1
     return lat, other
+
+
+# -------------------------------------------------------------- pgbench
+
+# one row per transaction, like a key creation (which writes a key row and
+# its version row, after an in-transaction replication check)
+PGBENCH_SQL = ("INSERT INTO bench_insert (name, wrapped, created_ms) VALUES "
+               "('b-' || nextval('bench_seq'), decode(md5(random()::text) || "
+               "md5(random()::text), 'hex'), (extract(epoch FROM "
+               "clock_timestamp()) * 1000)::bigint);\n")
+
+
+def pgbench_table(db, drop=False):
+    """Make (or drop) pgbench's table on db (a pair.PairDB), made by the
+    superuser (psql's default) and written by the server's role."""
+    if drop:
+        db.psql("DROP TABLE bench_insert; DROP SEQUENCE bench_seq")
+        return
+    role = re.search(r"user=(\S+)", db.conninfo()).group(1)
+    db.psql("CREATE SEQUENCE bench_seq; CREATE TABLE bench_insert "
+            "(id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, "
+            "wrapped bytea NOT NULL, created_ms bigint NOT NULL); "
+            "GRANT INSERT ON bench_insert TO %s; GRANT USAGE ON "
+            "bench_seq, bench_insert_id_seq TO %s" % (role, role))
+
+
+def pgbench_inserts(db, clients, secs, tmp, pgbin):
+    """pgbench's single-row INSERT on db (a pair.PairDB, its table made
+    by pgbench_table) over TCP as keyward-server connects (db.conninfo():
+    its role, or the superuser on a pair set up without keyward-admin),
+    clients clients for secs seconds: (tps, average latency text).
+    pgbin: PostgreSQL's bin directory.  NoSuccess when no transaction
+    completed."""
+    script = os.path.join(tmp, "insert.sql")
+    with open(script, "w") as f:
+        f.write(PGBENCH_SQL)
+    p = subprocess.run([os.path.join(pgbin, "pgbench"), "-n",
+                        "-f", script, "-c", str(clients),
+                        "-j", str(min(clients, 2)), "-T", str(secs),
+                        db.conninfo()],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=secs + 60,
+                       env=db.env())
+    out = p.stdout.decode("utf-8", "replace")
+    m = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
+    if p.returncode != 0 or not m:
+        raise RuntimeError("pgbench failed:\n" + out)
+    if float(m.group(1)) <= 0:
+        raise NoSuccess("pgbench completed no transaction:\n" + out)
+    lat = re.search(r"latency average = ([\d.]+ ms)", out)
+    return float(m.group(1)), lat.group(1) if lat else "?"
 
 
 # ----------------------------------------------------------- arithmetic

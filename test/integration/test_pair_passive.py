@@ -45,8 +45,11 @@ def test_passive_db_killed(pair):
     # be there once the passive is back (checked below)
     acked = [c.name for c in calls if c.status == 201]
 
-    # refused at once now, by both servers, naming the passive (kw-b)
+    # refused at once now, by both servers, naming the passive (kw-b),
+    # once each server's monitor has seen it (the loop above stops at the
+    # first refusal naming kw-b, which may be B's own)
     for node, cl in ((pair.a, ca), (pair.b, cb)):
+        wait_health(node, 429, 10.0)
         c = timed(node, "create", cl.create, unique("refused"))
         assert_refused_naming(c.resp, node.name, "kw-b")
         assert c.secs < 1.0, "refusal took %.2f s: %r" % (c.secs, c)

@@ -51,6 +51,10 @@ SQL		:= $(sort $(wildcard db/[0-9]*.sql))
 PGCONF_IN	:= db/postgresql.conf.in db/postgresql.node.conf.in \
 		   db/pg_hba.conf.in db/pg_ident.conf.in
 SERVER_SRC	:= $(wildcard server/*.c)
+# KMIP's encoding and messages (kmip/): linked into the unit tests and
+# the fuzz targets, and into keyward-server once it speaks KMIP
+KMIP_SRC	:= $(wildcard kmip/*.c)
+KMIP_OBJ	:= $(KMIP_SRC:%.c=$(BUILD)/%.o)
 ADMIN_SRC	:= $(wildcard admin/*.c)
 UNIT_SRC	:= $(wildcard test/unit/check_*.c)
 
@@ -97,7 +101,7 @@ $(BUILD)/keyward-server: $(SERVER_OBJ) $(DB_OBJ) $(LIB_OBJ)
 $(BUILD)/keyward-admin: $(ADMIN_OBJ) $(DB_OBJ) $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(KW_LIBS)
 
-$(BUILD)/test/%: test/unit/%.c $(LIB_OBJ) $(DB_OBJ) $(SERVER_TESTABLE)
+$(BUILD)/test/%: test/unit/%.c $(LIB_OBJ) $(DB_OBJ) $(SERVER_TESTABLE) $(KMIP_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(shell pkg-config --cflags check) \
 	    -o $@ $^ $(KW_LIBS) $(CHECK_LIBS)
@@ -146,7 +150,7 @@ FUZZ_BUILD	:= build-fuzz
 FUZZ_SECONDS	?= 60
 FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS	:= fuzz_api_route fuzz_base64 fuzz_json_body fuzz_config \
+FUZZ_TARGETS	:= fuzz_api_route fuzz_base64 fuzz_json_body fuzz_config fuzz_ttlv \
 		   $(if $(wildcard lib/acl.c),fuzz_acl) \
 		   $(if $(wildcard lib/authcookie.c),fuzz_cookie)
 FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
@@ -169,7 +173,7 @@ fuzz-build: fuzz-deps
 # (run by fuzz-build with BUILD=$(FUZZ_BUILD))
 fuzz-bins: $(FUZZ_BINS)
 
-$(BUILD)/libkeyward.a: $(LIB_OBJ) $(DB_OBJ) $(SERVER_TESTABLE)
+$(BUILD)/libkeyward.a: $(LIB_OBJ) $(DB_OBJ) $(SERVER_TESTABLE) $(KMIP_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 

@@ -35,6 +35,8 @@ CREATE TABLE kmip_objects (
 	destroy_ms	bigint NULL,
 	revocation	int NULL,		-- Revocation Reason Code
 	last_change_ms	bigint NOT NULL,
+	rev		bigint NOT NULL DEFAULT 1,	-- counts writes: updates
+						-- and settling check it
 	pending		boolean NOT NULL DEFAULT true,
 	CHECK ((kek_id IS NULL) = (wrapped IS NULL))
 );

@@ -150,9 +150,10 @@ FUZZ_BUILD	:= build-fuzz
 FUZZ_SECONDS	?= 60
 FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS	:= fuzz_api_route fuzz_base64 fuzz_json_body fuzz_config fuzz_ttlv \
+FUZZ_TARGETS	:= fuzz_api_route fuzz_base64 fuzz_json_body fuzz_config \
 		   $(if $(wildcard lib/acl.c),fuzz_acl) \
 		   $(if $(wildcard lib/authcookie.c),fuzz_cookie)
+FUZZ_TARGETS	+= fuzz_ttlv
 FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 
 fuzz: fuzz-build

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 from kmip import enums
 from kmip.core import utils
@@ -79,6 +80,7 @@ def send_batch(c):
     for n, item in enumerate(items, 1):
         item.unique_batch_item_id = contents.UniqueBatchItemID(bytes([n]))
     p._send_message(p._build_request_message(None, items))
+    p._receive_message()  # fails when the listener closes: it has read
 
 
 def response_hex():
@@ -104,7 +106,11 @@ def response_hex():
 
 
 def main():
-    d = tempfile.mkdtemp(prefix="kmip-capture-")
+    with tempfile.TemporaryDirectory(prefix="kmip-capture-") as d:
+        capture(d)
+
+
+def capture(d):
     certs(d)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(d, "server.pem"),
@@ -134,6 +140,9 @@ def main():
         except Exception:
             pass
         c.close()
+        deadline = time.monotonic() + 10
+        while len(got) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
         if len(got) != before + 1:
             sys.exit("no request captured for " + name)
         print(name, got[-1].hex())

@@ -208,21 +208,28 @@ kc_uid(struct kmip_call *k)
 	return 0;
 }
 
+/* Load the object the request names and name it for the key ACLs: its
+ * first Name, else its uid (also when it is not there: the answer waits
+ * for the ACLs, so a denied caller learns nothing).  0 or -1 answered. */
+static int
+load_named(struct kmip_call *k, struct svc_call *c)
+{
+	if (kc_uid(k) != 0)
+		return -1;
+	c->key = k->uid;
+	k->load = kobj_load(k->ctx, k->uid, &k->obj);
+	snprintf(k->acl_name, sizeof(k->acl_name), "%s", k->load == KW_OK ?
+	    kobj_acl_name(&k->obj) : k->uid);
+	c->acl_name = k->acl_name;
+	return 0;
+}
+
 int
 kc_prepare_obj(struct svc_call *c)
 {
 	struct kmip_call *k = c->args;
 
-	if (kc_uid(k) != 0)
-		return -1;
-	c->key = k->uid;
-	k->load = kobj_load(k->ctx, k->uid, &k->obj);
-	/* an object that is not there is named by its uid: the ACLs are
-	 * checked first, so a denied caller learns nothing */
-	snprintf(k->acl_name, sizeof(k->acl_name), "%s", k->load == KW_OK ?
-	    kobj_acl_name(&k->obj) : k->uid);
-	c->acl_name = k->acl_name;
-	return 0;
+	return k->preloaded ? 0 : load_named(k, c);
 }
 
 int
@@ -341,6 +348,17 @@ run_item(struct kmip_ctx *x, const struct kmip_conn_info *ci,
 	c.request_id = ci->request_id;
 	c.proto = &kmip_proto;
 	c.args = &k;
+	/* the object named up front, so that a refusal is audited with it;
+	 * without a usable uid, prepare answers after the operation ACL */
+	if (row->prepare == kc_prepare_obj &&
+	    ttlv_find(it->payload, KMIP_TAG_UNIQUE_IDENTIFIER) != NULL) {
+		if (load_named(&k, &c) != 0) {
+			k.answered = 0;
+			c.key = NULL;
+			c.acl_name = NULL;
+		} else
+			k.preloaded = 1;
+	}
 	svc_run(x->svc, row, &c);
 	if (!k.answered)	/* a step that forgot to answer: a bug */
 		kc_fail(&k, KW_ENOMEM, KMIP_REASON_GENERAL_FAILURE,

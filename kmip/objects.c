@@ -292,6 +292,7 @@ struct put {
 	const uint32_t		*tags;
 	const char *const	*names;
 	size_t			 ntags;
+	int32_t			 only;	/* the value of this index, or -1 */
 };
 
 static int
@@ -348,6 +349,8 @@ put_multi(const struct put *p, const struct kobj *o, const char *key,
 	if (!wanted(p, tag, NULL))
 		return;
 	json_array_foreach(arr, i, v) {
+		if (p->only >= 0 && (size_t)p->only != i)
+			continue;
 		if ((vt = kmip_attr_begin(p->b, &p->k->ver, tag, NULL,
 		    (int32_t)i, &mark)) == 0)
 			return;
@@ -391,6 +394,8 @@ put_custom(const struct put *p, const struct kobj *o)
 		if (!wanted(p, 0, name))
 			continue;
 		json_array_foreach(arr, i, v) {
+			if (p->only >= 0 && (size_t)p->only != i)
+				continue;
 			vt = kmip_attr_begin(p->b, &p->k->ver, 0, name,
 			    (int32_t)i, &mark);
 			if ((s = json_string_value(v)) != NULL)
@@ -406,10 +411,25 @@ put_custom(const struct put *p, const struct kobj *o)
 void
 kobj_put_attrs(struct kmip_call *k, struct ttlv_buf *b,
     const struct kobj *o, const uint32_t *tags, const char *const *names,
-    size_t ntags)
+    size_t ntags, int32_t index)
 {
 	const struct db_kmip_obj *r = &o->row;
-	struct put p = { k, b, tags, names, ntags };
+	struct put p = { k, b, tags, names, ntags, -1 };
+
+	if (ntags == 1 && index >= 0) {		/* one value of one */
+		p.only = index;
+		put_multi(&p, o, "name", KMIP_TAG_NAME);
+		put_multi(&p, o, "asi",
+		    KMIP_TAG_APPLICATION_SPECIFIC_INFORMATION);
+		put_multi(&p, o, "group", KMIP_TAG_OBJECT_GROUP);
+		put_custom(&p, o);
+		if (tags[0] != KMIP_TAG_NAME && tags[0] != KMIP_TAG_OBJECT_GROUP &&
+		    tags[0] !=  KMIP_TAG_APPLICATION_SPECIFIC_INFORMATION &&
+		    tags[0] != 0)
+			p.only = -1;
+		else
+			return;
+	}
 
 	put_scalar(&p, KMIP_TAG_UNIQUE_IDENTIFIER, V_TEXT, 0, r->uid);
 	put_scalar(&p, KMIP_TAG_OBJECT_TYPE, V_ENUM, r->object_type, NULL);
@@ -525,6 +545,11 @@ kobj_match(const struct kmip_attr *attrs, size_t n, int32_t *type,
 		else if (attr_array(m.attrs, a, 1) != NULL) {
 			json_t *v = attr_json(a, msg, msglen);
 
+			/* an empty Application Data matches any: a library
+			 * locates every key of its namespace */
+			if (json_is_object(v) && json_string_length(
+			    json_object_get(v, "data")) == 0)
+				json_object_del(v, "data");
 			if (v == NULL ||
 			    json_array_append_new(attr_array(m.attrs, a, 1),
 			    v) != 0) {

@@ -46,6 +46,7 @@ struct kmip_call {
 	char			 acl_name[DB_KMIP_UID_MAX + 1];
 	struct kobj		 obj;		/* prepare loaded it ... */
 	enum kw_err		 load;		/* ... or why not */
+	int			 preloaded;	/* the adapter loaded it */
 };
 
 /* --- answering (dispatch.c) --- */
@@ -109,10 +110,11 @@ int	kobj_init_attrs(struct kobj *o) WUR;
 uint32_t kobj_apply(struct kmip_call *k, struct kobj *o,
 	    const struct kmip_attr *a, int how, char *msg, size_t msglen);
 /* Put o's attributes into b: all when ntags is 0, else those of tags
- * (0 in tags: the custom attribute of the same index in names). */
+ * (0 in tags: the custom attribute of the same index in names); with
+ * one tag and index >= 0, only that value of it. */
 void	kobj_put_attrs(struct kmip_call *k, struct ttlv_buf *b,
 	    const struct kobj *o, const uint32_t *tags,
-	    const char *const *names, size_t ntags);
+	    const char *const *names, size_t ntags, int32_t index);
 /* The names (1.x) or references (2.0) of o's attributes into b. */
 void	kobj_put_attr_list(struct kmip_call *k, struct ttlv_buf *b,
 	    const struct kobj *o);

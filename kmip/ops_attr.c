@@ -47,7 +47,7 @@ kop_get_attributes(struct svc_call *c)
 	    strlen(k->obj.row.uid));
 	if (kc_v2(k))
 		mark = ttlv_begin(b, KMIP_TAG_ATTRIBUTES);
-	kobj_put_attrs(k, b, &k->obj, tags, names, nt);
+	kobj_put_attrs(k, b, &k->obj, tags, names, nt, -1);
 	if (kc_v2(k))
 		ttlv_end(b, mark);
 }
@@ -147,6 +147,7 @@ kop_delete_attribute(struct svc_call *c)
 	const struct ttlv *p = k->item->payload, *n;
 	struct kobj *o = &k->obj;
 	struct kmip_attr a;
+	json_t *before;
 	uint32_t reason;
 	int32_t idx = -1;
 	char msg[256];
@@ -165,11 +166,25 @@ kop_delete_attribute(struct svc_call *c)
 	if (ttlv_get_int(ttlv_find(p, KMIP_TAG_ATTRIBUTE_INDEX), &idx) != 0)
 		idx = kc_v2(k) ? -1 : 0;
 	a.index = idx;
-	if ((reason = kobj_apply(k, o, &a, 2, msg, sizeof(msg))) != 0) {
-		kc_fail(k, KW_EINVAL, reason, "%s", msg);
+	/* 1.x answers with the attribute deleted: keep it */
+	if ((before = json_deep_copy(o->attrs)) == NULL) {
+		kc_fail(k, KW_ENOMEM, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory");
 		return;
 	}
-	kop_commit(k, o, 0);
+	if ((reason = kobj_apply(k, o, &a, 2, msg, sizeof(msg))) != 0)
+		kc_fail(k, KW_EINVAL, reason, "%s", msg);
+	else
+		kop_commit(k, o, 0);
+	if (k->status == KMIP_STATUS_SUCCESS && !kc_v2(k)) {
+		json_t *after = o->attrs;
+
+		o->attrs = before;
+		kobj_put_attrs(k, kmip_resp_payload(k->resp), o, &a.tag,
+		    &a.name, 1, idx);
+		o->attrs = after;
+	}
+	json_decref(before);
 }
 
 /* The attributes a Locate names: 2.0's Attributes, 1.x's Attribute

@@ -93,6 +93,13 @@ read_params(struct kmip_call *k, struct cparams *p, int usage)
 	    (p->mode == KMIP_MODE_GCM && (p->tag_len < 12 ||
 	    p->tag_len > GCM_TAG_LEN)))
 		goto unsupported;
+	if (p->mode == KMIP_MODE_GCM && k->ver.major == 1 && k->ver.minor < 4) {
+		kc_fail(k, KW_EINVAL, KMIP_REASON_INVALID_FIELD, "AES-GCM needs "
+		    "KMIP 1.4 or later (its tag travels in the Authenticated "
+		    "Encryption Tag); ask for CBC or CTR in Cryptographic "
+		    "Parameters, or speak 1.4 or 2.0");
+		return -1;
+	}
 	if (ttlv_get_bytes(ttlv_find(pl, KMIP_TAG_DATA), &p->data,
 	    &p->data_len) != 0) {
 		kc_fail(k, KW_EINVAL, KMIP_REASON_MISSING_DATA,

@@ -164,7 +164,8 @@ store_new(struct kmip_call *k, struct kobj *o, const struct secbuf *mat)
 	log_info("kmip: object %s created (AES-%d)", o->row.uid,
 	    o->row.length);
 	b = kc_ok(k);
-	ttlv_put_enum(b, KMIP_TAG_OBJECT_TYPE, KMIP_OBJ_SYMMETRIC_KEY);
+	if (k->item->op == KMIP_OP_CREATE)	/* Register's has no type */
+		ttlv_put_enum(b, KMIP_TAG_OBJECT_TYPE, KMIP_OBJ_SYMMETRIC_KEY);
 	ttlv_put_text(b, KMIP_TAG_UNIQUE_IDENTIFIER, o->row.uid,
 	    strlen(o->row.uid));
 }

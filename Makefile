@@ -154,6 +154,7 @@ FUZZ_TARGETS	:= fuzz_api_route fuzz_base64 fuzz_json_body fuzz_config \
 		   $(if $(wildcard lib/acl.c),fuzz_acl) \
 		   $(if $(wildcard lib/authcookie.c),fuzz_cookie)
 FUZZ_TARGETS	+= fuzz_ttlv
+FUZZ_TARGETS	+= fuzz_kmip_dispatch
 FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 
 fuzz: fuzz-build

@@ -17,6 +17,7 @@
 #include "ops.h"
 #include "../lib/crypto.h"
 #include "../lib/log.h"
+#include "../server/authz.h"
 
 /*
  * The key operations over KMIP.  How they map onto the ACLs (README,
@@ -182,30 +183,38 @@ kc_ok(struct kmip_call *k)
 	return kmip_resp_payload(k->resp);
 }
 
-int
-kc_uid(struct kmip_call *k)
+/* The payload's Unique Identifier into k->uid: 0, -1 none, -2 bad. */
+static int
+uid_text(struct kmip_call *k)
 {
 	const struct ttlv *t;
 	const char *s;
 	size_t n;
 
-	t = ttlv_find(k->item->payload, KMIP_TAG_UNIQUE_IDENTIFIER);
-	if (t == NULL) {
-		kc_fail(k, KW_EINVAL, KMIP_REASON_MISSING_DATA,
-		    "the request names no Unique Identifier (ID placeholders "
-		    "are not supported)");
+	if ((t = ttlv_find(k->item->payload, KMIP_TAG_UNIQUE_IDENTIFIER)) ==
+	    NULL)
 		return -1;
-	}
-	if (ttlv_get_text(t, &s, &n) != 0 || n == 0 ||
-	    n > DB_KMIP_UID_MAX) {
-		kc_fail(k, KW_EINVAL, KMIP_REASON_INVALID_FIELD,
-		    "Unique Identifier must be a text string of 1 to %d bytes",
-		    DB_KMIP_UID_MAX);
-		return -1;
-	}
+	if (ttlv_get_text(t, &s, &n) != 0 || n == 0 || n > DB_KMIP_UID_MAX)
+		return -2;
 	memcpy(k->uid, s, n);
 	k->uid[n] = '\0';
 	return 0;
+}
+
+int
+kc_uid(struct kmip_call *k)
+{
+	int r;
+
+	if ((r = uid_text(k)) == -1)
+		kc_fail(k, KW_EINVAL, KMIP_REASON_MISSING_DATA,
+		    "the request names no Unique Identifier (ID placeholders "
+		    "are not supported)");
+	else if (r == -2)
+		kc_fail(k, KW_EINVAL, KMIP_REASON_INVALID_FIELD,
+		    "Unique Identifier must be a text string of 1 to %d bytes",
+		    DB_KMIP_UID_MAX);
+	return r == 0 ? 0 : -1;
 }
 
 /* Load the object the request names and name it for the key ACLs: its
@@ -307,6 +316,21 @@ row_of(uint32_t op)
 	return NULL;
 }
 
+/* Whether identity holds row's operation ACL (svc_run decides; this
+ * only spares the database the work for callers it will refuse). */
+static int
+may_try(struct kmip_ctx *x, const char *identity, const struct svc_op *row)
+{
+	int ok;
+
+	if (identity == NULL)
+		return 0;
+	ok = acls_op_allowed(authz_hold(x->svc->authz), identity,
+	    (enum acl_op)row->acl_op);
+	authz_release(x->svc->authz);
+	return ok;
+}
+
 /* Run one batch item. */
 static void
 run_item(struct kmip_ctx *x, const struct kmip_conn_info *ci,
@@ -348,16 +372,18 @@ run_item(struct kmip_ctx *x, const struct kmip_conn_info *ci,
 	c.request_id = ci->request_id;
 	c.proto = &kmip_proto;
 	c.args = &k;
-	/* the object named up front, so that a refusal is audited with it;
-	 * without a usable uid, prepare answers after the operation ACL */
-	if (row->prepare == kc_prepare_obj &&
-	    ttlv_find(it->payload, KMIP_TAG_UNIQUE_IDENTIFIER) != NULL) {
-		if (load_named(&k, &c) != 0) {
-			k.answered = 0;
-			c.key = NULL;
-			c.acl_name = NULL;
-		} else
-			k.preloaded = 1;
+	/*
+	 * The object named up front, so that a refusal is audited with it,
+	 * and loaded (its Name is its key ACL name) only for a caller the
+	 * operation ACL lets through: svc_run refuses the others before any
+	 * step, and nobody else makes the database work.  Without a usable
+	 * uid, prepare answers after the operation ACL.
+	 */
+	if (row->prepare == kc_prepare_obj && uid_text(&k) == 0) {
+		c.key = c.acl_name = k.uid;
+		if (may_try(x, ci->identity, row))
+			(void)load_named(&k, &c);	/* uid is good */
+		k.preloaded = 1;
 	}
 	svc_run(x->svc, row, &c);
 	if (!k.answered)	/* a step that forgot to answer: a bug */

@@ -7,6 +7,7 @@ messages (malformed, oversized) answered without harm.
 The raw-TTLV helpers here (ttlv(), raw_request(), RawConn) are used by
 test_pair_kmip.py too."""
 
+import json
 import os
 import socket
 import ssl
@@ -561,3 +562,21 @@ def test_kmip_bad_messages(kmip_server, client_of):
     assert len(client_of(V12).get(create_key(client_of(V12)))
                .value) == 32
     assert kmip_server.proc.poll() is None
+
+
+def test_kmip_objects_count_for_master_keys(client_of, kmip_server):
+    """A KMIP object is wrapped under the active master key: the keyring's
+    status counts it, so a master key is never retired from under it."""
+    def versions():
+        _rc, out, _err = kwtest.run([kwtest.ADMIN_BIN, "master-key",
+                                     "status", "-c", kmip_server.conf,
+                                     "--json"])
+        return json.loads(out)["versions"]
+    before = versions()
+    c = client_of(V12)
+    create_key(c)
+    uid = create_key(c)
+    assert versions() == before + 2
+    # destroyed, its material is gone: it holds no master key any more
+    c.destroy(uid)
+    assert versions() == before + 1

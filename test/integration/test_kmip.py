@@ -130,6 +130,8 @@ class RawConn:
         """Whether the server has closed the connection (reads EOF)."""
         try:
             return self.s.recv(1) == b""
+        except socket.timeout:
+            return False
         except (ssl.SSLError, OSError):
             return True
 
@@ -580,3 +582,58 @@ def test_kmip_objects_count_for_master_keys(client_of, kmip_server):
     # destroyed, its material is gone: it holds no master key any more
     c.destroy(uid)
     assert versions() == before + 1
+
+
+def test_kmip_limits(servers):
+    """[limits] apply to KMIP: a client idle past request_timeout_s, or
+    trickling a message slower than that, is cut off; connections past
+    max_connections_per_ip are closed at once; the server serves on."""
+    port = kwtest.free_port()
+    srv = servers.make(settings={
+        ("kmip", "listen"): "127.0.0.1:%d" % port,
+        ("limits", "request_timeout_s"): "2",
+        ("limits", "max_connections_per_ip"): "3"})
+    srv.kmip_port = port
+    srv.start()
+    pki = srv.pki
+    idle = RawConn(port, pki)
+    t0 = time.monotonic()
+    idle.s.settimeout(15)
+    assert idle.closed()                        # EOF: the server cut it
+    assert time.monotonic() - t0 < 12
+    idle.close()
+    # a message trickled a byte a second never completes
+    slow = RawConn(port, pki)
+    slow.s.settimeout(15)
+    msg = raw_request(0x1E, b"")
+    t0 = time.monotonic()
+    cut = False
+    for b in msg:
+        try:
+            slow.send(bytes([b]))
+        except OSError:
+            cut = True
+            break
+        if time.monotonic() - t0 > 10:
+            break
+        time.sleep(0.5)
+    assert cut or slow.closed()
+    slow.close()
+    # three connections at once from here, the fourth refused
+    held = [RawConn(port, pki) for _ in range(3)]
+    with pytest.raises((ssl.SSLError, OSError, EOFError)):
+        extra = RawConn(port, pki)
+        extra.send(raw_request(0x1E, b""))
+        extra.read_message()
+    for c in held:
+        c.close()
+    # and it serves the next client
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            r = roundtrip(port, pki, raw_request(0x1E, b""))
+            break
+        except (ssl.SSLError, OSError, EOFError):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    assert result_of(r)[0] == 0

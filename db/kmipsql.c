@@ -366,11 +366,26 @@ enum kw_err
 db_kmip_get(struct db *db, const char *uid, struct db_kmip_obj *out)
 {
 	struct get_arg a = { RD_ANY, uid, out };
+	struct km_settle st;
+	enum kw_err rc;
 
 	memset(out, 0, sizeof(*out));
 	if (uid == NULL || strlen(uid) > DB_KMIP_UID_MAX)
 		return KW_ENOTFOUND;
-	return db_read_settled(db, get_fn, &a, &a.mode);
+	rc = db_read_settled(db, get_fn, &a, &a.mode);
+	/*
+	 * The primary's row was pending and the standby answered: if the
+	 * primary's row is at the revision the standby holds, it is on both
+	 * databases, so settle it (a write its settle step missed, or a
+	 * promoted standby's rows); otherwise the settle changes nothing.
+	 */
+	if (rc == KW_OK && a.mode == RD_STANDBY) {
+		st.uid = out->uid;
+		st.rev = out->rev;
+		if (db_write(db, km_settle_fn, &st) != KW_OK)
+			log_debug("kmip object %s: not settled yet", uid);
+	}
+	return rc;
 }
 
 struct locate_arg {

@@ -58,8 +58,9 @@ struct kmip_listener;
 /* Listen and start accepting; NULL with the reason in err. */
 struct kmip_listener *kmip_listen_start(const struct kmip_listen_opts *o,
 	    kmip_handler_fn handler, void *ctx, char *err, size_t errlen);
-/* Stop accepting, close every connection (a message being answered is
- * finished first), wait for their threads, free.  NULL is a no-op. */
+/* Stop accepting, shut every connection down, wait for their threads
+ * (a handler running finishes; its answer may not reach the client),
+ * free.  NULL is a no-op. */
 void	kmip_listen_stop(struct kmip_listener *kl);
 
 #endif

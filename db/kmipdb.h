@@ -66,4 +66,27 @@ enum kw_err db_kmip_get(struct db *db, const char *uid,
 enum kw_err db_kmip_locate(struct db *db, int32_t object_type, int32_t state,
 	    const char *match, int max, char ***uids, size_t *n) WUR;
 
+/*
+ * The background rewrap (server/kekring.c): objects whose material is
+ * wrapped under another KEK than the active one, at most max, from any
+ * database (free with db_kmip_rewrap_free); and the store of one row's
+ * new wrapping, where the row is still at the revision and KEK it was
+ * read with (*moved 1), in one acknowledged write.  The wrapping binds
+ * DB_KMIP_WRAP_PREFIX followed by the uid, version 0.
+ */
+#define DB_KMIP_WRAP_PREFIX	"kmip:"
+struct db_kmip_rewrap {
+	char		 uid[DB_KMIP_UID_MAX + 1];
+	char		 kek_id[17];
+	unsigned char	*wrapped;
+	size_t		 wrapped_len;
+	int64_t		 rev;
+};
+enum kw_err db_kmip_rewrap_fetch(struct db *db, const char *active, int max,
+	    struct db_kmip_rewrap **rows, size_t *n) WUR;
+void	db_kmip_rewrap_free(struct db_kmip_rewrap *rows, size_t n);
+enum kw_err db_kmip_rewrap_store(struct db *db,
+	    const struct db_kmip_rewrap *row, const char *kek_id,
+	    const unsigned char *wrapped, size_t wlen, int *moved) WUR;
+
 #endif

@@ -17,7 +17,7 @@
 /* After nodeconf's, with room for its growth. */
 enum {
 	KM_INSERT = NC_FIRST + 8, KM_UPDATE, KM_SETTLE, KM_GET, KM_LOCATE,
-	KM_MAX
+	KM_RW_FETCH, KM_RW_STORE, KM_MAX
 };
 _Static_assert(KM_MAX <= DB_MAX_STMTS, "too many prepared statements");
 
@@ -38,6 +38,9 @@ static const Oid t_update[] = { DB_OID_BOOL, DB_OID_TEXT, DB_OID_INT4,
 	DB_OID_INT8, DB_OID_INT8, DB_OID_INT4, DB_OID_INT8 };
 static const Oid t_settle[] = { DB_OID_TEXT, DB_OID_INT8 };
 static const Oid t_get[] = { DB_OID_TEXT };
+static const Oid t_rw_fetch[] = { DB_OID_TEXT, DB_OID_INT4 };
+static const Oid t_rw_store[] = { DB_OID_BOOL, DB_OID_TEXT, DB_OID_INT8,
+	DB_OID_TEXT, DB_OID_TEXT, DB_OID_BYTEA };
 static const Oid t_locate[] = { DB_OID_INT4, DB_OID_INT4, DB_OID_TEXT,
 	DB_OID_BOOL, DB_OID_INT4 };
 
@@ -92,6 +95,20 @@ static const struct db_stmt km_stmts[KM_MAX - KM_INSERT] = {
 	    " SELECT pg_is_in_recovery(), COALESCE(bool_or(pending), false),"
 	    " COALESCE(array_to_string(array_agg(uid), ' '), '') FROM m",
 	    5, t_locate },
+	/* Up to $2 objects wrapped under another KEK than $1. */
+	[KM_RW_FETCH - KM_INSERT] = { "kw_kmip_rewrap_fetch",
+	    "SELECT uid, kek_id, wrapped, rev FROM kmip_objects"
+	    " WHERE kek_id IS NOT NULL AND kek_id <> $1 ORDER BY uid LIMIT $2",
+	    2, t_rw_fetch },
+	/* Object $2 at rev $3, still under KEK $4: now under $5 as $6 (the
+	 * same material, so the revision stays). */
+	[KM_RW_STORE - KM_INSERT] = { "kw_kmip_rewrap_store",
+	    "WITH " WRITE_OK ","
+	    " u AS (UPDATE kmip_objects SET kek_id = $5, wrapped = $6"
+	    " WHERE uid = $2 AND rev = $3 AND kek_id = $4"
+	    " AND (SELECT ok FROM ok) RETURNING 1)"
+	    " SELECT ok.ok, (SELECT count(*) FROM u), 0 FROM ok",
+	    6, t_rw_store },
 };
 
 static PGresult *
@@ -460,5 +477,117 @@ db_kmip_locate(struct db *db, int32_t object_type, int32_t state,
 	}
 out:
 	free(a.list);
+	return rc;
+}
+
+/* ------------------------------------------------------------ rewrap */
+
+struct rw_arg {
+	const char		*vals[2];
+	struct db_kmip_rewrap	*rows;
+	size_t			 n;
+};
+
+static enum kw_err
+rw_fetch_fn(struct pconn *pc, void *arg)
+{
+	struct rw_arg *a = arg;
+	struct db_kmip_rewrap *r;
+	PGresult *res;
+	int i, n, klen;
+	enum kw_err rc = KW_OK;
+
+	if ((res = km_run(pc, KM_RW_FETCH, a->vals, NULL, NULL, 1)) == NULL)
+		return KW_EDB;
+	if (!pc_res_ok(res)) {
+		rc = key_res_err(pc, "kmip rewrap", NULL, res);
+		goto out;
+	}
+	n = PQntuples(res);
+	if ((a->rows = calloc(n > 0 ? (size_t)n : 1, sizeof(*a->rows))) ==
+	    NULL) {
+		rc = KW_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		r = &a->rows[a->n];
+		klen = PQgetlength(res, i, 1);
+		if (klen > KEK_ID_MAX || PQgetlength(res, i, 0) >
+		    DB_KMIP_UID_MAX || key_get_int(res, i, 3, &r->rev) != 0) {
+			rc = KW_EDB;
+			break;
+		}
+		snprintf(r->uid, sizeof(r->uid), "%s", PQgetvalue(res, i, 0));
+		memcpy(r->kek_id, PQgetvalue(res, i, 1), (size_t)klen);
+		r->kek_id[klen] = '\0';
+		r->wrapped_len = (size_t)PQgetlength(res, i, 2);
+		if ((r->wrapped = malloc(r->wrapped_len + 1)) == NULL) {
+			rc = KW_ENOMEM;
+			break;
+		}
+		memcpy(r->wrapped, PQgetvalue(res, i, 2), r->wrapped_len);
+		a->n++;
+	}
+out:
+	PQclear(res);
+	return rc;
+}
+
+enum kw_err
+db_kmip_rewrap_fetch(struct db *db, const char *active, int max,
+    struct db_kmip_rewrap **rows, size_t *n)
+{
+	struct rw_arg a;
+	char mx[16];
+	enum kw_err rc;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(mx, sizeof(mx), "%d", max);
+	a.vals[0] = active;
+	a.vals[1] = mx;
+	if ((rc = db_read(db, rw_fetch_fn, &a)) != KW_OK) {
+		db_kmip_rewrap_free(a.rows, a.n);
+		a.rows = NULL;
+		a.n = 0;
+	}
+	*rows = a.rows;
+	*n = a.n;
+	return rc;
+}
+
+void
+db_kmip_rewrap_free(struct db_kmip_rewrap *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; rows != NULL && i < n; i++)
+		free(rows[i].wrapped);
+	free(rows);
+}
+
+enum kw_err
+db_kmip_rewrap_store(struct db *db, const struct db_kmip_rewrap *row,
+    const char *kek_id, const unsigned char *wrapped, size_t wlen, int *moved)
+{
+	struct guarded_write w = { .id = KM_RW_STORE };
+	const char *vals[6];
+	int lens[6] = { 0 }, fmts[6] = { 0 };
+	char rev[24];
+	enum kw_err rc;
+
+	snprintf(rev, sizeof(rev), "%lld", (long long)row->rev);
+	vals[1] = row->uid;
+	vals[2] = rev;
+	vals[3] = row->kek_id;
+	vals[4] = kek_id;
+	vals[5] = (const char *)wrapped;
+	lens[5] = (int)wlen;
+	fmts[5] = 1;
+	w.st = &km_stmts[KM_RW_STORE - KM_INSERT];
+	w.vals = vals;
+	w.lens = lens;
+	w.fmts = fmts;
+	rc = guarded_write_run(db, &w);
+	*moved = rc == KW_OK && w.rows == 1;
 	return rc;
 }

@@ -17,7 +17,7 @@
 #include "../server/kekring.h"
 #include "../server/keystore.h"
 
-#define WRAP_PREFIX	"kmip:"
+#define WRAP_PREFIX	DB_KMIP_WRAP_PREFIX
 
 static void
 wrap_name(const struct kobj *o, char *buf, size_t len)

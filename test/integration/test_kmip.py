@@ -9,6 +9,7 @@ test_pair_kmip.py too."""
 
 import json
 import os
+import signal
 import socket
 import ssl
 import struct
@@ -637,3 +638,46 @@ def test_kmip_limits(servers):
             assert time.monotonic() < deadline
             time.sleep(0.2)
     assert result_of(r)[0] == 0
+
+
+def test_kmip_rewrap_after_rotation(servers):
+    """A master key rotation moves KMIP objects under the new key too (the
+    background rewrap), and their material stays what it was."""
+    port = kwtest.free_port()
+    srv = servers.make(settings={("kmip", "listen"): "127.0.0.1:%d" % port})
+    srv.kmip_port = port
+    srv.start()
+    c = kmip_client(srv)
+    try:
+        uid = create_key(c)
+        material = c.get(uid).value
+
+        def status():
+            _rc, out, _err = kwtest.run([kwtest.ADMIN_BIN, "master-key",
+                                         "status", "-c", srv.conf,
+                                         "--json"])
+            return json.loads(out)
+        old = status()["active"]
+        _rc, out, _err = kwtest.run([kwtest.ADMIN_BIN, "master-key", "add",
+                                     "-c", srv.conf])
+        new = out.split("added master key ", 1)[1].split()[0]
+        srv.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while True:
+            rc, _o, _e = kwtest.run([kwtest.ADMIN_BIN, "master-key",
+                                     "rotate", "-c", srv.conf], check=False)
+            if rc == 0:
+                break
+            assert time.monotonic() < deadline, "rotate refused: %s" % _e
+            time.sleep(0.5)
+        st = status()
+        while not st["rewrap_done"]:
+            assert time.monotonic() < deadline + 30, \
+                "KMIP object not rewrapped: %r" % st
+            time.sleep(0.3)
+            st = status()
+        assert st["active"] == new != old
+        assert st["versions_under_active"] == st["versions"] >= 1
+        assert c.get(uid).value == material
+    finally:
+        c.close()

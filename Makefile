@@ -51,8 +51,8 @@ SQL		:= $(sort $(wildcard db/[0-9]*.sql))
 PGCONF_IN	:= db/postgresql.conf.in db/postgresql.node.conf.in \
 		   db/pg_hba.conf.in db/pg_ident.conf.in
 SERVER_SRC	:= $(wildcard server/*.c)
-# KMIP's encoding and messages (kmip/): linked into the unit tests and
-# the fuzz targets, and into keyward-server once it speaks KMIP
+# KMIP (kmip/): the encoding, messages, listener and operations; linked
+# into keyward-server, the unit tests and the fuzz targets
 KMIP_SRC	:= $(wildcard kmip/*.c)
 KMIP_OBJ	:= $(KMIP_SRC:%.c=$(BUILD)/%.o)
 ADMIN_SRC	:= $(wildcard admin/*.c)
@@ -98,7 +98,7 @@ $(BUILD)/admin/pgtemplates.c: db/embed-conf.sh $(PGCONF_IN)
 $(BUILD)/admin/pgtemplates.o: $(BUILD)/admin/pgtemplates.c admin/pgconf.h admin/pair.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/keyward-server: $(SERVER_OBJ) $(DB_OBJ) $(LIB_OBJ)
+$(BUILD)/keyward-server: $(SERVER_OBJ) $(KMIP_OBJ) $(DB_OBJ) $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(KW_LIBS)
 
 $(BUILD)/keyward-admin: $(ADMIN_OBJ) $(DB_OBJ) $(LIB_OBJ)
@@ -157,6 +157,7 @@ FUZZ_TARGETS	:= fuzz_api_route fuzz_base64 fuzz_json_body fuzz_config \
 		   $(if $(wildcard lib/acl.c),fuzz_acl) \
 		   $(if $(wildcard lib/authcookie.c),fuzz_cookie)
 FUZZ_TARGETS	+= fuzz_ttlv
+FUZZ_TARGETS	+= fuzz_kmip_dispatch
 FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 
 fuzz: fuzz-build

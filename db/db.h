@@ -89,7 +89,7 @@ enum kw_err db_kek_check(struct db *db, const char *kek_id,
 #define DB_KEK_CHECK_LEN	32
 struct db_kek_use {
 	char		kek_id[17];
-	int64_t		versions;	/* key versions wrapped under it */
+	int64_t		versions;	/* key versions and KMIP objects under it */
 };
 struct db_kek_holder {
 	char		node[64];

@@ -53,10 +53,13 @@ static const struct db_stmt kr_stmts[KR_MAX - ST_MAX] = {
 	    "SELECT kek_id, check_value FROM kek_check WHERE id = 1",
 	    0, NULL },
 	[KR_USAGE - ST_MAX] = { "kw_kek_usage",
-	    "SELECT kek_id, count(*) FROM key_versions GROUP BY kek_id"
+	    "SELECT kek_id, count(*) FROM (SELECT kek_id FROM key_versions"
+	    " UNION ALL SELECT kek_id FROM kmip_objects"
+	    " WHERE kek_id IS NOT NULL) u GROUP BY kek_id"
 	    " ORDER BY kek_id", 0, NULL },
 	[KR_REFS - ST_MAX] = { "kw_kek_refs",
-	    "SELECT count(*) FROM key_versions WHERE kek_id = $1",
+	    "SELECT (SELECT count(*) FROM key_versions WHERE kek_id = $1)"
+	    " + (SELECT count(*) FROM kmip_objects WHERE kek_id = $1)",
 	    1, t_text },
 	[KR_HOLDERS - ST_MAX] = { "kw_kek_holders",
 	    "SELECT node, kek_id, seen_ms FROM kek_holders"

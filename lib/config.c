@@ -396,6 +396,19 @@ cfg_check(struct cfg_parse *ps)
 		    cfg->metrics_listen);
 		return -1;
 	}
+	if (*cfg->kmip_listen != '\0' && config_parse_addr(
+	    cfg->kmip_listen, host, sizeof(host), &port) != 0) {
+		cfg_error(ps, cfg_line_of(ps, offsetof(struct kw_config,
+		    kmip_listen)), "kmip.listen = %s: expected HOST:PORT "
+		    "or [IPV6]:PORT with a port from 1 to 65535, or nothing",
+		    cfg->kmip_listen);
+		return -1;
+	}
+	if (*cfg->kmip_listen != '\0' && *cfg->tls_client_ca_file == '\0') {
+		cfg_error(ps, 0, "kmip.listen is set but tls.client_ca_file is "
+		    "empty: KMIP clients need a CA to verify them");
+		return -1;
+	}
 	if (cfg->auth_mode == AUTH_MTLS && *cfg->tls_client_ca_file == '\0') {
 		cfg_error(ps, 0, "auth.mode is mtls but tls.client_ca_file is "
 		    "not set: name the CA file that issues client "

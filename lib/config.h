@@ -80,6 +80,9 @@ struct kw_config {
 	char	*log_level;
 	/* [metrics] */
 	char	*metrics_listen;	/* "ADDR:PORT", or empty: off */
+	/* [kmip] */
+	char	*kmip_listen;		/* "ADDR:PORT", or empty: off */
+	int	 kmip_max_message_bytes;
 
 	char	*path;			/* the file this came from */
 	char	*dir;			/* its directory */

@@ -305,6 +305,24 @@ const struct cfg_setting cfg_table[] = {
 	    "HTTPS, to clients that authenticate as for the KMS API (any "
 	    "identity; no ACL is consulted).  Metrics never carry key names "
 	    "or client identities."),
+
+	STR("kmip", "listen", CFG_STRING, "", 0, kmip_listen,
+	    "Address and port (HOST:PORT or [IPV6]:PORT) of the KMIP "
+	    "listener (OASIS KMIP 1.0 to 1.4 and 2.0, binary TTLV over TLS; "
+	    "the registered port is 5696).  Clients must present a "
+	    "certificate that tls.client_ca_file verifies, whatever "
+	    "auth.mode says; auth.identity picks their identity, the ACLs "
+	    "of acl.file authorize them and the audit log records them as "
+	    "for the HTTPS API.  tls.priorities applies, with TLS 1.2 as the "
+	    "lowest version, and so do limits.max_connections, "
+	    "limits.max_connections_per_ip and limits.request_timeout_s.  "
+	    "Empty (the default): no KMIP listener."),
+	INT("kmip", "max_message_bytes", "1048576", 1024, 16777216, 0,
+	    kmip_max_message_bytes,
+	    "Largest KMIP request message accepted, in bytes, and the "
+	    "largest response sent.  A request whose header announces more "
+	    "is answered with a KMIP error (Invalid Message) and the "
+	    "connection closed."),
 };
 
 #undef F

@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "kekring.h"
+#include "../db/kmipdb.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
 
@@ -330,6 +333,58 @@ rewrap_rows(struct kekring *kr, const struct db_rewrap_row *rows, size_t n,
 	pthread_rwlock_unlock(&kr->lock);
 }
 
+/*
+ * One batch of KMIP objects (db/kmipdb.h) not under the active KEK: each
+ * unwrapped, wrapped under active, checked and stored by itself.
+ */
+static enum kw_err
+rewrap_kmip(struct kekring *kr, const char *active, int max, size_t *seen,
+    size_t *moved)
+{
+	char name[sizeof(DB_KMIP_WRAP_PREFIX) + DB_KMIP_UID_MAX];
+	char kek_id[KW_KEK_ID_LEN + 1];
+	struct db_kmip_rewrap *rows = NULL;
+	struct db_key_version dv;
+	struct secbuf *m, *back;
+	unsigned char *w;
+	size_t n = 0, i;
+	int one;
+	enum kw_err e;
+
+	if ((e = db_kmip_rewrap_fetch(kr->db, active, max, &rows, &n)) !=
+	    KW_OK || n == 0)
+		return e;
+	*seen = n;
+	for (i = 0; i < n && e == KW_OK; i++) {
+		snprintf(name, sizeof(name), DB_KMIP_WRAP_PREFIX "%s",
+		    rows[i].uid);
+		memset(&dv, 0, sizeof(dv));
+		snprintf(dv.kek_id, sizeof(dv.kek_id), "%s", rows[i].kek_id);
+		dv.wrapped = rows[i].wrapped;
+		dv.wrapped_len = rows[i].wrapped_len;
+		if ((m = kekring_unwrap(kr, name, &dv)) == NULL)
+			continue;	/* logged */
+		w = malloc(m->len + KW_WRAP_OVERHEAD);
+		back = NULL;
+		if (w != NULL && kekring_wrap(kr, name, 0, m, w, kek_id) == 0) {
+			dv.wrapped = w;
+			dv.wrapped_len = m->len + KW_WRAP_OVERHEAD;
+			snprintf(dv.kek_id, sizeof(dv.kek_id), "%s", kek_id);
+			back = kekring_unwrap(kr, name, &dv);
+		}
+		if (back != NULL && back->len == m->len &&
+		    CRYPTO_memcmp(back->data, m->data, m->len) == 0 &&
+		    (e = db_kmip_rewrap_store(kr->db, &rows[i], kek_id, w,
+		    m->len + KW_WRAP_OVERHEAD, &one)) == KW_OK)
+			*moved += (size_t)one;
+		secbuf_free(back);
+		secbuf_free(m);
+		free(w);
+	}
+	db_kmip_rewrap_free(rows, n);
+	return e;
+}
+
 enum kw_err
 kekring_rewrap(struct kekring *kr, int max, int descending, size_t *seen,
     size_t *moved)
@@ -344,8 +399,10 @@ kekring_rewrap(struct kekring *kr, int max, int descending, size_t *seen,
 	*seen = *moved = 0;
 	kekring_active(kr, active);
 	if ((e = db_rewrap_fetch(kr->db, active, max, descending, &rows,
-	    &n)) != KW_OK || n == 0)
+	    &n)) != KW_OK)
 		return e;
+	if (n == 0)	/* key versions done: the KMIP objects */
+		return rewrap_kmip(kr, active, max, seen, moved);
 	*seen = n;
 	if ((wrapped = calloc(n, sizeof(*wrapped))) == NULL ||
 	    (wlen = calloc(n, sizeof(*wlen))) == NULL) {

@@ -72,8 +72,10 @@ int	kekring_record(struct kekring *kr);
  * (from the other end when descending), unwrap each, wrap the same
  * material under the active KEK, check it unwraps to the same material,
  * store the batch in one acknowledged write.  *seen: versions read,
- * *moved: versions the write moved.  KW_OK, or the error of the read
- * or the write.
+ * *moved: versions the write moved.  Once no version is left, a batch
+ * of KMIP objects (db/kmipdb.h) instead, each checked the same way and
+ * stored in a write of its own.  KW_OK, or the error of the read or
+ * the write.
  */
 enum kw_err kekring_rewrap(struct kekring *kr, int max, int descending,
 	    size_t *seen, size_t *moved) WUR;

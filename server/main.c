@@ -20,6 +20,8 @@
 #include "clustermon.h"
 #include "drift.h"
 #include "http.h"
+#include "../kmip/dispatch.h"
+#include "../kmip/listen.h"
 #include "keystore.h"
 #include "notify.h"
 #include "rewrap.h"
@@ -243,6 +245,51 @@ metrics_listen(const struct kw_config *cfg, struct api_ctx *actx,
 	return 0;
 }
 
+/* Start the kmip.listen listener when set: 0, or -1 (logged). */
+static int
+kmip_listen(const struct startup *st, struct svc *svc, struct tlstrust *trust,
+    struct kmip_ctx **ctx, struct kmip_listener **out)
+{
+	const struct kw_config *cfg = st->cfg;
+	struct kmip_listen_opts ko;
+	char host[256], err[512];
+	int port;
+
+	*out = NULL;
+	if (cfg->kmip_listen[0] == '\0')
+		return 0;
+	if (config_parse_addr(cfg->kmip_listen, host, sizeof(host),
+	    &port) != 0) {
+		log_errx("bad kmip.listen \"%s\"", cfg->kmip_listen);
+		return -1;
+	}
+	if ((*ctx = kmip_ctx_new(svc,
+	    (size_t)cfg->kmip_max_message_bytes)) == NULL) {
+		log_errx("out of memory");
+		return -1;
+	}
+	memset(&ko, 0, sizeof(ko));
+	ko.host = host;
+	ko.port = port;
+	ko.cert_pem = st->tls_cert;
+	ko.key_pem = (const char *)st->tls_key->data;
+	ko.ca_pem = st->client_ca;
+	ko.trust = trust;
+	ko.priorities = cfg->tls_priorities;
+	ko.identity = cfg->auth_identity;
+	ko.max_message = (size_t)cfg->kmip_max_message_bytes;
+	ko.timeout_s = (unsigned)cfg->request_timeout_s;
+	ko.max_connections = (unsigned)cfg->max_connections;
+	ko.max_per_ip = (unsigned)cfg->max_connections_per_ip;
+	if ((*out = kmip_listen_start(&ko, kmip_handle, *ctx, err,
+	    sizeof(err))) == NULL) {
+		log_errx("%s", err);
+		return -1;
+	}
+	log_info("KMIP on %s", cfg->kmip_listen);
+	return 0;
+}
+
 /* Wait for signals; returns on SIGTERM/SIGINT.  cfg is the running
  * configuration, for telling the operator what a reload cannot apply. */
 static void
@@ -313,6 +360,8 @@ main(int argc, char **argv)
 	struct rewrap *rw = NULL;
 	struct http_server *srv = NULL;
 	struct http_plain *msrv = NULL;
+	struct kmip_listener *ksrv = NULL;
+	struct kmip_ctx *kctx = NULL;
 	struct tlstrust *trust = NULL;
 	struct api_ctx actx;
 	struct audit_opts ao;
@@ -464,7 +513,9 @@ main(int argc, char **argv)
 		log_errx("audit log: %s", err);
 		goto out;
 	}
-	if (st.cfg->auth_mode == AUTH_MTLS && (trust = tlstrust_new(st.client_ca,
+	/* KMIP clients always present certificates, whatever auth.mode */
+	if ((st.cfg->auth_mode == AUTH_MTLS || st.cfg->kmip_listen[0] != '\0') &&
+	    (trust = tlstrust_new(st.client_ca,
 	    st.cfg->tls_crl_file, st.cfg->acl_check_interval_ms, err,
 	    sizeof(err))) == NULL) {
 		log_errx("%s", err);
@@ -496,6 +547,8 @@ main(int argc, char **argv)
 	}
 	if (metrics_listen(st.cfg, &actx, &msrv) != 0)
 		goto out;
+	if (kmip_listen(&st, &actx.svc, trust, &kctx, &ksrv) != 0)
+		goto out;
 	log_info("node %s listening on https://%s:%d (auth %s, schema %d, "
 	    "version %s)", st.cfg->node_name, host, port,
 	    st.cfg->auth_mode == AUTH_MTLS ? "mtls" : "pseudo", sv, KW_VERSION);
@@ -505,6 +558,8 @@ main(int argc, char **argv)
 	    rw);
 	rc = 0;
 out:
+	kmip_listen_stop(ksrv);
+	kmip_ctx_free(kctx);
 	http_plain_stop(msrv);
 	http_stop(srv);
 	tlstrust_free(trust);

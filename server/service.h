@@ -89,7 +89,8 @@ struct svc_call {
 	const char	*request_id;
 	const char	*key;		/* the key acted on, or NULL */
 	const char	*acl_name;	/* the name key ACLs know key by, when
-					   prepare knows it; NULL: look up */
+					   the adapter or prepare knows it;
+					   NULL: look up */
 	uint32_t	 version;	/* audited when has_version */
 	int		 has_version;
 	int		 extra_acl_op;	/* prepare: enum acl_op the arguments

@@ -87,12 +87,19 @@ const struct db_stmt key_stmts[ST_MAX] = {
 	    " SELECT ok.ok, (SELECT count(*) FROM d), (SELECT min(id) FROM d)"
 	    " FROM ok",
 	    2, t_key_delete },
-	/* An acknowledged create or rollover: its rows are on both. */
+	/*
+	 * An acknowledged create or rollover: its rows are on both.  Rows
+	 * the settle sweep holds are left to it (SKIP LOCKED: either one
+	 * settling is enough, and neither waits for the other).
+	 */
 	[ST_SETTLE_WRITE] = { "kw_settle_write",
 	    "WITH " NO_SYNC_WAIT ","
-	    " v AS (UPDATE key_versions SET pending = false WHERE key_id = $1"
-	    " AND version = $2 AND pending RETURNING 1),"
-	    " k AS (UPDATE keys SET pending = false WHERE id = $1 AND pending"
+	    " v AS (UPDATE key_versions SET pending = false"
+	    " WHERE (key_id, version) IN (SELECT key_id, version"
+	    " FROM key_versions WHERE key_id = $1 AND version = $2 AND pending"
+	    " FOR UPDATE SKIP LOCKED) RETURNING 1),"
+	    " k AS (UPDATE keys SET pending = false WHERE id IN (SELECT id"
+	    " FROM keys WHERE id = $1 AND pending FOR UPDATE SKIP LOCKED)"
 	    " RETURNING 1)"
 	    " SELECT (SELECT s FROM c), (SELECT count(*) FROM v),"
 	    " (SELECT count(*) FROM k)",
@@ -100,7 +107,8 @@ const struct db_stmt key_stmts[ST_MAX] = {
 	/* An acknowledged delete: the mark is on both, the row can go. */
 	[ST_SETTLE_DELETE] = { "kw_settle_delete",
 	    "WITH " NO_SYNC_WAIT ","
-	    " d AS (DELETE FROM keys WHERE id = $1 AND deleting RETURNING 1)"
+	    " d AS (DELETE FROM keys WHERE id IN (SELECT id FROM keys"
+	    " WHERE id = $1 AND deleting FOR UPDATE SKIP LOCKED) RETURNING 1)"
 	    " SELECT (SELECT s FROM c), (SELECT count(*) FROM d)",
 	    1, t_int8 },
 	/*
@@ -161,18 +169,23 @@ const struct db_stmt key_stmts[ST_MAX] = {
 	 * Settle on the primary what the standby was found to hold: keys
 	 * $1, versions ($2, $3), deleted keys $4.  Cached answers built
 	 * from settled rows only may now be short: move the cache epoch.
+	 * Rows a writer is settling itself are skipped, not waited for
+	 * (they settle either way; a row left over is taken next time).
 	 */
 	[ST_SETTLE_SWEEP] = { "kw_settle_sweep",
 	    "WITH " NO_SYNC_WAIT ","
-	    " k AS (UPDATE keys SET pending = false"
-	    " WHERE id = ANY ($1::bigint[]) AND pending RETURNING 1),"
+	    " k AS (UPDATE keys SET pending = false WHERE id IN (SELECT id"
+	    " FROM keys WHERE id = ANY ($1::bigint[]) AND pending"
+	    " FOR UPDATE SKIP LOCKED) RETURNING 1),"
 	    " v AS (UPDATE key_versions SET pending = false"
-	    " FROM unnest($2::bigint[], $3::int[]) AS u(id, version)"
-	    " WHERE key_versions.key_id = u.id"
-	    " AND key_versions.version = u.version AND key_versions.pending"
-	    " AND key_versions.key_id <> ALL ($4::bigint[]) RETURNING 1),"
-	    " d AS (DELETE FROM keys WHERE id = ANY ($4::bigint[])"
-	    " AND deleting RETURNING 1),"
+	    " WHERE (key_id, version) IN (SELECT s.key_id, s.version"
+	    " FROM key_versions s JOIN unnest($2::bigint[], $3::int[])"
+	    " AS u(id, version) ON s.key_id = u.id AND s.version = u.version"
+	    " WHERE s.pending AND s.key_id <> ALL ($4::bigint[])"
+	    " FOR UPDATE OF s SKIP LOCKED) RETURNING 1),"
+	    " d AS (DELETE FROM keys WHERE id IN (SELECT id FROM keys"
+	    " WHERE id = ANY ($4::bigint[]) AND deleting"
+	    " FOR UPDATE SKIP LOCKED) RETURNING 1),"
 	    " e AS (UPDATE cache_epoch SET epoch = epoch + 1 WHERE id = 1"
 	    " AND (EXISTS (SELECT 1 FROM k) OR EXISTS (SELECT 1 FROM v))"
 	    " RETURNING 1)"

@@ -10,7 +10,9 @@ which the ACLs `keyward-admin init` writes admit):
   create  POST /kms/v1/keys, a fresh name each time;
   roll    POST /kms/v1/key/NAME, each client rolling a key of its own;
 
-each client a process of its own (multiprocessing, http.client), all
+each client a process of its own (multiprocessing, a minimal HTTP/1.1
+client over Python's ssl: http.client costs more CPU per request than
+the server does), all
 started together after their TLS handshake, each stopping at the time
 bound or its share of the count bound, whichever comes first.  Then
 pgbench runs a single-row INSERT (one transaction each, as the server's
@@ -31,13 +33,13 @@ fails), whatever the rates; the figures are printed, not judged.
 """
 
 import argparse
-import http.client
 import json
 import multiprocessing as mp
 import os
 import re
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -65,46 +67,100 @@ PGBENCH_SQL = ("INSERT INTO bench_insert (name, wrapped, created_ms) VALUES "
 
 # -------------------------------------------------------------- clients
 
+class _Conn:
+    """One keep-alive HTTPS connection speaking just enough HTTP/1.1 for
+    a POST with a JSON body and an answer with Content-Length: lighter
+    than http.client, whose per-request parsing would cost more CPU than
+    the server it measures on a small machine."""
+
+    def __init__(self, port, ctx):
+        self.port, self.ctx = port, ctx
+        self.sock = None
+        self.buf = b""
+
+    def connect(self):
+        raw = socket.create_connection(("127.0.0.1", self.port),
+                                       timeout=HTTP_TIMEOUT)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = self.ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        self.buf = b""
+
+    def post(self, path, body):
+        """The answer's status; raises OSError on a broken connection."""
+        if self.sock is None:
+            self.connect()
+        self.sock.sendall(b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          b"Content-Type: application/json\r\n"
+                          b"Content-Length: %d\r\n\r\n%s"
+                          % (path.encode(), len(body), body))
+        while b"\r\n\r\n" not in self.buf:
+            self._more()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        length = 0
+        close = False
+        for ln in lines[1:]:
+            k, _, v = ln.partition(b":")
+            k = k.strip().lower()
+            if k == b"content-length":
+                length = int(v)
+            elif k == b"connection" and v.strip().lower() == b"close":
+                close = True
+        while len(self.buf) < length:
+            self._more()
+        self.buf = self.buf[length:]
+        if close:
+            self.close()
+        return status
+
+    def _more(self):
+        d = self.sock.recv(65536)
+        if not d:
+            raise OSError("connection closed by the server")
+        self.buf += d
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
 def _client(port, ca, cert, key, op, prefix, secs, count, barrier, out):
-    """One client process: (ok, other, seconds) into the queue out."""
+    """One client process: (ok, other, seconds, first error) into out."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(ca)
     ctx.load_cert_chain(cert, key)
-    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx,
-                                       timeout=HTTP_TIMEOUT)
-    hdrs = {"Content-Type": "application/json"}
+    conn = _Conn(port, ctx)
     ok = other = 0
     err = ""
-
-    def post(path, body):
-        conn.request("POST", path, body=json.dumps(body).encode(),
-                     headers=hdrs)
-        r = conn.getresponse()
-        r.read()
-        return r.status
-
     try:
         conn.connect()
         if op == "roll":
-            st = post("/kms/v1/keys", {"name": prefix, "length": 128})
+            st = conn.post("/kms/v1/keys", json.dumps(
+                {"name": prefix, "length": 128}).encode())
             if st != 201:
                 err = "create of the key to roll answered %d" % st
         barrier.wait(START_TIMEOUT)
         t0 = time.monotonic()
         end = t0 + secs
         i = 0
-        while not err and i < count and time.monotonic() < end:
+        roll_path = "/kms/v1/key/%s" % prefix
+        # refusals are counted and the client goes on; a failed set-up or
+        # a broken connection ends it
+        while not err.startswith("create of") and i < count and \
+                time.monotonic() < end:
             i += 1
             if op == "create":
-                st = post("/kms/v1/keys", {"name": "%s-%d" % (prefix, i),
-                                           "length": 128})
+                st = conn.post("/kms/v1/keys", b'{"name":"%s-%d",'
+                               b'"length":128}' % (prefix.encode(), i))
             else:
-                st = post("/kms/v1/key/%s" % prefix, {})
+                st = conn.post(roll_path, b"{}")
             if st in (200, 201):
                 ok += 1
             else:
                 other += 1
-                if not err and other == 1:
+                if other == 1:
                     err = "first refusal: %d" % st
         secs_used = time.monotonic() - t0
     except Exception as e:  # reported, counted as no success

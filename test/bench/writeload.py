@@ -206,6 +206,53 @@ def keyward_run(node, pki, op, clients, secs, count):
         (errs[0] if errs else "")
 
 
+# ------------------------------------------------------------------ CPU
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid):
+    """(ppid, own CPU s, reaped children's CPU s) of pid, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            f_ = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(f_[1]), (int(f_[11]) + int(f_[12])) / TICK,
+            (int(f_[13]) + int(f_[14])) / TICK)
+
+
+def cpu_now(p):
+    """CPU seconds used so far by (PostgreSQL: both instances, all their
+    processes, reaped ones included; the two keyward servers; this
+    process's reaped children: the load clients, pgbench)."""
+    pms = [db.pid() for db in p.dbs]
+    pg = 0.0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        st = _stat(int(d))
+        if st is not None and st[0] in pms:
+            pg += st[1]
+    for pm in pms:
+        st = _stat(pm) if pm else None
+        if st is not None:
+            pg += st[1] + st[2]
+    srv = 0.0
+    for n in p.nodes:
+        st = _stat(n.proc.pid) if n.proc is not None else None
+        if st is not None:
+            srv += st[1]
+    t = os.times()
+    return pg, srv, t.children_user + t.children_system
+
+
+def cpu_per_op(before, after, ops):
+    """CPU ms per operation: (PostgreSQL, servers, clients)."""
+    return tuple(1000.0 * (a - b) / max(1, ops)
+                 for a, b in zip(after, before))
+
+
 # -------------------------------------------------------------- pgbench
 
 def pgbench_setup(db):
@@ -408,6 +455,7 @@ def main():
         rows = []
         for op in ops:
             for c in clients:
+                c0 = cpu_now(p)
                 if a.profile:
                     rps, ok, other, err = profiled_run(p, pki, op, c,
                                                        a.seconds, a.count,
@@ -415,21 +463,31 @@ def main():
                 else:
                     rps, ok, other, err = keyward_run(p.a, pki, op, c,
                                                       a.seconds, a.count)
+                kcpu = cpu_per_op(c0, cpu_now(p), ok)
                 if ok <= 0:
                     raise NoSuccess("%s with %d clients: no success (%d "
                                     "refused; %s)" % (op, c, other, err))
-                pg = None if a.no_pgbench else \
-                    pgbench(p.db_a, c, a.seconds, root)
-                rows.append((op, c, rps, other, pg))
+                pg, pcpu = None, None
+                if not a.no_pgbench:
+                    c0 = cpu_now(p)
+                    pg = pgbench(p.db_a, c, a.seconds, root)
+                    pcpu = cpu_per_op(c0, cpu_now(p), int(pg * a.seconds))
+                rows.append((op, c, rps, other, pg, kcpu, pcpu))
                 say("   %-6s %3d clients: %7.0f/s (%d ok, %d refused)%s"
                     % (op, c, rps, ok, other, "" if pg is None else
                        "; pgbench %.0f tps, ratio %.2f" % (pg, rps / pg)))
-        say("\n| op | clients | keyward/s | pgbench tps | ratio |")
-        say("| --- | --- | --- | --- | --- |")
-        for op, c, rps, other, pg in rows:
-            say("| %s | %d | %.0f | %s | %s |"
+        say("\nCPU ms per operation: PostgreSQL (both instances) / keyward "
+            "servers / clients\n(keyward's clients: Python; pgbench's: "
+            "C); %d CPUs, shared with whatever else runs" % os.cpu_count())
+        say("\n| op | clients | keyward/s | pgbench tps | ratio | "
+            "keyward CPU ms/op pg/srv/cli | pgbench CPU ms/op pg/cli |")
+        say("| --- | --- | --- | --- | --- | --- | --- |")
+        for op, c, rps, other, pg, kcpu, pcpu in rows:
+            say("| %s | %d | %.0f | %s | %s | %.2f/%.2f/%.2f | %s |"
                 % (op, c, rps, "-" if pg is None else "%.0f" % pg,
-                   "-" if pg is None else "%.2f" % (rps / pg)))
+                   "-" if pg is None else "%.2f" % (rps / pg),
+                   kcpu[0], kcpu[1], kcpu[2], "-" if pcpu is None else
+                   "%.2f/%.2f" % (pcpu[0], pcpu[2])))
         rc = 0
     except Exception as e:
         say("writeload: %s: %s" % (type(e).__name__, e))

@@ -13,8 +13,8 @@
 -- two writes collide only when their keys share a slot (or are the same
 -- key, which its own row serialises anyway).  The epoch a server
 -- compares is the sum of all rows: every bump moves it, and it never
--- goes back.  The settle sweep keeps bumping row 1.  Row 1 keeps the
--- epoch so far, so the sum carries on from it.
+-- goes back.  The settle sweep bumps a slot drawn at random.  Row 1
+-- keeps the epoch so far, so the sum carries on from it.
 
 ALTER TABLE cache_epoch DROP CONSTRAINT cache_epoch_id_check;
 ALTER TABLE cache_epoch ADD CONSTRAINT cache_epoch_id_check

@@ -87,19 +87,12 @@ const struct db_stmt key_stmts[ST_MAX] = {
 	    " SELECT ok.ok, (SELECT count(*) FROM d), (SELECT min(id) FROM d)"
 	    " FROM ok",
 	    2, t_key_delete },
-	/*
-	 * An acknowledged create or rollover: its rows are on both.  Rows
-	 * the settle sweep holds are left to it (SKIP LOCKED: either one
-	 * settling is enough, and neither waits for the other).
-	 */
+	/* An acknowledged create or rollover: its rows are on both. */
 	[ST_SETTLE_WRITE] = { "kw_settle_write",
 	    "WITH " NO_SYNC_WAIT ","
-	    " v AS (UPDATE key_versions SET pending = false"
-	    " WHERE (key_id, version) IN (SELECT key_id, version"
-	    " FROM key_versions WHERE key_id = $1 AND version = $2 AND pending"
-	    " FOR UPDATE SKIP LOCKED) RETURNING 1),"
-	    " k AS (UPDATE keys SET pending = false WHERE id IN (SELECT id"
-	    " FROM keys WHERE id = $1 AND pending FOR UPDATE SKIP LOCKED)"
+	    " v AS (UPDATE key_versions SET pending = false WHERE key_id = $1"
+	    " AND version = $2 AND pending RETURNING 1),"
+	    " k AS (UPDATE keys SET pending = false WHERE id = $1 AND pending"
 	    " RETURNING 1)"
 	    " SELECT (SELECT s FROM c), (SELECT count(*) FROM v),"
 	    " (SELECT count(*) FROM k)",
@@ -107,8 +100,7 @@ const struct db_stmt key_stmts[ST_MAX] = {
 	/* An acknowledged delete: the mark is on both, the row can go. */
 	[ST_SETTLE_DELETE] = { "kw_settle_delete",
 	    "WITH " NO_SYNC_WAIT ","
-	    " d AS (DELETE FROM keys WHERE id IN (SELECT id FROM keys"
-	    " WHERE id = $1 AND deleting FOR UPDATE SKIP LOCKED) RETURNING 1)"
+	    " d AS (DELETE FROM keys WHERE id = $1 AND deleting RETURNING 1)"
 	    " SELECT (SELECT s FROM c), (SELECT count(*) FROM d)",
 	    1, t_int8 },
 	/*
@@ -170,7 +162,11 @@ const struct db_stmt key_stmts[ST_MAX] = {
 	 * $1, versions ($2, $3), deleted keys $4.  Cached answers built
 	 * from settled rows only may now be short: move the cache epoch.
 	 * Rows a writer is settling itself are skipped, not waited for
-	 * (they settle either way; a row left over is taken next time).
+	 * (they settle either way; a row left over is taken next time), and
+	 * the epoch slot is drawn at random, so the sweep, holding the rows
+	 * it took, seldom waits for a rollover's commit on slot 1 (and
+	 * writers settling their own rows for the sweep).  (A writer's own
+	 * settle takes no such care: a row lock costs a WAL record a row.)
 	 */
 	[ST_SETTLE_SWEEP] = { "kw_settle_sweep",
 	    "WITH " NO_SYNC_WAIT ","
@@ -186,7 +182,8 @@ const struct db_stmt key_stmts[ST_MAX] = {
 	    " d AS (DELETE FROM keys WHERE id IN (SELECT id FROM keys"
 	    " WHERE id = ANY ($4::bigint[]) AND deleting"
 	    " FOR UPDATE SKIP LOCKED) RETURNING 1),"
-	    " e AS (UPDATE cache_epoch SET epoch = epoch + 1 WHERE id = 1"
+	    " e AS (UPDATE cache_epoch SET epoch = epoch + 1"
+	    " WHERE id = (SELECT 1 + floor(random() * 1024)::int)"
 	    " AND (EXISTS (SELECT 1 FROM k) OR EXISTS (SELECT 1 FROM v))"
 	    " RETURNING 1)"
 	    " SELECT (SELECT s FROM c), (SELECT count(*) FROM k),"

@@ -30,6 +30,7 @@ fails), whatever the rates; the figures are printed, not judged.
 
     writeload.py [--clients 1,8,16,64] [--seconds 10] [--ops create,roll]
                  [--count 1000000] [--no-pgbench] [--profile DIR]
+                 [--pool-size N]
 """
 
 import argparse
@@ -423,6 +424,8 @@ def main():
                     help="bound on operations per run")
     ap.add_argument("--no-pgbench", action="store_true")
     ap.add_argument("--profile", metavar="DIR")
+    ap.add_argument("--pool-size", type=int,
+                    help="the servers' db.pool_size (default: theirs)")
     a = ap.parse_args()
     clients = [int(x) for x in a.clients.split(",")]
     ops = a.ops.split(",")
@@ -440,8 +443,10 @@ def main():
     try:
         pki = LocalPKI(root)
         # production settings: the cache on (pair.py turns it off)
-        p = Pair(root, pki, Template(root), auth="mtls",
-                 settings={("keys", "cache_ttl_ms"): "10000"},
+        settings = {("keys", "cache_ttl_ms"): "10000"}
+        if a.pool_size:
+            settings[("db", "pool_size")] = str(a.pool_size)
+        p = Pair(root, pki, Template(root), auth="mtls", settings=settings,
                  start_servers=False)
         if a.profile:
             os.makedirs(a.profile, exist_ok=True)

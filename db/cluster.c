@@ -77,7 +77,8 @@ copy_field(char *dst, size_t len, const PGresult *r, int col)
 }
 
 /*
- * cache_epoch of the database on pc (see 002_cache_epoch.sql), or -1;
+ * cache_epoch of the database on pc (002_cache_epoch.sql, summed over
+ * the slots of 007_cache_epoch_slots.sql), or -1;
  * with it, into kek (17 bytes), the active master key's id (005), "" when
  * unknown.
  */
@@ -87,10 +88,12 @@ read_epoch(struct pconn *pc, int timeout_ms, char *kek)
 	PGresult *r;
 	int64_t e = -1;
 
-	r = pc_exec(pc, "SELECT e.epoch, k.kek_id FROM cache_epoch e"
-	    " LEFT JOIN kek_check k ON k.id = 1 WHERE e.id = 1", timeout_ms);
+	/* the sum of the slots (007_cache_epoch_slots.sql) */
+	r = pc_exec(pc, "SELECT (SELECT sum(epoch) FROM cache_epoch)::bigint,"
+	    " k.kek_id FROM (SELECT 1) AS one LEFT JOIN kek_check k"
+	    " ON k.id = 1", timeout_ms);
 	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK &&
-	    PQntuples(r) == 1) {
+	    PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
 		e = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 		if (!PQgetisnull(r, 0, 1) && PQgetlength(r, 0, 1) < 17)
 			snprintf(kek, 17, "%s", PQgetvalue(r, 0, 1));

@@ -9,19 +9,15 @@
  * deadline: past it the backend is cancelled and the write reported as
  * not acknowledged, as is a commit that ends with WARNING 01000 (the wait
  * for the synchronous standby was cancelled; committed locally only).
- * PQcancel of libpq 15 connects and waits for the server without a
- * timeout, so it runs in a helper thread waited for a bounded time.
+ * The wait and the cancel themselves are pgwait.c's; this file adds what
+ * they mean for a pooled connection (broken marks, log lines) and for a
+ * commit.
  */
-#include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pool.h"
-#include "../lib/clock.h"
 #include "../lib/log.h"
 
 /* How long the caller waits for a cancel request to be delivered. */
@@ -29,77 +25,23 @@
 /* How long a cancelled COMMIT is drained before its connection goes. */
 #define DRAIN_MS	250
 
-/* A cancel request delivered by a helper thread. */
-struct cancel_job {
-	PGcancel	*cancel;
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	int		 done;
-	int		 ok;
-	int		 abandoned;	/* the waiter left: the thread frees */
-	char		 err[256];
-};
-
-enum wait_rc { W_OK, W_TIMEOUT, W_CONNERR };
-
 /*
  * Wait for every result of what was sent on pc until deadline (monotonic
- * ms).  *out receives the first error result, else the last result.
+ * ms); see pgw_wait.
  */
-static enum wait_rc
+static enum pgw_rc
 pc_wait(struct pconn *pc, int64_t deadline, PGresult **out)
 {
-	PGconn *c = pc->conn;
-	PGresult *keep = NULL, *r;
-	struct pollfd pfd;
-	int64_t left;
-	int n;
-
-	*out = NULL;
-	for (;;) {
-		while (!PQisBusy(c)) {
-			if ((r = PQgetResult(c)) == NULL)
-				goto done;
-			if (keep != NULL &&
-			    PQresultStatus(keep) == PGRES_FATAL_ERROR) {
-				PQclear(r);
-				continue;
-			}
-			PQclear(keep);
-			keep = r;
-		}
-		if ((left = deadline - db_mono_ms()) <= 0) {
-			PQclear(keep);
-			return W_TIMEOUT;
-		}
-		pfd.fd = PQsocket(c);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (pfd.fd < 0)
-			goto connerr;
-		n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
-		if (n < 0 && errno != EINTR)
-			goto connerr;
-		if (n > 0 && !PQconsumeInput(c))
-			goto connerr;
-	}
-done:
-	if (PQstatus(c) != CONNECTION_OK)
-		goto connerr;
-	*out = keep;
-	return W_OK;
-connerr:
-	PQclear(keep);
-	return W_CONNERR;
+	return pgw_wait(pc->conn, deadline, out);
 }
 
 /* Mark pc broken after wait_rc (or a failed send) and log why. */
 static void
-pc_fail(struct pconn *pc, enum wait_rc wrc, const char *what, int ms)
+pc_fail(struct pconn *pc, enum pgw_rc wrc, const char *what, int ms)
 {
 	char buf[512];
 
-	if (wrc == W_TIMEOUT) {
+	if (wrc == PGW_TIMEOUT) {
 		pc->broken = PC_TIMEOUT;
 		if (!pool_quiet(pc->pool))
 			log_warnx("%s database: %s: no answer within %d ms",
@@ -116,14 +58,14 @@ PGresult *
 pc_exec(struct pconn *pc, const char *sql, int deadline_ms)
 {
 	PGresult *r;
-	enum wait_rc wrc;
+	enum pgw_rc wrc;
 
 	if (!PQsendQuery(pc->conn, sql)) {
-		pc_fail(pc, W_CONNERR, "send", deadline_ms);
+		pc_fail(pc, PGW_CONNERR, "send", deadline_ms);
 		return NULL;
 	}
 	wrc = pc_wait(pc, db_mono_ms() + deadline_ms, &r);
-	if (wrc != W_OK) {
+	if (wrc != PGW_OK) {
 		pc_fail(pc, wrc, "query", deadline_ms);
 		return NULL;
 	}
@@ -136,15 +78,15 @@ pc_exec_params(struct pconn *pc, const char *sql, int nparams,
     int deadline_ms)
 {
 	PGresult *r;
-	enum wait_rc wrc;
+	enum pgw_rc wrc;
 
 	if (!PQsendQueryParams(pc->conn, sql, nparams, NULL, vals, lens, fmts,
 	    rfmt)) {
-		pc_fail(pc, W_CONNERR, "send", deadline_ms);
+		pc_fail(pc, PGW_CONNERR, "send", deadline_ms);
 		return NULL;
 	}
 	wrc = pc_wait(pc, db_mono_ms() + deadline_ms, &r);
-	if (wrc != W_OK) {
+	if (wrc != PGW_OK) {
 		pc_fail(pc, wrc, "query", deadline_ms);
 		return NULL;
 	}
@@ -159,15 +101,15 @@ pc_prepared(struct pconn *pc, int id, const struct db_stmt *st,
 	int64_t deadline = db_mono_ms() + deadline_ms;
 	uint64_t bit = (uint64_t)1 << id;
 	PGresult *r;
-	enum wait_rc wrc;
+	enum pgw_rc wrc;
 
 	if ((pc->prepared & bit) == 0) {
 		if (!PQsendPrepare(pc->conn, st->name, st->sql, st->nparams,
 		    st->types)) {
-			pc_fail(pc, W_CONNERR, st->name, deadline_ms);
+			pc_fail(pc, PGW_CONNERR, st->name, deadline_ms);
 			return NULL;
 		}
-		if ((wrc = pc_wait(pc, deadline, &r)) != W_OK) {
+		if ((wrc = pc_wait(pc, deadline, &r)) != PGW_OK) {
 			pc_fail(pc, wrc, st->name, deadline_ms);
 			return NULL;
 		}
@@ -178,10 +120,10 @@ pc_prepared(struct pconn *pc, int id, const struct db_stmt *st,
 	}
 	if (!PQsendQueryPrepared(pc->conn, st->name, st->nparams, vals, lens,
 	    fmts, rfmt)) {
-		pc_fail(pc, W_CONNERR, st->name, deadline_ms);
+		pc_fail(pc, PGW_CONNERR, st->name, deadline_ms);
 		return NULL;
 	}
-	if ((wrc = pc_wait(pc, deadline, &r)) != W_OK) {
+	if ((wrc = pc_wait(pc, deadline, &r)) != PGW_OK) {
 		pc_fail(pc, wrc, st->name, deadline_ms);
 		return NULL;
 	}
@@ -191,12 +133,7 @@ pc_prepared(struct pconn *pc, int id, const struct db_stmt *st,
 int
 pc_res_ok(const PGresult *r)
 {
-	ExecStatusType s;
-
-	if (r == NULL)
-		return 0;
-	s = PQresultStatus(r);
-	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+	return pgw_res_ok(r);
 }
 
 const char *
@@ -229,35 +166,6 @@ pc_log_error(struct pconn *pc, const char *what, const char *name,
 }
 
 
-static void
-cancel_job_free(struct cancel_job *j)
-{
-	PQfreeCancel(j->cancel);
-	pthread_cond_destroy(&j->cv);
-	pthread_mutex_destroy(&j->mu);
-	free(j);
-}
-
-static void *
-cancel_main(void *arg)
-{
-	struct cancel_job *j = arg;
-	char err[256] = "";
-	int ok, abandoned;
-
-	ok = PQcancel(j->cancel, err, sizeof(err));
-	pthread_mutex_lock(&j->mu);
-	j->done = 1;
-	j->ok = ok;
-	memcpy(j->err, err, sizeof(j->err));
-	abandoned = j->abandoned;
-	pthread_cond_signal(&j->cv);
-	pthread_mutex_unlock(&j->mu);
-	if (abandoned)
-		cancel_job_free(j);
-	return NULL;
-}
-
 /*
  * Ask the server to cancel what pc's backend is doing, waiting at most
  * wait_ms for the request to be delivered.  1 when it was, else 0.
@@ -265,55 +173,17 @@ cancel_main(void *arg)
 static int
 pc_cancel(struct pconn *pc, int wait_ms)
 {
-	struct cancel_job *j;
-	pthread_attr_t attr;
-	pthread_t tid;
-	struct timespec ts;
 	char buf[256];
-	int ok = 0, started = 0, done;
+	int ok;
 
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return 0;
-	if ((j->cancel = PQgetCancel(pc->conn)) == NULL) {
-		free(j);
-		return 0;
-	}
-	pthread_mutex_init(&j->mu, NULL);
-	pthread_cond_init(&j->cv, NULL);	/* CLOCK_REALTIME waits */
-	if (pthread_attr_init(&attr) == 0) {
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		started = pthread_create(&tid, &attr, cancel_main, j) == 0;
-		pthread_attr_destroy(&attr);
-	}
-	if (!started) {
-		/* No thread: cancel in line and accept the risk of waiting. */
-		ok = PQcancel(j->cancel, buf, sizeof(buf));
-		cancel_job_free(j);
-		return ok;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	clock_add_ms(&ts, wait_ms);
-	pthread_mutex_lock(&j->mu);
-	while (!j->done)
-		if (pthread_cond_timedwait(&j->cv, &j->mu, &ts) == ETIMEDOUT)
-			break;
-	done = j->done;
-	if (done) {
-		ok = j->ok;
-		if (!ok)
-			db_oneline(j->err, buf, sizeof(buf));
-	} else
-		j->abandoned = 1;
-	pthread_mutex_unlock(&j->mu);
-	if (done)
-		cancel_job_free(j);
-	if (!done)
-		log_warnx("%s database: cancel request not delivered within "
-		    "%d ms", pool_label(pc->pool), wait_ms);
+	ok = pgw_cancel(pc->conn, wait_ms, buf, sizeof(buf));
+	if (ok == -1)
+		log_warnx("%s database: cancel request %s",
+		    pool_label(pc->pool), buf);
 	else if (!ok)
 		log_warnx("%s database: cancel request failed: %s",
 		    pool_label(pc->pool), buf);
-	return ok;
+	return ok == 1;
 }
 
 /*
@@ -324,13 +194,13 @@ pc_cancel(struct pconn *pc, int wait_ms)
  * databases.  A result that is an error is left to the caller.
  */
 static enum kw_err
-commit_outcome(struct pconn *pc, enum wait_rc wrc, PGresult **r,
+commit_outcome(struct pconn *pc, enum pgw_rc wrc, PGresult **r,
     const char *what, int deadline_ms)
 {
 	const char *label = pool_label(pc->pool);
 	PGresult *drained = NULL;
 
-	if (wrc == W_TIMEOUT) {
+	if (wrc == PGW_TIMEOUT) {
 		/*
 		 * Most likely waiting for a synchronous standby that is gone:
 		 * only a cancel ends that wait, and the transaction is then
@@ -339,14 +209,14 @@ commit_outcome(struct pconn *pc, enum wait_rc wrc, PGresult **r,
 		 */
 		pc->broken = PC_DISCARD;
 		pc_cancel(pc, CANCEL_WAIT_MS);
-		if (pc_wait(pc, db_mono_ms() + DRAIN_MS, &drained) == W_OK)
+		if (pc_wait(pc, db_mono_ms() + DRAIN_MS, &drained) == PGW_OK)
 			PQclear(drained);
 		log_warnx("%s database: %s not acknowledged within %d ms; "
 		    "cancelled%s", label, what, deadline_ms, pc->warn01000 ?
 		    " (committed on this database only)" : "");
 		return KW_ENOTACK;
 	}
-	if (wrc == W_CONNERR) {
+	if (wrc == PGW_CONNERR) {
 		pc_fail(pc, wrc, "commit (outcome unknown)", deadline_ms);
 		return KW_ENOTACK;
 	}
@@ -365,14 +235,14 @@ enum kw_err
 pc_commit(struct pconn *pc, int deadline_ms)
 {
 	PGresult *r = NULL;
-	enum wait_rc wrc;
+	enum pgw_rc wrc;
 	enum kw_err rc;
 	int64_t t0 = db_mono_ms();
 
 	pc->warn01000 = 0;
 	if (!PQsendQuery(pc->conn, "COMMIT")) {
 		/* Part of it may have gone out: the outcome is unknown. */
-		pc_fail(pc, W_CONNERR, "commit", deadline_ms);
+		pc_fail(pc, PGW_CONNERR, "commit", deadline_ms);
 		return KW_ENOTACK;
 	}
 	wrc = pc_wait(pc, t0 + deadline_ms, &r);
@@ -399,7 +269,7 @@ pc_commit_prepared(struct pconn *pc, int id, const struct db_stmt *st,
 {
 	uint64_t bit = (uint64_t)1 << id;
 	PGresult *r = NULL;
-	enum wait_rc wrc;
+	enum pgw_rc wrc;
 	enum kw_err rc;
 	int64_t t0, end = db_mono_ms() + deadline_ms;
 	int prep_ms = deadline_ms < DB_OP_DEADLINE_MS ? deadline_ms :
@@ -413,10 +283,10 @@ pc_commit_prepared(struct pconn *pc, int id, const struct db_stmt *st,
 	if ((pc->prepared & bit) == 0) {
 		if (!PQsendPrepare(pc->conn, st->name, st->sql, st->nparams,
 		    st->types)) {
-			pc_fail(pc, W_CONNERR, st->name, prep_ms);
+			pc_fail(pc, PGW_CONNERR, st->name, prep_ms);
 			return KW_EDB;
 		}
-		if ((wrc = pc_wait(pc, db_mono_ms() + prep_ms, &r)) != W_OK) {
+		if ((wrc = pc_wait(pc, db_mono_ms() + prep_ms, &r)) != PGW_OK) {
 			pc_fail(pc, wrc, st->name, prep_ms);
 			return KW_EDB;
 		}
@@ -433,7 +303,7 @@ pc_commit_prepared(struct pconn *pc, int id, const struct db_stmt *st,
 	if (!PQsendQueryPrepared(pc->conn, st->name, st->nparams, vals, lens,
 	    fmts, rfmt)) {
 		/* Part of it may have gone out: the outcome is unknown. */
-		pc_fail(pc, W_CONNERR, st->name, deadline_ms);
+		pc_fail(pc, PGW_CONNERR, st->name, deadline_ms);
 		return KW_ENOTACK;
 	}
 	wrc = pc_wait(pc, end > t0 ? end : t0 + 1, &r);

@@ -161,19 +161,29 @@ const struct db_stmt key_stmts[ST_MAX] = {
 	 * Settle on the primary what the standby was found to hold: keys
 	 * $1, versions ($2, $3), deleted keys $4.  Cached answers built
 	 * from settled rows only may now be short: move the cache epoch.
+	 * Rows a writer is settling itself are skipped, not waited for
+	 * (they settle either way; a row left over is taken next time), and
+	 * the epoch slot is drawn at random, so the sweep, holding the rows
+	 * it took, seldom waits for a rollover's commit on slot 1 (and
+	 * writers settling their own rows for the sweep).  (A writer's own
+	 * settle takes no such care: a row lock costs a WAL record a row.)
 	 */
 	[ST_SETTLE_SWEEP] = { "kw_settle_sweep",
 	    "WITH " NO_SYNC_WAIT ","
-	    " k AS (UPDATE keys SET pending = false"
-	    " WHERE id = ANY ($1::bigint[]) AND pending RETURNING 1),"
+	    " k AS (UPDATE keys SET pending = false WHERE id IN (SELECT id"
+	    " FROM keys WHERE id = ANY ($1::bigint[]) AND pending"
+	    " FOR UPDATE SKIP LOCKED) RETURNING 1),"
 	    " v AS (UPDATE key_versions SET pending = false"
-	    " FROM unnest($2::bigint[], $3::int[]) AS u(id, version)"
-	    " WHERE key_versions.key_id = u.id"
-	    " AND key_versions.version = u.version AND key_versions.pending"
-	    " AND key_versions.key_id <> ALL ($4::bigint[]) RETURNING 1),"
-	    " d AS (DELETE FROM keys WHERE id = ANY ($4::bigint[])"
-	    " AND deleting RETURNING 1),"
-	    " e AS (UPDATE cache_epoch SET epoch = epoch + 1 WHERE id = 1"
+	    " WHERE (key_id, version) IN (SELECT s.key_id, s.version"
+	    " FROM key_versions s JOIN unnest($2::bigint[], $3::int[])"
+	    " AS u(id, version) ON s.key_id = u.id AND s.version = u.version"
+	    " WHERE s.pending AND s.key_id <> ALL ($4::bigint[])"
+	    " FOR UPDATE OF s SKIP LOCKED) RETURNING 1),"
+	    " d AS (DELETE FROM keys WHERE id IN (SELECT id FROM keys"
+	    " WHERE id = ANY ($4::bigint[]) AND deleting"
+	    " FOR UPDATE SKIP LOCKED) RETURNING 1),"
+	    " e AS (UPDATE cache_epoch SET epoch = epoch + 1"
+	    " WHERE id = (SELECT 1 + floor(random() * 1024)::int)"
 	    " AND (EXISTS (SELECT 1 FROM k) OR EXISTS (SELECT 1 FROM v))"
 	    " RETURNING 1)"
 	    " SELECT (SELECT s FROM c), (SELECT count(*) FROM k),"

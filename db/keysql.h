@@ -22,12 +22,10 @@
  * streaming in sync mode right now.  Checked in the statement that
  * writes, so a write costs one round trip and never rests on a stale
  * monitor view alone.  (A standby refuses the statement before that,
- * with SQLSTATE 25006.)
+ * with SQLSTATE 25006.)  DB_SYNC_STANDBY is in pool.h.
  */
 #define WRITE_OK	"ok AS (SELECT NOT pg_is_in_recovery() AND (NOT $1" \
-			" OR EXISTS (SELECT 1 FROM pg_stat_replication" \
-			" WHERE state = 'streaming' AND sync_state = 'sync'))" \
-			" AS ok)"
+			" OR " DB_SYNC_STANDBY ") AS ok)"
 
 /* Every statement about keys, one id each (ids share pconn.prepared). */
 enum {

@@ -2,13 +2,12 @@
  * pgadmin.c: administration statements for keyward-admin (see pgadmin.h).
  *
  * Each statement is sent with libpq's asynchronous API and waited for
- * with poll() up to a deadline, so the operator's command never hangs on
- * a frozen database; past the deadline the connection is abandoned and
- * the call fails with "no answer within N s".  Names (slots, database)
+ * up to a deadline (pgwait.c, the same wait as the server's pools), so
+ * the operator's command never hangs on a frozen database; past the
+ * deadline the connection is abandoned and the call fails with "no
+ * answer within N s".  Names (slots, database)
  * are always parameters or escaped identifiers.
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,7 @@
 
 #include "pgadmin.h"
 #include "keysql.h"
-#include "../lib/clock.h"
+#include "pgwait.h"
 
 struct pga {
 	PGconn	*conn;
@@ -24,28 +23,6 @@ struct pga {
 	int	 dead;			/* a deadline passed: unusable */
 	char	 where[300];
 };
-
-/* A libpq message on one line, without the trailing newline. */
-static void
-oneline(char *out, size_t len, const char *msg)
-{
-	size_t i, o = 0;
-	char ch;
-
-	if (msg == NULL)
-		msg = "";
-	for (i = 0; o + 1 < len && msg[i] != '\0'; i++) {
-		ch = msg[i];
-		if (ch == '\n' || ch == '\r' || ch == '\t')
-			ch = ' ';
-		if (ch == ' ' && (o == 0 || out[o - 1] == ' '))
-			continue;	/* one space for libpq's line breaks */
-		out[o++] = ch;
-	}
-	while (o > 0 && out[o - 1] == ' ')
-		o--;
-	out[o] = '\0';
-}
 
 struct pga *
 pga_connect(const char *host, const char *port, const char *user,
@@ -83,7 +60,7 @@ pga_connect(const char *host, const char *port, const char *user,
 		return NULL;
 	}
 	if (PQstatus(c->conn) != CONNECTION_OK) {
-		oneline(msg, sizeof(msg), PQerrorMessage(c->conn));
+		db_oneline(PQerrorMessage(c->conn), msg, sizeof(msg));
 		snprintf(err, errlen, "%s: %s", c->where, msg);
 		PQfinish(c->conn);
 		free(c);
@@ -108,61 +85,33 @@ pga_where(const struct pga *c)
 }
 
 /*
- * Wait for the results of what was sent, up to deadline_ms.  Returns the
- * first error result, else the last one; NULL with err set when the
- * connection failed or the deadline passed.
+ * Wait for the results of what was sent, up to deadline_ms (pgw_wait).
+ * Returns the first error result, else the last one; NULL with err set
+ * when the connection failed or the deadline passed (the connection is
+ * then abandoned).
  */
 static PGresult *
 wait_result(struct pga *c, int deadline_ms, char *err, size_t errlen)
 {
-	PGresult *keep = NULL, *r;
-	struct pollfd pfd;
-	int64_t end = clock_mono_ms() + deadline_ms, left;
+	PGresult *r;
 	char msg[400];
 
-	for (;;) {
-		while (!PQisBusy(c->conn)) {
-			if ((r = PQgetResult(c->conn)) == NULL)
-				goto done;
-			if (keep != NULL &&
-			    PQresultStatus(keep) == PGRES_FATAL_ERROR) {
-				PQclear(r);
-				continue;
-			}
-			PQclear(keep);
-			keep = r;
-		}
-		if ((left = end - clock_mono_ms()) <= 0) {
-			PQclear(keep);
-			c->dead = 1;
-			snprintf(err, errlen, "%s: no answer within %d s",
-			    c->where, (deadline_ms + 999) / 1000);
-			return NULL;
-		}
-		pfd.fd = PQsocket(c->conn);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (pfd.fd < 0)
-			goto connerr;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			goto connerr;
-		if (!PQconsumeInput(c->conn))
-			goto connerr;
-	}
-done:
-	if (PQstatus(c->conn) != CONNECTION_OK)
-		goto connerr;
-	if (keep == NULL) {
-		snprintf(err, errlen, "%s: no result", c->where);
+	switch (pgw_wait(c->conn, db_mono_ms() + deadline_ms, &r)) {
+	case PGW_OK:
+		if (r == NULL)
+			snprintf(err, errlen, "%s: no result", c->where);
+		return r;
+	case PGW_TIMEOUT:
+		c->dead = 1;
+		snprintf(err, errlen, "%s: no answer within %d s", c->where,
+		    (deadline_ms + 999) / 1000);
+		return NULL;
+	default:
+		c->dead = 1;
+		db_oneline(PQerrorMessage(c->conn), msg, sizeof(msg));
+		snprintf(err, errlen, "%s: %s", c->where, msg);
 		return NULL;
 	}
-	return keep;
-connerr:
-	PQclear(keep);
-	c->dead = 1;
-	oneline(msg, sizeof(msg), PQerrorMessage(c->conn));
-	snprintf(err, errlen, "%s: %s", c->where, msg);
-	return NULL;
 }
 
 /*
@@ -185,7 +134,7 @@ run(struct pga *c, const char *sql, int nparams, const char *p1,
 	}
 	if (!PQsendQueryParams(c->conn, sql, nparams, NULL,
 	    nparams > 0 ? params : NULL, NULL, NULL, 0)) {
-		oneline(msg, sizeof(msg), PQerrorMessage(c->conn));
+		db_oneline(PQerrorMessage(c->conn), msg, sizeof(msg));
 		snprintf(err, errlen, "%s: %s", c->where, msg);
 		c->dead = 1;
 		return NULL;
@@ -195,7 +144,7 @@ run(struct pga *c, const char *sql, int nparams, const char *p1,
 	if (r == NULL)
 		return NULL;
 	if (PQresultStatus(r) != want) {
-		oneline(msg, sizeof(msg), PQresultErrorMessage(r));
+		db_oneline(PQresultErrorMessage(r), msg, sizeof(msg));
 		snprintf(err, errlen, "%s: %s", c->where,
 		    *msg != '\0' ? msg : "unexpected result");
 		PQclear(r);

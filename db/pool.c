@@ -8,8 +8,9 @@
  * next use, and a database that did not answer is remembered for a
  * moment so that route.c tries the other one first.
  *
- * Running statements on a connection is exec.c's business; choosing the
- * database is route.c's.
+ * Running statements on a connection is exec.c's business (above this
+ * file: exec.c calls pool.c, never the reverse), waiting for one under a
+ * deadline pgwait.c's (below both); choosing the database is route.c's.
  */
 #include <errno.h>
 #include <poll.h>
@@ -43,29 +44,6 @@ struct pool {
 };
 
 static void	conn_close(struct pconn *);
-
-int64_t
-db_mono_ms(void)
-{
-	return clock_mono_ms();
-}
-
-/* Copy a libpq message into buf on one line, without the final newline. */
-const char *
-db_oneline(const char *msg, char *buf, size_t len)
-{
-	size_t i;
-
-	if (msg == NULL)
-		msg = "";
-	for (i = 0; i + 1 < len && msg[i] != '\0'; i++)
-		buf[i] = (msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t') ?
-		    ' ' : msg[i];
-	while (i > 0 && buf[i - 1] == ' ')
-		i--;
-	buf[i] = '\0';
-	return buf;
-}
 
 /*
  * Record the WARNING of SQLSTATE 01000 that a COMMIT whose wait for
@@ -284,15 +262,24 @@ conn_open(struct pconn *pc, int64_t deadline)
 	PQsetNoticeReceiver(pc->conn, pc_notice_rx, pc);
 	/*
 	 * The server ends a statement that runs too long; the client-side
-	 * deadlines (pc_wait) cover a server that cannot even do that.
+	 * deadlines (pgw_wait) cover a server that cannot even do that.
+	 * Sent and waited for here, below exec.c: pools use no statement
+	 * runner of their own.
 	 */
-	r = pc_exec(pc, "SET statement_timeout = "
+	if (!PQsendQuery(pc->conn, "SET statement_timeout = "
 	    KW_STR(DB_STMT_TIMEOUT_MS) "; "
-	    "SET idle_in_transaction_session_timeout = 60000",
-	    DB_DEADLINE_MS);
-	if (!pc_res_ok(r)) {
-		if (r != NULL && !p->quiet)
-			pc_log_error(pc, "session settings", NULL, r);
+	    "SET idle_in_transaction_session_timeout = 60000") ||
+	    pgw_wait(pc->conn, db_mono_ms() + DB_DEADLINE_MS, &r) != PGW_OK) {
+		if (!p->quiet)
+			log_warnx("%s database: session settings: %s", p->label,
+			    db_oneline(PQerrorMessage(pc->conn), buf, sizeof(buf)));
+		goto fail;
+	}
+	if (!pgw_res_ok(r)) {
+		if (!p->quiet)
+			log_warnx("%s database: session settings: %s", p->label,
+			    db_oneline(r != NULL ? PQresultErrorMessage(r) :
+			    "no result", buf, sizeof(buf)));
 		PQclear(r);
 		goto fail;
 	}

@@ -154,10 +154,8 @@ begin_on(struct pool *p, int need_sync, struct pconn **out, const char **why)
 	for (try = 0; try < 2; try++) {
 		if (pool_get(p, DB_BORROW_MS, &pc) != KW_OK)
 			return KW_EDB;
-		r = pc_exec(pc, "BEGIN; SELECT pg_is_in_recovery(),"
-		    " EXISTS (SELECT 1 FROM pg_stat_replication"
-		    " WHERE state = 'streaming' AND sync_state = 'sync')",
-		    DB_OP_DEADLINE_MS);
+		r = pc_exec(pc, "BEGIN; SELECT pg_is_in_recovery(), "
+		    DB_SYNC_STANDBY, DB_OP_DEADLINE_MS);
 		if (r == NULL) {
 			b = pc->broken;
 			reused = pc->reused;

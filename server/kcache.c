@@ -2,6 +2,11 @@
  * kcache.c: a chained hash table of key versions and current-version
  * numbers behind a read/write lock.  Owns the cached material (secbufs);
  * knows nothing about the database or crypto.
+ *
+ * Entries are hashed by key name alone, so everything cached about one
+ * key (its versions, its current version, its ACL name) sits in one
+ * chain: dropping a key walks that chain, not the table.  Each entry
+ * keeps its name's hash, compared before the name itself.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,6 +22,7 @@
 
 struct kentry {
 	struct kentry	*next;
+	uint64_t	 hash;		/* name_hash(name) */
 	char		*name;
 	uint32_t	 version;	/* CURRENT for current-version entries */
 	uint32_t	 current;	/* the current version number */
@@ -33,17 +39,16 @@ struct kcache {
 	int		 ttl_ms;
 };
 
-/* FNV-1a over the name and version. */
-static size_t
-bucket_of(const char *name, uint32_t version)
+/* FNV-1a over the name. */
+static uint64_t
+name_hash(const char *name)
 {
 	uint64_t h = 1469598103934665603ULL;
 	const unsigned char *p;
 
 	for (p = (const unsigned char *)name; *p != '\0'; p++)
 		h = (h ^ *p) * 1099511628211ULL;
-	h = (h ^ version) * 1099511628211ULL;
-	return (size_t)(h % NBUCKETS);
+	return h;
 }
 
 static void
@@ -102,30 +107,41 @@ kcache_free(struct kcache *kc)
 static struct kentry *
 find_locked(struct kcache *kc, const char *name, uint32_t version)
 {
+	uint64_t h = name_hash(name);
 	struct kentry *e;
 
-	for (e = kc->buckets[bucket_of(name, version)]; e != NULL; e = e->next)
-		if (e->version == version && strcmp(e->name, name) == 0)
+	for (e = kc->buckets[h % NBUCKETS]; e != NULL; e = e->next)
+		if (e->version == version && e->hash == h &&
+		    strcmp(e->name, name) == 0)
 			return e;
 	return NULL;
 }
 
-/* Remove one entry if present; caller holds the write lock. */
-static void
-remove_locked(struct kcache *kc, const char *name, uint32_t version)
+/*
+ * Remove the entries of name (version: one of them, or every one when
+ * all) and return how many went; caller holds the write lock.
+ */
+static size_t
+remove_locked(struct kcache *kc, const char *name, uint32_t version, int all)
 {
+	uint64_t h = name_hash(name);
 	struct kentry **pp, *e;
+	size_t n = 0;
 
-	for (pp = &kc->buckets[bucket_of(name, version)]; *pp != NULL;
-	    pp = &(*pp)->next) {
-		e = *pp;
-		if (e->version == version && strcmp(e->name, name) == 0) {
+	pp = &kc->buckets[h % NBUCKETS];
+	while ((e = *pp) != NULL) {
+		if ((all || e->version == version) && e->hash == h &&
+		    strcmp(e->name, name) == 0) {
 			*pp = e->next;
 			entry_free(e);
 			kc->count--;
-			return;
-		}
+			n++;
+			if (!all)
+				break;
+		} else
+			pp = &e->next;
 	}
+	return n;
 }
 
 /* Insert a new entry (replacing any old one); caller holds the write lock. */
@@ -134,10 +150,11 @@ insert_locked(struct kcache *kc, struct kentry *e)
 {
 	size_t b;
 
-	remove_locked(kc, e->name, e->version);
+	remove_locked(kc, e->name, e->version, 0);
 	if (kc->count >= kc->max)
 		clear_locked(kc);
-	b = bucket_of(e->name, e->version);
+	e->hash = name_hash(e->name);
+	b = e->hash % NBUCKETS;
 	e->next = kc->buckets[b];
 	kc->buckets[b] = e;
 	kc->count++;
@@ -261,21 +278,8 @@ kcache_put_aclname(struct kcache *kc, const char *name, const char *aclname)
 void
 kcache_drop(struct kcache *kc, const char *name)
 {
-	struct kentry **pp, *e;
-	size_t i;
-
 	pthread_rwlock_wrlock(&kc->lock);
-	for (i = 0; i < NBUCKETS; i++) {
-		pp = &kc->buckets[i];
-		while ((e = *pp) != NULL) {
-			if (strcmp(e->name, name) == 0) {
-				*pp = e->next;
-				entry_free(e);
-				kc->count--;
-			} else
-				pp = &e->next;
-		}
-	}
+	remove_locked(kc, name, 0, 1);
 	pthread_rwlock_unlock(&kc->lock);
 }
 

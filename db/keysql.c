@@ -204,11 +204,14 @@ const struct db_stmt key_stmts[ST_MAX] = {
 	    " v AS (UPDATE key_versions SET pending = false WHERE pending"
 	    " AND key_id NOT IN (SELECT id FROM keys WHERE deleting)"
 	    " RETURNING 1),"
+	    " o AS (UPDATE kmip_objects SET pending = false WHERE pending"
+	    " RETURNING 1),"
 	    " e AS (UPDATE cache_epoch SET epoch = epoch + 1 WHERE id = 1"
 	    " AND (EXISTS (SELECT 1 FROM k) OR EXISTS (SELECT 1 FROM v))"
 	    " RETURNING 1)"
 	    " SELECT (SELECT s FROM c), (SELECT count(*) FROM d) +"
-	    " (SELECT count(*) FROM k) + (SELECT count(*) FROM v),"
+	    " (SELECT count(*) FROM k) + (SELECT count(*) FROM v) +"
+	    " (SELECT count(*) FROM o),"
 	    " (SELECT count(*) FROM e)",
 	    0, NULL },
 };

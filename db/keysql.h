@@ -82,6 +82,14 @@ enum kw_err key_ver_from_row(struct pconn *pc, const PGresult *r, int row,
 #define NC_FIRST	(ST_MAX + 16)
 
 /*
+ * For the monitor's settling (settle.c, kmipsettle.c): the probe pool of
+ * the database that was primary at the last probe, and the other's.
+ * Only the monitor thread uses the probe pools.
+ */
+void	settle_probes(struct db *db, struct pool **primary,
+	    struct pool **standby);
+
+/*
  * One guarded autocommit write (keyring.c, nodeconf.c): statement st
  * (id its prepared-statement id) whose $1 is WRITE_OK's need-sync flag
  * (vals[0] is set here) and whose one row is (ok, count, count).

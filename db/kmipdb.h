@@ -89,4 +89,12 @@ enum kw_err db_kmip_rewrap_store(struct db *db,
 	    const struct db_kmip_rewrap *row, const char *kek_id,
 	    const unsigned char *wrapped, size_t wlen, int *moved) WUR;
 
+/*
+ * For the cluster monitor, as db_settle for keys: settle on the primary
+ * up to max KMIP objects a write left pending whose revision the standby
+ * holds (a lone node's are db_settle's).  How many, 0 when none or the
+ * standby could not be asked, -1 on a database error.
+ */
+int	db_kmip_settle(struct db *db, int max);
+
 #endif

@@ -187,6 +187,18 @@ settle_all_fn(struct pconn *pc, void *arg)
 	return rc;
 }
 
+void
+settle_probes(struct db *db, struct pool **primary, struct pool **standby)
+{
+	if (atomic_load(&db->primary_hint) == 0) {
+		*primary = db->probe;
+		*standby = db->peer_probe;
+	} else {
+		*primary = db->peer_probe;
+		*standby = db->probe;
+	}
+}
+
 int
 db_settle(struct db *db, int max)
 {
@@ -202,14 +214,7 @@ db_settle(struct db *db, int max)
 	if (il_init(&s.ask_id) || il_init(&s.ask_ver) || il_init(&s.keys) ||
 	    il_init(&s.ver_id) || il_init(&s.ver) || il_init(&s.gone))
 		goto out;
-	if (atomic_load(&db->primary_hint) == 0) {
-		primary = db->probe;
-		standby = db->peer_probe;
-	} else {
-		primary = db->peer_probe;
-		standby = db->probe;
-	}
-	/* (the probe pools: only the monitor thread uses them) */
+	settle_probes(db, &primary, &standby);
 	if (db_read_one(primary, unsettled_fn, &s) != KW_OK)
 		goto out;
 	n = 0;

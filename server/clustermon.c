@@ -16,6 +16,7 @@
 #include "drift.h"
 #include "metrics.h"
 #include "../db/db.h"
+#include "../db/kmipdb.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
 
@@ -86,6 +87,10 @@ probe(struct cluster *cl)
 	    (st.peer.role == DB_ROLE_PRIMARY) :
 	    st.local.role == DB_ROLE_PRIMARY)) {
 		if ((settled = db_settle(cl->db, SETTLE_MAX)) > 0)
+			metrics_add(MC_SETTLED_ROWS, (uint64_t)settled);
+		else if (settled < 0)
+			metrics_inc(MC_SETTLE_ERRORS);
+		if ((settled = db_kmip_settle(cl->db, SETTLE_MAX)) > 0)
 			metrics_add(MC_SETTLED_ROWS, (uint64_t)settled);
 		else if (settled < 0)
 			metrics_inc(MC_SETTLE_ERRORS);

@@ -681,3 +681,23 @@ def test_kmip_rewrap_after_rotation(servers):
         assert c.get(uid).value == material
     finally:
         c.close()
+
+
+def test_kmip_lone_node_settles(client_of, kmip_server):
+    """On a lone node (the only copy) the monitor settles every pending
+    KMIP object, as it does keys: a row left pending (here by hand, as a
+    server dying between commit and settle would) does not stay so."""
+    c = client_of()
+    uid = create_key(c, name="left-pending")
+    srv = kmip_server
+
+    def pending():
+        return srv.pg.psql("SELECT pending FROM kmip_objects WHERE uid = "
+                           "'%s'" % uid, srv.dbname)[1].strip()
+    assert pending() == "f"
+    srv.pg.psql("UPDATE kmip_objects SET pending = true WHERE uid = '%s'"
+                % uid, srv.dbname)
+    deadline = time.monotonic() + 30
+    while pending() != "f":
+        assert time.monotonic() < deadline, "%s still pending" % uid
+        time.sleep(0.2)

@@ -112,3 +112,32 @@ def test_pair_kmip_standby_db_down(kmip_pair):
     # a create that was not acknowledged is never handed out
     assert b.locate(attributes=[AF.create_attribute(
         enums.AttributeType.NAME, "should-not-exist")]) == []
+
+
+def kmip_pending(db):
+    """{uid: pending} of every KMIP object on db."""
+    return {row[0]: row[1] == "t" for row in
+            db.psql("SELECT uid, pending FROM kmip_objects")}
+
+
+def test_pair_kmip_unacknowledged_write_settles(kmip_pair, request):
+    """A KMIP create whose commit the frozen standby never acknowledged
+    is left pending on the primary; once the standby holds it, the
+    cluster monitor settles it with no client reading it (DURABILITY.md:
+    as for keys)."""
+    p = kmip_pair
+    a = p.kmip(p.a)
+    before = kmip_pending(p.db_a)
+    request.addfinalizer(p.db_b.thaw)
+    p.db_b.freeze()
+    e = failure(create_key, a, name="unacknowledged")
+    assert "not acknowledged" in e.message, e.message
+    new = {u: v for u, v in kmip_pending(p.db_a).items() if u not in before}
+    assert list(new.values()) == [True], new
+    uid = next(iter(new))
+    p.db_b.thaw()
+    deadline = time.monotonic() + REFUSED_WITHIN_S * 2
+    while kmip_pending(p.db_a)[uid]:
+        assert time.monotonic() < deadline, \
+            "KMIP object %s still pending after the thaw" % uid
+        time.sleep(0.2)

@@ -222,4 +222,23 @@ enum kw_err db_key_versions(struct db *db, const char *name,
 void	db_key_version_clear(struct db_key_version *v);
 void	db_key_versions_free(struct db_key_version *v, size_t n);
 
+/*
+ * keyimport.c: a batch of new keys in one acknowledged write, each with
+ * versions 0..versions-1 already wrapped (key after key, version after
+ * version, wrapped_len bytes each), written settled as a create and its
+ * rollovers leave them.  KW_OK acknowledged by both databases; KW_EEXIST
+ * when a name is taken (nothing written); KW_EUNAVAIL when the pair
+ * cannot take writes now (nothing written); KW_ENOTACK; KW_EDB.
+ */
+struct db_import {
+	const char *const	*names;
+	size_t			 n;
+	int			 length;	/* bits: 128 or 256 */
+	uint32_t		 versions;
+	const char		*kek_id;
+	const unsigned char	*wrapped;
+	size_t			 wrapped_len;
+};
+enum kw_err db_keys_import(struct db *db, const struct db_import *im) WUR;
+
 #endif

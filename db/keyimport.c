@@ -1,0 +1,117 @@
+/*
+ * keyimport.c: many new keys in one statement (keyward-admin keys import).
+ *
+ * Writes, for a batch of keys whose versions the caller has wrapped
+ * already (under the active KEK, with the associated data the server
+ * binds), exactly the rows a create and rollovers would leave once
+ * settled: the keys row with its current version, and every version row,
+ * none pending.  One guarded autocommit statement per batch (WRITE_OK:
+ * a primary with a synchronous standby streaming, in a pair), so a batch
+ * is acknowledged by both databases or not taken at all; only then may
+ * its rows be written settled (DURABILITY.md).  Owns no wrapping and no
+ * choice of names: the caller's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keysql.h"
+
+/* A prepared-statement id of its own, above every table's. */
+#define KI_IMPORT	(DB_MAX_STMTS - 1)
+_Static_assert(KI_IMPORT >= NC_FIRST + 16, "statement ids overlap");
+
+static const Oid t_import[] = { DB_OID_BOOL, DB_OID_TEXT, DB_OID_INT4,
+	DB_OID_INT4, DB_OID_TEXT, DB_OID_BYTEA, DB_OID_INT4 };
+
+/*
+ * $2 the names as a text[] literal, $3 the length in bits, $4 versions
+ * per key, $5 the KEK id, $6 every wrapped version, key after key and
+ * version after version, $7 bytes each.  A name already taken fails the
+ * whole batch on the unique index (23505): nothing is written.
+ */
+static const struct db_stmt import_stmt = { "kw_keys_import",
+    "WITH " WRITE_OK ","
+    " u AS (SELECT n, i FROM unnest($2::text[]) WITH ORDINALITY AS u(n, i)),"
+    " k AS (INSERT INTO keys (name, cipher, length, created_ms,"
+    " current_version) SELECT u.n, 'AES/CTR/NoPadding', $3, " MS_NOW ","
+    " $4 - 1 FROM u, ok WHERE ok.ok ORDER BY u.i"
+    " RETURNING id, name, created_ms),"
+    " v AS (INSERT INTO key_versions (key_id, version, kek_id, wrapped,"
+    " created_ms) SELECT k.id, g.v, $5, substring($6 FROM"
+    " (((u.i - 1) * $4 + g.v) * $7 + 1)::int FOR $7), k.created_ms"
+    " FROM k JOIN u ON u.n = k.name"
+    " CROSS JOIN generate_series(0, $4 - 1) AS g(v) RETURNING 1)"
+    " SELECT ok.ok, (SELECT count(*) FROM k), (SELECT count(*) FROM v)"
+    " FROM ok",
+    7, t_import };
+
+/* names as a text[] literal: each quoted, " and \ escaped. */
+static char *
+names_literal(const char *const *names, size_t n)
+{
+	size_t i, len = 3;
+	const char *p;
+	char *s, *o;
+
+	for (i = 0; i < n; i++)
+		len += 2 * strlen(names[i]) + 3;
+	if ((s = malloc(len)) == NULL)
+		return NULL;
+	o = s;
+	*o++ = '{';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*o++ = ',';
+		*o++ = '"';
+		for (p = names[i]; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				*o++ = '\\';
+			*o++ = *p;
+		}
+		*o++ = '"';
+	}
+	*o++ = '}';
+	*o = '\0';
+	return s;
+}
+
+enum kw_err
+db_keys_import(struct db *db, const struct db_import *im)
+{
+	struct guarded_write w = { .id = KI_IMPORT, .st = &import_stmt };
+	char len_s[16], ver_s[16], wl_s[16];
+	const char *vals[7];
+	int lens[7] = { 0 }, fmts[7] = { 0 };
+	size_t total;
+	enum kw_err rc;
+
+	if (im->n == 0 || im->versions < 1 || im->versions > 1000 ||
+	    im->wrapped_len == 0 || im->wrapped_len > 1024 ||
+	    im->n > 1000000)
+		return KW_EINVAL;
+	total = im->n * im->versions * im->wrapped_len;
+	if (total > 0x7fffffff)
+		return KW_EINVAL;
+	snprintf(len_s, sizeof(len_s), "%d", im->length);
+	snprintf(ver_s, sizeof(ver_s), "%u", im->versions);
+	snprintf(wl_s, sizeof(wl_s), "%zu", im->wrapped_len);
+	if ((vals[1] = names_literal(im->names, im->n)) == NULL)
+		return KW_ENOMEM;
+	vals[2] = len_s;
+	vals[3] = ver_s;
+	vals[4] = im->kek_id;
+	vals[5] = (const char *)im->wrapped;
+	lens[5] = (int)total;
+	fmts[5] = 1;
+	vals[6] = wl_s;
+	w.vals = vals;
+	w.lens = lens;
+	w.fmts = fmts;
+	rc = guarded_write_run(db, &w);
+	if (rc == KW_OK && (w.rows != (int64_t)im->n ||
+	    w.extra != (int64_t)(im->n * im->versions)))
+		rc = KW_EDB;	/* cannot be: one statement, all or nothing */
+	free((char *)vals[1]);
+	return rc;
+}

@@ -241,4 +241,23 @@ struct db_import {
 };
 enum kw_err db_keys_import(struct db *db, const struct db_import *im) WUR;
 
+/*
+ * keyscan.c: the versions of every key in the local database, up to max
+ * a call, in (key id, version) order after *pos, which moves past them
+ * (start from a zeroed pos; *n 0: done).  Every row, settled or not.
+ * Free *rows with db_scan_rows_free.
+ */
+struct db_scan_pos {
+	int64_t		key_id;
+	int32_t		version;
+};
+struct db_scan_row {
+	int64_t			key_id;
+	char			*name;
+	struct db_key_version	v;
+};
+enum kw_err db_scan_versions(struct db *db, struct db_scan_pos *pos,
+	    size_t max, struct db_scan_row **rows, size_t *n) WUR;
+void	db_scan_rows_free(struct db_scan_row *rows, size_t n);
+
 #endif

@@ -100,3 +100,23 @@ def test_import_bad_arguments(pair):
         rc, out, err = pair.a.admin("keys", "import", *args, check=False)
         assert rc == 2 and why in err, (args, out, err)
     assert count_keys(pair.db_a, "") == 0
+
+
+def test_verify_pages_through_many_keys(pair):
+    # more versions than verify reads in one page (10,000): every one is
+    # counted once, and a damaged one in a late page is found
+    n = 10001
+    _rc, out, err = pair.a.admin("keys", "import", "--count", str(n),
+                                 "--prefix", "many-", "--batch", "5000")
+    assert "imported %d keys" % n in out, out + err
+    _rc, out, err = pair.b.admin("verify")
+    assert "keys %d versions %d unwrap-failures 0" % (n, 2 * n) in out, \
+        out + err
+    pair.db_a.psql("UPDATE key_versions SET wrapped = "
+                   "set_byte(wrapped, 19, 255 - get_byte(wrapped, 19)) "
+                   "WHERE key_id = (SELECT id FROM keys WHERE name = "
+                   "'many-9000') AND version = 1")
+    rc, out, err = pair.b.admin("verify", check=False)
+    assert rc == 1, out + err
+    assert "keys %d versions %d unwrap-failures 1" % (n, 2 * n) in out, out
+    assert 'key "many-9000" version 1 does not unwrap' in err, err

@@ -260,4 +260,18 @@ enum kw_err db_scan_versions(struct db *db, struct db_scan_pos *pos,
 	    size_t max, struct db_scan_row **rows, size_t *n) WUR;
 void	db_scan_rows_free(struct db_scan_row *rows, size_t n);
 
+/*
+ * keynames.c: the names db_key_names lists, sorted, from one snapshot, a
+ * batch at a time.  db_names_open decides where and how to list as every
+ * durable read does and holds one pooled connection until
+ * db_names_close (which takes NULL).  db_names_next gives the next up to
+ * max names (free with db_names_free), *n 0 once all were given.  A
+ * cursor belongs to one thread at a time.
+ */
+struct db_names_cursor;
+enum kw_err db_names_open(struct db *db, struct db_names_cursor **out) WUR;
+enum kw_err db_names_next(struct db_names_cursor *c, size_t max,
+	    char ***names, size_t *n) WUR;
+void	db_names_close(struct db_names_cursor *c);
+
 #endif

@@ -225,7 +225,7 @@ void	db_key_versions_free(struct db_key_version *v, size_t n);
 /*
  * keyimport.c: a batch of new keys in one acknowledged write, each with
  * versions 0..versions-1 already wrapped (key after key, version after
- * version, wrapped_len bytes each), written settled as a create and its
+ * version, wrapped_len bytes each), written as a create and its
  * rollovers leave them.  KW_OK acknowledged by both databases; KW_EEXIST
  * when a name is taken (nothing written); KW_EUNAVAIL when the pair
  * cannot take writes now (nothing written); KW_ENOTACK; KW_EDB.

@@ -3,26 +3,30 @@
  *
  * Writes, for a batch of keys whose versions the caller has wrapped
  * already (under the active KEK, with the associated data the server
- * binds), exactly the rows a create and rollovers would leave once
- * settled: the keys row with its current version, and every version row,
- * none pending.  One guarded autocommit statement per batch (WRITE_OK:
- * a primary with a synchronous standby streaming, in a pair), so a batch
- * is acknowledged by both databases or not taken at all; only then may
- * its rows be written settled (DURABILITY.md).  Owns no wrapping and no
- * choice of names: the caller's.
+ * binds), exactly the rows a create and rollovers leave once settled:
+ * the keys row with its current version, and every version row.  As
+ * every key write (DURABILITY.md): one guarded autocommit statement per
+ * batch (WRITE_OK: a primary with a synchronous standby streaming, in a
+ * pair) writes them unsettled, so a batch is acknowledged by both
+ * databases or not taken at all, and only an acknowledged batch is
+ * settled, by a second statement that waits for no standby.  Owns no
+ * wrapping and no choice of names: the caller's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keysql.h"
+#include "../lib/log.h"
 
 /* A prepared-statement id of its own, above every table's. */
 #define KI_IMPORT	(DB_MAX_STMTS - 1)
-_Static_assert(KI_IMPORT >= NC_FIRST + 16, "statement ids overlap");
+#define KI_SETTLE	(DB_MAX_STMTS - 3)
+_Static_assert(KI_SETTLE >= NC_FIRST + 16, "statement ids overlap");
 
 static const Oid t_import[] = { DB_OID_BOOL, DB_OID_TEXT, DB_OID_INT4,
 	DB_OID_INT4, DB_OID_TEXT, DB_OID_BYTEA, DB_OID_INT4 };
+static const Oid t_settle[] = { DB_OID_BOOL, DB_OID_TEXT };
 
 /*
  * $2 the names as a text[] literal, $3 the length in bits, $4 versions
@@ -34,17 +38,33 @@ static const struct db_stmt import_stmt = { "kw_keys_import",
     "WITH " WRITE_OK ","
     " u AS (SELECT n, i FROM unnest($2::text[]) WITH ORDINALITY AS u(n, i)),"
     " k AS (INSERT INTO keys (name, cipher, length, created_ms,"
-    " current_version) SELECT u.n, 'AES/CTR/NoPadding', $3, " MS_NOW ","
-    " $4 - 1 FROM u, ok WHERE ok.ok ORDER BY u.i"
+    " current_version, pending) SELECT u.n, 'AES/CTR/NoPadding', $3, "
+    MS_NOW ", $4 - 1, true FROM u, ok WHERE ok.ok ORDER BY u.i"
     " RETURNING id, name, created_ms),"
     " v AS (INSERT INTO key_versions (key_id, version, kek_id, wrapped,"
-    " created_ms) SELECT k.id, g.v, $5, substring($6 FROM"
-    " (((u.i - 1) * $4 + g.v) * $7 + 1)::int FOR $7), k.created_ms"
+    " created_ms, pending) SELECT k.id, g.v, $5, substring($6 FROM"
+    " (((u.i - 1) * $4 + g.v) * $7 + 1)::int FOR $7), k.created_ms, true"
     " FROM k JOIN u ON u.n = k.name"
     " CROSS JOIN generate_series(0, $4 - 1) AS g(v) RETURNING 1)"
     " SELECT ok.ok, (SELECT count(*) FROM k), (SELECT count(*) FROM v)"
     " FROM ok",
     7, t_import };
+
+/*
+ * An acknowledged batch ($2 its names) is on both databases: settle it
+ * (as kw_settle_write does one create) without waiting for the standby.
+ * $1 (guarded_write_run's need-sync flag) does not matter here.
+ */
+static const struct db_stmt settle_stmt = { "kw_keys_import_settle",
+    "WITH c AS (SELECT set_config('synchronous_commit', 'off', true) AS s),"
+    " k AS (UPDATE keys SET pending = false WHERE name = ANY ($2::text[])"
+    " AND pending RETURNING id),"
+    " v AS (UPDATE key_versions SET pending = false FROM k"
+    " WHERE key_versions.key_id = k.id AND key_versions.pending"
+    " RETURNING 1)"
+    " SELECT $1 OR (SELECT s FROM c) IS NOT NULL,"
+    " (SELECT count(*) FROM k), (SELECT count(*) FROM v)",
+    2, t_settle };
 
 /* names as a text[] literal: each quoted, " and \ escaped. */
 static char *
@@ -112,6 +132,16 @@ db_keys_import(struct db *db, const struct db_import *im)
 	if (rc == KW_OK && (w.rows != (int64_t)im->n ||
 	    w.extra != (int64_t)(im->n * im->versions)))
 		rc = KW_EDB;	/* cannot be: one statement, all or nothing */
+	if (rc == KW_OK) {
+		/* acknowledged: settle it (else the servers' sweep will) */
+		memset(&w, 0, sizeof(w));
+		w.id = KI_SETTLE;
+		w.st = &settle_stmt;
+		w.vals = vals;
+		if (guarded_write_run(db, &w) != KW_OK)
+			log_warnx("an imported batch is left for the servers "
+			    "to settle");
+	}
 	free((char *)vals[1]);
 	return rc;
 }

@@ -26,7 +26,7 @@ _Static_assert(KI_SETTLE >= NC_FIRST + 16, "statement ids overlap");
 
 static const Oid t_import[] = { DB_OID_BOOL, DB_OID_TEXT, DB_OID_INT4,
 	DB_OID_INT4, DB_OID_TEXT, DB_OID_BYTEA, DB_OID_INT4 };
-static const Oid t_settle[] = { DB_OID_BOOL, DB_OID_TEXT };
+static const Oid t_settle[] = { DB_OID_BOOL, DB_OID_TEXT, DB_OID_INT4 };
 
 /*
  * $2 the names as a text[] literal, $3 the length in bits, $4 versions
@@ -57,14 +57,21 @@ static const struct db_stmt import_stmt = { "kw_keys_import",
  */
 static const struct db_stmt settle_stmt = { "kw_keys_import_settle",
     "WITH c AS (SELECT set_config('synchronous_commit', 'off', true) AS s),"
-    " k AS (UPDATE keys SET pending = false WHERE name = ANY ($2::text[])"
-    " AND pending RETURNING id),"
+    /*
+     * One lookup per name and per key through the unique indexes: not
+     * through the partial "unsettled" indexes, which every batch fills
+     * with entries that stay dead until a vacuum (scanning them made a
+     * million-key import quadratic).  Only the batch's own versions
+     * (below $3): a rollover made since is not acknowledged yet.
+     */
+    " k AS (UPDATE keys SET pending = false FROM unnest($2::text[]) AS u(n)"
+    " WHERE keys.name = u.n RETURNING keys.id),"
     " v AS (UPDATE key_versions SET pending = false FROM k"
-    " WHERE key_versions.key_id = k.id AND key_versions.pending"
+    " WHERE key_versions.key_id = k.id AND key_versions.version < $3"
     " RETURNING 1)"
     " SELECT $1 OR (SELECT s FROM c) IS NOT NULL,"
     " (SELECT count(*) FROM k), (SELECT count(*) FROM v)",
-    2, t_settle };
+    3, t_settle };
 
 /* names as a text[] literal: each quoted, " and \ escaped. */
 static char *
@@ -101,7 +108,7 @@ db_keys_import(struct db *db, const struct db_import *im)
 {
 	struct guarded_write w = { .id = KI_IMPORT, .st = &import_stmt };
 	char len_s[16], ver_s[16], wl_s[16];
-	const char *vals[7];
+	const char *vals[7], *svals[3];
 	int lens[7] = { 0 }, fmts[7] = { 0 };
 	size_t total;
 	enum kw_err rc;
@@ -134,10 +141,12 @@ db_keys_import(struct db *db, const struct db_import *im)
 		rc = KW_EDB;	/* cannot be: one statement, all or nothing */
 	if (rc == KW_OK) {
 		/* acknowledged: settle it (else the servers' sweep will) */
+		svals[1] = vals[1];
+		svals[2] = ver_s;
 		memset(&w, 0, sizeof(w));
 		w.id = KI_SETTLE;
 		w.st = &settle_stmt;
-		w.vals = vals;
+		w.vals = svals;
 		if (guarded_write_run(db, &w) != KW_OK)
 			log_warnx("an imported batch is left for the servers "
 			    "to settle");

@@ -224,8 +224,7 @@ batch_refused(enum kw_err e, const char *first, long done)
 	default:
 		log_errx("the database refused the batch from \"%s\"", first);
 	}
-	fprintf(stderr, "keyward-admin: %ld keys were imported before it\n",
-	    done);
+	log_info("%ld keys were imported before it", done);
 }
 
 int

@@ -113,6 +113,8 @@ int	cmd_promote(int argc, char **argv);
 int	cmd_rejoin(int argc, char **argv);
 /* cmd_verify.c */
 int	cmd_verify(int argc, char **argv);
+/* cmd_keys_import.c */
+int	cmd_keys_import(int argc, char **argv);
 /* cmd_config.c */
 int	cmd_config_show(int argc, char **argv);
 /* cmd_audit.c */

@@ -21,68 +21,60 @@ struct tally {
 	size_t	per[64];		/* versions per keyring entry */
 };
 
+/* Versions read per round trip: bounds verify's memory at any key count. */
+#define VERIFY_PAGE	10000
+
 /*
- * Unwrap every version of every key under the KEK it names; count keys,
- * versions, versions per KEK and failures (each failure printed by name
- * and version).  0 when the database answered every query, -1 when not
- * (printed).
+ * Unwrap every version of every key under the KEK it names, a page at a
+ * time; count keys, versions, versions per KEK and failures (each failure
+ * printed by name and version).  0 when the database answered every
+ * query, -1 when not (printed).
  */
 static int
 verify_keys(struct db *db, const struct keyring *ring, struct tally *t)
 {
-	struct db_key_version *vs = NULL;
+	struct db_scan_pos pos = { 0, 0 };
+	struct db_scan_row *rows = NULL, *r;
 	const struct keyring_kek *k;
 	struct secbuf *mat;
-	char **names = NULL;
-	size_t i, j, n = 0, nv = 0;
-	enum kw_err e;
-	int rc = -1;
+	int64_t last_key = 0;
+	size_t i, n = 0;
 
 	memset(t, 0, sizeof(*t));
-	if (db_key_names(db, &names, &n) != KW_OK) {
-		log_errx("could not list the keys");
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		e = db_key_versions(db, names[i], &vs, &nv);
-		if (e == KW_ENOTFOUND)
-			continue;	/* deleted since the listing */
-		if (e != KW_OK) {
-			log_errx("could not read the versions "
-			    "of key \"%s\"", names[i]);
-			goto out;
+	do {
+		if (db_scan_versions(db, &pos, VERIFY_PAGE, &rows, &n) !=
+		    KW_OK) {
+			log_errx("could not read the key versions");
+			return -1;
 		}
-		t->keys++;
-		for (j = 0; j < nv; j++) {
+		for (i = 0; i < n; i++) {
+			r = &rows[i];
+			if (r->key_id != last_key)
+				t->keys++;
+			last_key = r->key_id;
 			t->versions++;
-			if ((k = keyring_find(ring, vs[j].kek_id)) == NULL) {
+			if ((k = keyring_find(ring, r->v.kek_id)) == NULL) {
 				log_errx("key \"%s\" version %u "
 				    "is wrapped under master key %s, which the "
-				    "keyring lacks", names[i], vs[j].version,
-				    vs[j].kek_id);
+				    "keyring lacks", r->name, r->v.version,
+				    r->v.kek_id);
 				t->bad++;
 				continue;
 			}
 			t->per[k - keyring_at(ring, 0)]++;
-			mat = keyring_unwrap(k, names[i], vs[j].version,
-			    vs[j].wrapped, vs[j].wrapped_len);
+			mat = keyring_unwrap(k, r->name, r->v.version,
+			    r->v.wrapped, r->v.wrapped_len);
 			if (mat == NULL) {
 				log_errx("key \"%s\" version %u "
 				    "does not unwrap under master key %s",
-				    names[i], vs[j].version, vs[j].kek_id);
+				    r->name, r->v.version, r->v.kek_id);
 				t->bad++;
 			}
 			secbuf_free(mat);
 		}
-		db_key_versions_free(vs, nv);
-		vs = NULL;
-		nv = 0;
-	}
-	rc = 0;
-out:
-	db_key_versions_free(vs, nv);
-	db_names_free(names, n);
-	return rc;
+		db_scan_rows_free(rows, n);
+	} while (n == VERIFY_PAGE);
+	return 0;
 }
 
 int

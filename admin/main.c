@@ -131,6 +131,19 @@ static const struct admin_cmd cmds[] = {
 	    "  Prints the versions per master key.  A sealed keyring opens with\n"
 	    "  --passphrase-file (its first line), keys.passphrase_file or the\n"
 	    "  terminal." },
+	{ "keys import", "[-c CONFIG] [--passphrase-file FILE] --count N "
+	    "[--prefix P] [--start S] [--versions V] [--length 128|256] "
+	    "[--batch B]",
+	    "make N keys at once, wrapped as the server does, in batches of "
+	    "acknowledged writes", cmd_keys_import,
+	    "  Names are PREFIX followed by S, S+1, ... (--prefix default\n"
+	    "  \"import-\": letters, digits, '.', '_', '-').  Each key gets V\n"
+	    "  versions (default 2) of new random material of --length bits,\n"
+	    "  wrapped under the database's active master key, and is written\n"
+	    "  settled, as a create and its rollovers leave it, B keys (default\n"
+	    "  5000) per write.  Refused while the pair cannot take writes; a\n"
+	    "  taken name fails its batch, and nothing of a failed batch is\n"
+	    "  written.  Prints no key material." },
 	{ "master-key status", "[-c CONFIG] [--passphrase-file FILE] [--json]",
 	    "the master keys: which is active, which each server holds, how "
 	    "many versions each wraps (the rewrap's progress)",

@@ -222,4 +222,56 @@ enum kw_err db_key_versions(struct db *db, const char *name,
 void	db_key_version_clear(struct db_key_version *v);
 void	db_key_versions_free(struct db_key_version *v, size_t n);
 
+/*
+ * keyimport.c: a batch of new keys in one acknowledged write, each with
+ * versions 0..versions-1 already wrapped (key after key, version after
+ * version, wrapped_len bytes each), written as a create and its
+ * rollovers leave them.  KW_OK acknowledged by both databases; KW_EEXIST
+ * when a name is taken (nothing written); KW_EUNAVAIL when the pair
+ * cannot take writes now (nothing written); KW_ENOTACK; KW_EDB.
+ */
+struct db_import {
+	const char *const	*names;
+	size_t			 n;
+	int			 length;	/* bits: 128 or 256 */
+	uint32_t		 versions;
+	const char		*kek_id;
+	const unsigned char	*wrapped;
+	size_t			 wrapped_len;
+};
+enum kw_err db_keys_import(struct db *db, const struct db_import *im) WUR;
+
+/*
+ * keyscan.c: the versions of every key in the local database, up to max
+ * a call, in (key id, version) order after *pos, which moves past them
+ * (start from a zeroed pos; *n 0: done).  Every row, settled or not.
+ * Free *rows with db_scan_rows_free.
+ */
+struct db_scan_pos {
+	int64_t		key_id;
+	int32_t		version;
+};
+struct db_scan_row {
+	int64_t			key_id;
+	char			*name;
+	struct db_key_version	v;
+};
+enum kw_err db_scan_versions(struct db *db, struct db_scan_pos *pos,
+	    size_t max, struct db_scan_row **rows, size_t *n) WUR;
+void	db_scan_rows_free(struct db_scan_row *rows, size_t n);
+
+/*
+ * keynames.c: the names db_key_names lists, sorted, from one snapshot, a
+ * batch at a time.  db_names_open decides where and how to list as every
+ * durable read does and holds one pooled connection until
+ * db_names_close (which takes NULL).  db_names_next gives the next up to
+ * max names (free with db_names_free), *n 0 once all were given.  A
+ * cursor belongs to one thread at a time.
+ */
+struct db_names_cursor;
+enum kw_err db_names_open(struct db *db, struct db_names_cursor **out) WUR;
+enum kw_err db_names_next(struct db_names_cursor *c, size_t max,
+	    char ***names, size_t *n) WUR;
+void	db_names_close(struct db_names_cursor *c);
+
 #endif

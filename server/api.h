@@ -93,6 +93,18 @@ void	api_metrics_only(void *ctx, const struct kw_request *req,
 /* Helpers (api.c). */
 /* Send j (reference stolen; NULL means out of memory) with status. */
 void	api_send_json(struct kw_response *resp, int status, json_t *j);
+/*
+ * Answer 200 with a JSON array made while it is sent (api_stream.c), the
+ * same text api_send_json makes of it: next(arg, &failed) gives each
+ * element in turn (a new reference), NULL at the end, or NULL with
+ * *failed set to cut the answer off (it logs why).  free_arg(arg) once
+ * the answer is done, in every case (also when this fails: 500 then).
+ * next runs on the request's thread after the handler returned: arg must
+ * own all it needs.
+ */
+void	api_send_stream(struct kw_response *resp,
+	    json_t *(*next)(void *arg, int *failed), void (*free_arg)(void *),
+	    void *arg);
 /* Parse the body as JSON of type want (JSON_OBJECT or JSON_ARRAY); an
  * empty body counts as an empty value when empty_ok.  NULL with resp
  * filled on error. */

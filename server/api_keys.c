@@ -319,19 +319,82 @@ api_metadata(struct svc_call *c)
 		api_send_json(resp, 200, j);
 }
 
+/* Bulk metadata answers up to this many keys at once, more as a stream. */
+#define METADATA_INLINE	16
+
+/* The rest of a bulk metadata answer, made while it is sent. */
+struct meta_stream {
+	struct api_ctx	*ctx;
+	char		**names;	/* copies: the request is gone */
+	size_t		 n, i;
+};
+
+static json_t *
+meta_stream_next(void *arg, int *failed)
+{
+	struct meta_stream *m = arg;
+	struct kw_response scratch;
+	json_t *j;
+
+	if (m->i == m->n)
+		return NULL;
+	memset(&scratch, 0, sizeof(scratch));
+	if ((j = metadata_or_empty(m->ctx, m->names[m->i], &scratch)) == NULL) {
+		/* too late for an error status: cut the answer off */
+		log_warnx("bulk metadata cut off at key \"%s\" (%d)",
+		    m->names[m->i], scratch.status);
+		secure_free(scratch.body);
+		*failed = 1;
+		return NULL;
+	}
+	m->i++;
+	return j;
+}
+
+static void
+meta_stream_free(void *arg)
+{
+	struct meta_stream *m = arg;
+
+	db_names_free(m->names, m->n);
+	free(m);
+}
+
+/* Answer the metadata of names[0..n) as a stream; 0, or -1 (resp filled). */
+static int
+bulk_metadata_stream(struct api_ctx *ctx, const char **names, size_t n,
+    struct kw_response *resp)
+{
+	struct meta_stream *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->names = calloc(n, sizeof(*m->names))) == NULL) {
+		free(m);
+		resp_error(resp, KW_ENOMEM, "out of memory");
+		return -1;
+	}
+	m->ctx = ctx;
+	for (m->n = 0; m->n < n; m->n++)
+		if ((m->names[m->n] = strdup(names[m->n])) == NULL) {
+			meta_stream_free(m);
+			resp_error(resp, KW_ENOMEM, "out of memory");
+			return -1;
+		}
+	api_send_stream(resp, meta_stream_next, meta_stream_free, m);
+	return 0;
+}
+
 void
 api_bulk_metadata(struct svc_call *c)
 {
 	struct api_call *a = c->args;
 	struct api_ctx *ctx = a->ctx;
 	const struct kw_request *req = a->req;
-	const struct route *rt = a->rt;
 	struct kw_response *resp = a->resp;
 	const char **names;
 	size_t n, i, max = (size_t)ctx->svc.cfg->max_batch;
 	json_t *arr, *j;
 
-	(void)rt;
 	if ((names = calloc(max + 1, sizeof(*names))) == NULL) {
 		resp_error(resp, KW_ENOMEM, "out of memory");
 		return;
@@ -341,18 +404,25 @@ api_bulk_metadata(struct svc_call *c)
 		resp_error(resp, KW_EINVAL, "at most %zu keys per request", max);
 		goto out;
 	}
+	/* every refusal before the first byte of the answer */
+	for (i = 0; i < n; i++) {
+		if (!route_valid_name(names[i])) {
+			resp_error(resp, KW_EINVAL, "invalid key name");
+			goto out;
+		}
+		if (!svc_allow_key(c, names[i], KEYOP_READ))
+			goto out;
+	}
+	if (n > METADATA_INLINE) {
+		(void)bulk_metadata_stream(ctx, names, n, resp);
+		goto out;
+	}
 	if ((arr = json_array()) == NULL) {
 		resp_error(resp, KW_ENOMEM, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (!route_valid_name(names[i])) {
-			json_decref(arr);
-			resp_error(resp, KW_EINVAL, "invalid key name");
-			goto out;
-		}
-		if (!svc_allow_key(c, names[i], KEYOP_READ) ||
-		    (j = metadata_or_empty(ctx, names[i], resp)) == NULL) {
+		if ((j = metadata_or_empty(ctx, names[i], resp)) == NULL) {
 			json_decref(arr);
 			goto out;
 		}
@@ -363,29 +433,79 @@ out:
 	free(names);
 }
 
+/* Names are read from the database this many at a time. */
+#define NAMES_BATCH	1000
+
+/* A names answer longer than one batch, made while it is sent. */
+struct names_stream {
+	struct db_names_cursor	*cur;
+	char			**batch;
+	size_t			 n, i;
+};
+
+static json_t *
+names_stream_next(void *arg, int *failed)
+{
+	struct names_stream *s = arg;
+
+	if (s->i == s->n) {
+		db_names_free(s->batch, s->n);
+		s->batch = NULL;
+		s->n = s->i = 0;
+		if (db_names_next(s->cur, NAMES_BATCH, &s->batch, &s->n) !=
+		    KW_OK) {
+			log_warnx("key names cut off: the database did not "
+			    "give the next names");
+			*failed = 1;
+			return NULL;
+		}
+		if (s->n == 0)
+			return NULL;
+	}
+	return json_string(s->batch[s->i++]);
+}
+
+static void
+names_stream_free(void *arg)
+{
+	struct names_stream *s = arg;
+
+	db_names_free(s->batch, s->n);
+	db_names_close(s->cur);
+	free(s);
+}
+
 void
 api_names(struct svc_call *c)
 {
 	struct api_call *a = c->args;
 	struct api_ctx *ctx = a->ctx;
-	const struct kw_request *req = a->req;
-	const struct route *rt = a->rt;
 	struct kw_response *resp = a->resp;
-	char **names = NULL;
-	size_t n = 0, i;
+	struct names_stream *s;
 	json_t *arr;
+	size_t i;
 	enum kw_err e;
 
-	(void)req;
-	(void)rt;
-	if ((e = ks_names(ctx->svc.ks, &names, &n)) != KW_OK) {
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		resp_error(resp, KW_ENOMEM, "out of memory");
+		return;
+	}
+	/* the first batch before the answer, so a failure is a status */
+	if ((e = db_names_open(ks_db(ctx->svc.ks), &s->cur)) != KW_OK ||
+	    (e = db_names_next(s->cur, NAMES_BATCH, &s->batch, &s->n)) !=
+	    KW_OK) {
+		names_stream_free(s);
 		api_store_error(resp, e, "");
 		return;
 	}
+	if (s->n == NAMES_BATCH) {
+		api_send_stream(resp, names_stream_next, names_stream_free, s);
+		return;
+	}
 	if ((arr = json_array()) != NULL)
-		for (i = 0; i < n; i++)
-			json_array_append_new(arr, json_string(names[i]));
-	db_names_free(names, n);
+		for (i = 0; i < s->n; i++)
+			json_array_append_new(arr, json_string(s->batch[i]));
+	names_stream_free(s);
 	api_send_json(resp, 200, arr);
 }
 

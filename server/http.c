@@ -48,6 +48,8 @@ struct http_server {
 
 /* How long http_stop lets in-flight requests finish. */
 #define DRAIN_MS	10000
+/* Bytes a streamed body is asked for at a time. */
+#define STREAM_BLOCK	(32 * 1024)
 
 /* Per TCP connection: the verified client identity, once known. */
 struct conn_state {
@@ -286,25 +288,87 @@ glue_query_all(const struct kw_request *r, const char *name, const char **vals,
 	return qi.n;
 }
 
+/* A streamed body (kw_response.stream) and the request it answers. */
+struct stream_glue {
+	long	(*stream)(void *arg, char *buf, size_t max);
+	void	(*stream_free)(void *arg);
+	void	*arg;
+	char	 request_id[17];
+};
+
+static ssize_t
+stream_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream_glue *g = cls;
+	long n;
+
+	(void)pos;
+	/* what the stream logs names its request, as the handler's lines */
+	log_request_begin(g->request_id);
+	n = g->stream(g->arg, buf, max);
+	log_request_end();
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n < 0 || (size_t)n > max)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	return (ssize_t)n;
+}
+
+static void
+stream_done(void *cls)
+{
+	struct stream_glue *g = cls;
+
+	g->stream_free(g->arg);
+	free(g);
+}
+
+/* The libmicrohttpd response of resp's body or stream (taken over). */
+static struct MHD_Response *
+response_of(struct kw_response *resp, const char *request_id)
+{
+	struct MHD_Response *r;
+	struct stream_glue *g;
+
+	if (resp->stream == NULL) {
+		r = MHD_create_response_from_buffer_with_free_callback(
+		    resp->len, resp->body, secure_free);
+		if (r == NULL)
+			secure_free(resp->body);
+		resp->body = NULL;
+		return r;
+	}
+	secure_free(resp->body);
+	resp->body = NULL;
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		resp->stream_free(resp->stream_arg);
+		return NULL;
+	}
+	g->stream = resp->stream;
+	g->stream_free = resp->stream_free;
+	g->arg = resp->stream_arg;
+	snprintf(g->request_id, sizeof(g->request_id), "%s", request_id);
+	if ((r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+	    STREAM_BLOCK, stream_cb, g, stream_done)) == NULL)
+		stream_done(g);
+	return r;
+}
+
 /* Queue resp on c; takes ownership of resp's buffers (the body is wiped
- * when libmicrohttpd is done with it).  cookie: a Set-Cookie value to
- * add, or NULL. */
+ * when libmicrohttpd is done with it) or stream.  cookie: a Set-Cookie
+ * value to add, or NULL. */
 static enum MHD_Result
 send_response(struct MHD_Connection *c, struct kw_response *resp,
-    const char *cookie)
+    const char *request_id, const char *cookie)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer_with_free_callback(resp->len,
-	    resp->body, secure_free);
-	if (r == NULL) {
-		secure_free(resp->body);
+	if ((r = response_of(resp, request_id)) == NULL) {
 		free(resp->location);
 		return MHD_NO;
 	}
-	resp->body = NULL;
-	if (resp->len > 0)
+	if (resp->len > 0 || resp->stream != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 		    resp->content_type != NULL ? resp->content_type :
 		    "application/json");
@@ -430,7 +494,8 @@ dispatch(struct http_server *srv, struct MHD_Connection *c, const char *url,
 		    doas != NULL ? " doas=" : "", doas != NULL ? doas : "",
 		    method, url, resp.status, ms);
 	log_request_end();
-	return send_response(c, &resp, cookie[0] != '\0' ? cookie : NULL);
+	return send_response(c, &resp, req.request_id,
+	    cookie[0] != '\0' ? cookie : NULL);
 }
 
 /* Whether the body of this request has taken longer than timeout_s to

@@ -38,6 +38,17 @@ struct kw_response {
 	int		 op;		/* the route's enum kw_op, for the
 					   request metrics (0: none) */
 	int		 err;		/* enum kw_err of an error answer */
+	/*
+	 * A body made while it is sent, instead of body (for answers too
+	 * large to hold): the glue calls stream for up to max more bytes
+	 * into buf until it returns 0 (the end); -1 ends the response
+	 * early (the client sees a cut-off answer, never a wrong one).
+	 * stream_free(stream_arg) is called once in every case.  stream
+	 * runs on the request's thread.
+	 */
+	long		(*stream)(void *arg, char *buf, size_t max);
+	void		(*stream_free)(void *arg);
+	void		*stream_arg;
 };
 
 /* First value of query parameter name, or NULL. */

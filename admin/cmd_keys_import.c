@@ -257,7 +257,7 @@ cmd_keys_import(int argc, char **argv)
 	if (failed)
 		goto out;
 	if (admin_load_keyring(cfg, o.pass_file, &mk, &ring, NULL) != 0 ||
-	    admin_join_hsm(cfg, ring, &hsm) != 0)
+	    admin_join_hsm(cfg, ring, 1, &hsm) != 0)
 		goto out;
 	if ((db = admin_db(cfg, cfg->db_local, 1, pw != NULL ?
 	    (const char *)pw->data : NULL)) == NULL)

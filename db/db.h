@@ -206,8 +206,7 @@ enum kw_err db_key_delete(struct db *db, const char *name) WUR;
 enum kw_err db_key_meta_get(struct db *db, const char *name,
 	    struct db_key_meta *out) WUR;
 void	db_key_meta_clear(struct db_key_meta *m);
-/* All key names, sorted; *names is a malloc'd array of malloc'd strings. */
-enum kw_err db_key_names(struct db *db, char ***names, size_t *n) WUR;
+/* Free an array of malloc'd names (db_names_next, db_kmip_locate). */
 void	db_names_free(char **names, size_t n);
 /* One version; free with db_key_version_clear.  KW_ENOTFOUND. */
 enum kw_err db_key_version_get(struct db *db, const char *name,
@@ -261,8 +260,8 @@ enum kw_err db_scan_versions(struct db *db, struct db_scan_pos *pos,
 void	db_scan_rows_free(struct db_scan_row *rows, size_t n);
 
 /*
- * keynames.c: the names db_key_names lists, sorted, from one snapshot, a
- * batch at a time.  db_names_open decides where and how to list as every
+ * keynames.c: every key name a durable read may show, sorted, from one
+ * snapshot, a batch at a time.  db_names_open decides where and how to list as every
  * durable read does and holds one pooled connection until
  * db_names_close (which takes NULL).  db_names_next gives the next up to
  * max names (free with db_names_free), *n 0 once all were given.  A

@@ -2,8 +2,8 @@
  * keynames.c: the list of key names as a cursor, a batch at a time, so
  * GET /kms/v1/keys/names never holds a million names at once.
  *
- * The list is the one db_key_names gives (keyread.c), decided the same
- * way (db_read_settled, DURABILITY.md): from the local database, failing
+ * The list is decided as every durable read is (db_read_settled,
+ * DURABILITY.md): from the local database, failing
  * over to the peer; a primary holding unsettled keys is not used as it
  * is, the other database is asked if it is a standby, and failing that
  * the primary lists its settled keys only.  The decision and every batch

@@ -117,10 +117,6 @@ const struct db_stmt key_stmts[ST_MAX] = {
 	    " FROM keys k LEFT JOIN key_versions v ON v.key_id = k.id"
 	    " AND v.version = k.current_version WHERE k.name = $1",
 	    2, t_text_bool },
-	/* Byte order, whatever the database's collation. */
-	[ST_NAMES] = { "kw_names",
-	    "SELECT name, pg_is_in_recovery(), pending, deleting FROM keys"
-	    " ORDER BY name COLLATE \"C\"", 0, NULL },
 	[ST_VER_GET] = { "kw_ver_get",
 	    "SELECT " VER_COLS VER_FLAGS VER_FROM " AND v.version = $2",
 	    2, t_text_int4 },

@@ -309,12 +309,6 @@ ks_acl_name(struct keystore *ks, const char *name, char *buf, size_t len)
 	return e;
 }
 
-enum kw_err
-ks_names(struct keystore *ks, char ***names, size_t *n)
-{
-	return db_key_names(ks->db, names, n);
-}
-
 /* Unwrap a stored version into out and cache it. */
 static enum kw_err
 unwrap_version(struct keystore *ks, const char *name,

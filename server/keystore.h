@@ -81,7 +81,6 @@ int	ks_cache_usable(struct keystore *ks);
 
 enum kw_err ks_metadata(struct keystore *ks, const char *name,
 	    struct db_key_meta *out) WUR;
-enum kw_err ks_names(struct keystore *ks, char ***names, size_t *n) WUR;
 /* The name the ACLs know name by: its key.acl.name attribute, else name
  * itself (also for a key that does not exist); cached like the current
  * version.  KW_EDB when neither database answers. */

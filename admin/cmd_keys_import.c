@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "mkey.h"
 #include "../db/db.h"
 #include "../lib/clock.h"
 #include "../lib/crypto.h"
@@ -231,40 +232,29 @@ int
 cmd_keys_import(int argc, char **argv)
 {
 	struct import_opts o;
-	struct kw_config *cfg = NULL;
-	struct secbuf *pw = NULL;
-	struct masterkey *mk = NULL;
-	struct keyring *ring = NULL;
-	struct hsm *hsm = NULL;
-	struct db *db = NULL;
+	struct mkey_args a = { 0 };
+	struct mkey m = { 0 };
 	const struct keyring_kek *k;
 	struct batch b = { NULL, NULL, NULL };
 	struct db_import im;
-	char err[512], active[KW_KEK_ID_LEN + 1];
+	char active[KW_KEK_ID_LEN + 1];
 	size_t mlen, wlen, n, namelen;
 	long done = 0;
 	int64_t t0;
 	enum kw_err e;
-	int ch, failed, rc = EXIT_FAIL;
+	int ch, rc = EXIT_FAIL;
 
 	if ((ch = import_getopt(argc, argv, &o)) >= 0)
 		return ch;
-	if ((cfg = config_load(o.config, err, sizeof(err))) == NULL) {
-		log_errx("%s", err);
+	/* config, keyring (and token), the database over [db] local + peer */
+	a.config = o.config;
+	a.pass_file = o.pass_file;
+	if (mkey_open(&m, &a, 1, 0) != 0)
 		goto out;
-	}
-	pw = admin_read_password(cfg, &failed);
-	if (failed)
+	if (admin_ring_bind(m.db, m.ring, m.cfg->master_key_file, 0,
+	    active) != 0)
 		goto out;
-	if (admin_load_keyring(cfg, o.pass_file, &mk, &ring, NULL) != 0 ||
-	    admin_join_hsm(cfg, ring, 1, &hsm) != 0)
-		goto out;
-	if ((db = admin_db(cfg, cfg->db_local, 1, pw != NULL ?
-	    (const char *)pw->data : NULL)) == NULL)
-		goto out;
-	if (admin_ring_bind(db, ring, cfg->master_key_file, 0, active) != 0)
-		goto out;
-	if ((k = keyring_find(ring, active)) == NULL)
+	if ((k = keyring_find(m.ring, active)) == NULL)
 		goto out;	/* admin_ring_bind said so */
 	mlen = (size_t)o.length / 8;
 	wlen = mlen + KW_WRAP_OVERHEAD;
@@ -288,7 +278,7 @@ cmd_keys_import(int argc, char **argv)
 		im.kek_id = active;
 		im.wrapped = b.wrapped;
 		im.wrapped_len = wlen;
-		if ((e = db_keys_import(db, &im)) != KW_OK) {
+		if ((e = db_keys_import(m.db, &im)) != KW_OK) {
 			batch_refused(e, b.names[0], done);
 			goto out;
 		}
@@ -301,11 +291,6 @@ cmd_keys_import(int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	batch_free(&b);
-	db_free(db);
-	keyring_free(ring);
-	hsm_free(hsm);
-	masterkey_free(mk);
-	secbuf_free(pw);
-	config_free(cfg);
+	mkey_close(&m);
 	return rc;
 }

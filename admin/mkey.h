@@ -1,6 +1,7 @@
 /*
- * mkey.h: what the master-key commands share (cmd_master_key.c,
- * cmd_master_key_seal.c): their options and the state a command opens.
+ * mkey.h: what the master-key commands share (cmd_master_key*.c): their
+ * options and the state a command opens, which keys import
+ * (cmd_keys_import.c) opens too.
  */
 #ifndef KW_ADMIN_MKEY_H
 #define KW_ADMIN_MKEY_H

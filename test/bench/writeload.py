@@ -37,14 +37,12 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import re
 import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -53,18 +51,13 @@ sys.path.insert(0, HERE)
 
 import kwtest  # noqa: E402
 import pair as pairmod  # noqa: E402
-from benchlib import LocalPKI, NoSuccess, say  # noqa: E402
+from benchlib import (LocalPKI, NoSuccess, pgbench_inserts,  # noqa: E402
+                      pgbench_table, say)
 from pair import Pair, Template  # noqa: E402
 
 HTTP_TIMEOUT = 15.0
 START_TIMEOUT = 60.0
 SAMPLE_EVERY_S = 0.02
-
-PGBENCH_SQL = ("INSERT INTO bench_insert (name, wrapped, created_ms) VALUES "
-               "('b-' || nextval('bench_seq'), decode(md5(random()::text) || "
-               "md5(random()::text), 'hex'), (extract(epoch FROM "
-               "clock_timestamp()) * 1000)::bigint);\n")
-
 
 # -------------------------------------------------------------- clients
 
@@ -254,37 +247,6 @@ def cpu_per_op(before, after, ops):
                  for a, b in zip(after, before))
 
 
-# -------------------------------------------------------------- pgbench
-
-def pgbench_setup(db):
-    role = re.search(r"user=(\S+)", db.conninfo()).group(1)
-    db.psql("CREATE SEQUENCE bench_seq; CREATE TABLE bench_insert "
-            "(id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, "
-            "wrapped bytea NOT NULL, created_ms bigint NOT NULL); "
-            "GRANT INSERT ON bench_insert TO %s; GRANT USAGE ON "
-            "bench_seq, bench_insert_id_seq TO %s" % (role, role))
-
-
-def pgbench(db, clients, secs, tmp):
-    script = os.path.join(tmp, "insert.sql")
-    with open(script, "w") as f:
-        f.write(PGBENCH_SQL)
-    p = subprocess.run([os.path.join(pairmod.bindir(), "pgbench"), "-n",
-                        "-f", script, "-c", str(clients),
-                        "-j", str(min(clients, 2)), "-T", str(secs),
-                        db.conninfo()],
-                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=secs + 60,
-                       env=db.env())
-    out = p.stdout.decode("utf-8", "replace")
-    m = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
-    if p.returncode != 0 or not m:
-        raise RuntimeError("pgbench failed:\n" + out)
-    if float(m.group(1)) <= 0:
-        raise NoSuccess("pgbench completed no transaction:\n" + out)
-    return float(m.group(1))
-
-
 # -------------------------------------------------------------- profile
 
 SAMPLE_SQL = (
@@ -454,7 +416,7 @@ def main():
         p.start_servers()
         p.wait_writable()
         if not a.no_pgbench:
-            pgbench_setup(p.db_a)
+            pgbench_table(p.db_a)
         say("writeload: pair up; %d CPUs; %d s a run; mTLS as CN=admin"
             % (os.cpu_count(), a.seconds))
         rows = []
@@ -475,7 +437,8 @@ def main():
                 pg, pcpu = None, None
                 if not a.no_pgbench:
                     c0 = cpu_now(p)
-                    pg = pgbench(p.db_a, c, a.seconds, root)
+                    pg = pgbench_inserts(p.db_a, c, a.seconds, root,
+                                         pairmod.bindir())[0]
                     pcpu = cpu_per_op(c0, cpu_now(p), int(pg * a.seconds))
                 rows.append((op, c, rps, other, pg, kcpu, pcpu))
                 say("   %-6s %3d clients: %7.0f/s (%d ok, %d refused)%s"

@@ -70,12 +70,17 @@ kobj_db(struct kmip_ctx *x)
 const char *
 kobj_acl_name(const struct kobj *o)
 {
-	const char *n;
+	return kobj_acl_name_of(json_string_value(json_array_get(
+	    json_object_get(o->attrs, "name"), 0)), o->row.uid);
+}
 
-	n = json_string_value(json_array_get(json_object_get(o->attrs, "name"),
-	    0));
+const char *
+kobj_acl_name_of(const char *first_name, const char *uid)
+{
+	const char *n = first_name;
+
 	return n != NULL && *n != '\0' && strlen(n) <= DB_KMIP_UID_MAX ? n :
-	    o->row.uid;
+	    uid;
 }
 
 int

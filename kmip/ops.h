@@ -88,6 +88,8 @@ void	kobj_clear(struct kobj *o);
 struct db *kobj_db(struct kmip_ctx *x);
 /* The name key ACLs know o by: its first Name, else its uid. */
 const char *kobj_acl_name(const struct kobj *o);
+/* The same for an object of first Name first_name (NULL: none) and uid. */
+const char *kobj_acl_name_of(const char *first_name, const char *uid);
 /* Wrap material for o (uid set) under the active KEK: 0 or -1. */
 int	kobj_wrap(struct kmip_ctx *x, struct kobj *o,
 	    const struct secbuf *material) WUR;

@@ -11,6 +11,7 @@
 #include "ops.h"
 
 #define LOCATE_MAX	1000	/* uids one Locate answers at most */
+#define LOCATE_SCAN_MAX	10000	/* matches one Locate looks through */
 
 void
 kop_get_attributes(struct svc_call *c)
@@ -223,6 +224,60 @@ locate_attrs(struct kmip_call *k, struct kmip_attr **out, size_t *n)
 	return 0;
 }
 
+/*
+ * Whether Locate shows the caller an object its key ACLs know as
+ * acl_name: when the caller holds any key ACL on it, so that the uid
+ * is of use to it (a client that may only Encrypt and Decrypt finds its
+ * key by Name too); an object it may do nothing with stays unseen, as
+ * svc_run keeps every operation on it from telling it exists.
+ */
+static int
+visible(const struct svc_call *c, const char *acl_name)
+{
+	int kop;
+
+	for (kop = 0; kop < KEYOP_NKEYOPS; kop++)
+		if (svc_holds_key(c, acl_name, (enum acl_keyop)kop))
+			return 1;
+	return 0;
+}
+
+/*
+ * The matching objects the caller may see, oldest first, at most want
+ * (into *uids, *n; db_names_free them): those of the first want
+ * matches, or when some of those are hidden, of the first
+ * LOCATE_SCAN_MAX.
+ */
+static enum kw_err
+locate_visible(struct svc_call *c, int32_t type, int32_t state,
+    const char *match, size_t want, char ***uids, size_t *n)
+{
+	struct kmip_call *k = c->args;
+	char **names = NULL;
+	size_t got, i;
+	int limit = (int)want;
+	enum kw_err e;
+
+	for (;;) {
+		if ((e = db_kmip_locate(kobj_db(k->ctx), type, state, match,
+		    limit, uids, &names, &got)) != KW_OK)
+			return e;
+		for (*n = i = 0; i < got; i++)
+			if (*n < want && visible(c,
+			    kobj_acl_name_of(names[i], (*uids)[i])))
+				(*uids)[(*n)++] = (*uids)[i];
+			else
+				free((*uids)[i]);
+		db_names_free(names, got);
+		if (*n >= want || got < (size_t)limit ||
+		    limit >= LOCATE_SCAN_MAX)
+			return KW_OK;
+		db_names_free(*uids, *n);	/* some hidden: look further */
+		*uids = NULL;
+		limit = LOCATE_SCAN_MAX;
+	}
+}
+
 void
 kop_locate(struct svc_call *c)
 {
@@ -250,7 +305,7 @@ kop_locate(struct svc_call *c)
 	if (ttlv_get_int(ttlv_find(k->item->payload, KMIP_TAG_OFFSET_ITEMS),
 	    &off) != 0 || off < 0 || off > LOCATE_MAX)
 		off = 0;
-	e = db_kmip_locate(kobj_db(k->ctx), type, state, match, max + off,
+	e = locate_visible(c, type, state, match, (size_t)max + (size_t)off,
 	    &uids, &n);
 	free(match);
 	if (e != KW_OK) {

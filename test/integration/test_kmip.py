@@ -40,6 +40,13 @@ hadoop.kms.acl.SET_KEY_MATERIAL = admin
 hadoop.kms.acl.GENERATE_EEK = admin,alice
 hadoop.kms.acl.DECRYPT_EEK = admin,alice
 default.key.acl.ALL = admin,alice,bob
+# test_kmip_locate_by_key_acls: alice's objects, and bob's (admin makes
+# them; bob may only decrypt with them)
+key.acl.locate-alice.MANAGEMENT = alice
+key.acl.locate-alice.READ = alice
+key.acl.locate-bob.MANAGEMENT = admin
+key.acl.locate-bob.READ = admin
+key.acl.locate-bob.DECRYPT_EEK = bob
 """
 
 MAX_MESSAGE = 65536
@@ -391,6 +398,76 @@ def test_kmip_locate(client_of):
                             enums.ObjectType.SYMMETRIC_KEY)])
     assert other in active and lto not in active
     assert len(c.locate(maximum_items=1)) == 1
+
+
+def x_attr(name, value):
+    """A 1.x custom Attribute, raw."""
+    return ttlv(0x420008, 1, ttlv(0x42000A, 7, name) +
+                ttlv(0x42000B, 7, value))
+
+
+def raw_locate(srv, cert, attrs, maximum=None, offset=None):
+    """The uids a 1.2 Locate by raw attributes answers cert (fails the
+    test when it fails)."""
+    payload = b""
+    if maximum is not None:
+        payload += ttlv(0x42004F, 2, maximum)
+    if offset is not None:
+        payload += ttlv(0x4200D4, 2, offset)
+    r = roundtrip(srv.kmip_port, srv.pki, raw_request(0x08, payload + attrs),
+                  cert=cert)
+    assert result_of(r)[0] == 0, result_of(r)
+    return [v.decode() for tag, _t, v in walk(r) if tag == 0x420094]
+
+
+def initial_date(c, uid):
+    return attrs_of(c, uid, ["Initial Date"])["Initial Date"][0].value
+
+
+def oldest_first(c, uids):
+    """uids in the order Locate answers them."""
+    return sorted(uids, key=lambda u: (initial_date(c, u), u))
+
+
+def test_kmip_locate_by_key_acls(client_of, kmip_server):
+    """Locate shows an identity only the objects it holds some key ACL
+    on, and Maximum and Offset Items count what it may see."""
+    tag = "%x" % int(time.time() * 1000)
+    mark = x_attr("x-locate", tag)
+    admin, alice = client_of(V12), client_of(V12, cert="alice")
+    bob = client_of(V12, cert="bob")
+    # oldest first (Initial Date, whole seconds, then uid): alice's two,
+    # then, a second later, bob's two; all marked
+    mine = oldest_first(alice, [create_key(alice, name="locate-alice")
+                                for _ in range(2)])
+    time.sleep(1.05 - time.time() % 1)
+    bobs = oldest_first(admin, [create_key(admin, name="locate-bob")
+                                for _ in range(2)])
+    assert initial_date(alice, mine[-1]) < initial_date(admin, bobs[0])
+    for uid, cert in [(u, "alice") for u in mine] + \
+            [(u, "admin") for u in bobs]:
+        r = roundtrip(kmip_server.kmip_port, kmip_server.pki,
+                      raw_request(0x0D, ttlv(0x420094, 7, uid) + mark),
+                      cert=cert)
+        assert result_of(r)[0] == 0, result_of(r)
+    assert raw_locate(kmip_server, "alice", mark) == mine
+    assert raw_locate(kmip_server, "bob", mark) == bobs
+    assert raw_locate(kmip_server, "admin", mark) == bobs
+    # by Name, and with no attributes at all
+    by_name = AF.create_attribute(enums.AttributeType.NAME, "locate-alice")
+    assert sorted(alice.locate(attributes=[by_name])) == sorted(mine)
+    assert bob.locate(attributes=[by_name]) == []
+    everything = bob.locate()
+    assert set(bobs) <= set(everything) and not set(mine) & set(everything)
+    # bob's first visible object is the third match: Maximum Items and
+    # Offset Items apply after the hidden ones are left out
+    assert raw_locate(kmip_server, "bob", mark, maximum=1) == bobs[:1]
+    assert raw_locate(kmip_server, "bob", mark, maximum=1, offset=1) == \
+        bobs[1:]
+    assert raw_locate(kmip_server, "alice", mark, maximum=1, offset=1) == \
+        mine[1:]
+    f = failure(bob.get_attributes, mine[0])
+    assert f.reason == enums.ResultReason.PERMISSION_DENIED
 
 
 def c_add_attribute(c, uid, attribute):

@@ -573,13 +573,28 @@ def test_kmip_acl_denials_and_audit(client_of, kmip_server):
     f = failure(create_key, bob)
     assert f.reason == enums.ResultReason.PERMISSION_DENIED
     assert "CREATE" in f.message
+    # a refused Create is audited with the Name it asked for
+    f = failure(create_key, bob, name="bob-wants-this")
+    assert "CREATE" in f.message
+    # a new object's key ACL is the Name's: alice may create under the
+    # default key ACLs, but locate-bob's MANAGEMENT is admin's alone
+    alice = client_of(V12, cert="alice")
+    by_name = [AF.create_attribute(enums.AttributeType.NAME, "locate-bob")]
+    before = admin.locate(attributes=by_name)
+    f = failure(create_key, alice, name="locate-bob")
+    assert f.reason == enums.ResultReason.PERMISSION_DENIED
+    assert "MANAGEMENT" in f.message and "locate-bob" in f.message
+    f = failure(alice.register, pie_objects.SymmetricKey(
+        enums.CryptographicAlgorithm.AES, 128, bytes(16), name="locate-bob"))
+    assert f.reason == enums.ResultReason.PERMISSION_DENIED
+    assert "MANAGEMENT" in f.message
+    assert admin.locate(attributes=by_name) == before
     f = failure(bob.get, uid)
     assert f.reason == enums.ResultReason.PERMISSION_DENIED
     # bob may read attributes (GET_METADATA) but not key material
     assert attrs_of(bob, uid, ["State"])["State"][0].value == \
         enums.State.PRE_ACTIVE
     # carol is in no ACL at all; alice lacks SET_KEY_MATERIAL (Register)
-    alice = client_of(V12, cert="alice")
     f = failure(alice.register, pie_objects.SymmetricKey(
         enums.CryptographicAlgorithm.AES, 128, bytes(16)))
     assert "SET_KEY_MATERIAL" in f.message
@@ -590,6 +605,15 @@ def test_kmip_acl_denials_and_audit(client_of, kmip_server):
     kmip_server.wait_audit(lambda rs: has(rs, op="KMIP_CREATE",
                                           identity="bob", result="DENIED"),
                            what="bob's denied create")
+    kmip_server.wait_audit(lambda rs: has(rs, op="KMIP_CREATE",
+                                          identity="bob",
+                                          key="bob-wants-this",
+                                          result="DENIED"),
+                           what="bob's denied create, with its Name")
+    kmip_server.wait_audit(lambda rs: has(rs, op="KMIP_CREATE",
+                                          identity="alice", key="locate-bob",
+                                          result="DENIED"),
+                           what="alice's denied create under locate-bob")
     kmip_server.wait_audit(lambda rs: has(rs, op="KMIP_GET", identity="bob",
                                           key=uid, result="DENIED"),
                            what="bob's denied get")

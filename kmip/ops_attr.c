@@ -68,12 +68,34 @@ kop_get_attribute_list(struct svc_call *c)
 }
 
 /*
+ * Whether a change that gives the object another first Name (and so
+ * other key ACLs) may stand: the caller needs MANAGEMENT on the new name
+ * as well, or renaming would carry an object out of the ACLs that bind
+ * it, or into another's.  1, or 0 answered.
+ */
+static int
+may_rename(struct svc_call *c)
+{
+	struct kmip_call *k = c->args;
+	const char *now = kobj_acl_name(&k->obj);
+
+	if (strcmp(now, k->acl_name) == 0 ||
+	    svc_holds_key(c, now, KEYOP_MANAGEMENT))
+		return 1;
+	kc_fail(k, KW_EDENIED, KMIP_REASON_PERMISSION_DENIED, "user '%s' is "
+	    "not allowed MANAGEMENT on key '%s', the name the change gives "
+	    "object %s", c->identity, now, k->obj.row.uid);
+	return 0;
+}
+
+/*
  * Apply the attribute node n (how: 0 add, 1 set, 2 delete) and write;
  * answer with the uid and, when echo, the attribute as given.
  */
 static void
-change(struct kmip_call *k, const struct ttlv *n, int how, int echo)
+change(struct svc_call *c, const struct ttlv *n, int how, int echo)
 {
+	struct kmip_call *k = c->args;
 	struct kobj *o = &k->obj;
 	struct kmip_attr a;
 	uint32_t reason;
@@ -96,6 +118,8 @@ change(struct kmip_call *k, const struct ttlv *n, int how, int echo)
 		kc_fail(k, KW_EINVAL, reason, "%s", msg);
 		return;
 	}
+	if (!may_rename(c))
+		return;
 	kop_commit(k, o, 0);
 	/* 1.x echoes the attribute after the uid */
 	if (echo && k->status == KMIP_STATUS_SUCCESS &&
@@ -108,7 +132,7 @@ kop_add_attribute(struct svc_call *c)
 {
 	struct kmip_call *k = c->args;
 
-	change(k, ttlv_find(k->item->payload, kc_v2(k) ?
+	change(c, ttlv_find(k->item->payload, kc_v2(k) ?
 	    KMIP_TAG_NEW_ATTRIBUTE : KMIP_TAG_ATTRIBUTE), 0, !kc_v2(k));
 }
 
@@ -125,10 +149,10 @@ kop_modify_attribute(struct svc_call *c)
 	struct kmip_call *k = c->args;
 
 	if (kc_v2(k))
-		change(k, inner(ttlv_find(k->item->payload,
+		change(c, inner(ttlv_find(k->item->payload,
 		    KMIP_TAG_NEW_ATTRIBUTE)), 1, 0);
 	else
-		change(k, ttlv_find(k->item->payload, KMIP_TAG_ATTRIBUTE), 1,
+		change(c, ttlv_find(k->item->payload, KMIP_TAG_ATTRIBUTE), 1,
 		    1);
 }
 
@@ -137,7 +161,7 @@ kop_set_attribute(struct svc_call *c)
 {
 	struct kmip_call *k = c->args;
 
-	change(k, inner(ttlv_find(k->item->payload, KMIP_TAG_NEW_ATTRIBUTE)),
+	change(c, inner(ttlv_find(k->item->payload, KMIP_TAG_NEW_ATTRIBUTE)),
 	    1, 0);
 }
 
@@ -175,7 +199,7 @@ kop_delete_attribute(struct svc_call *c)
 	}
 	if ((reason = kobj_apply(k, o, &a, 2, msg, sizeof(msg))) != 0)
 		kc_fail(k, KW_EINVAL, reason, "%s", msg);
-	else
+	else if (may_rename(c))
 		kop_commit(k, o, 0);
 	if (k->status == KMIP_STATUS_SUCCESS && !kc_v2(k)) {
 		json_t *after = o->attrs;

@@ -589,6 +589,21 @@ def test_kmip_acl_denials_and_audit(client_of, kmip_server):
     assert f.reason == enums.ResultReason.PERMISSION_DENIED
     assert "MANAGEMENT" in f.message
     assert admin.locate(attributes=by_name) == before
+    # so does renaming an object: a new first Name brings its key ACLs
+    uid_a = create_key(alice, name="alice-renames")
+
+    def rename(uid, to, op=0x0E):
+        name = ttlv(0x420008, 1, ttlv(0x42000A, 7, "Name") + ttlv(
+            0x42000B, 1, ttlv(0x420055, 7, to) + ttlv(0x420054, 5, 1)))
+        return result_of(roundtrip(
+            kmip_server.kmip_port, kmip_server.pki,
+            raw_request(op, ttlv(0x420094, 7, uid) + name), cert="alice"))
+    st, reason, msg = rename(uid_a, "locate-bob")
+    assert (st, reason) == (1, enums.ResultReason.PERMISSION_DENIED.value)
+    assert "MANAGEMENT" in msg and "locate-bob" in msg
+    assert rename(uid_a, "alice-renamed")[0] == 0
+    names = attrs_of(alice, uid_a, ["Name"])["Name"]
+    assert [n.name_value.value for n in names] == ["alice-renamed"]
     f = failure(bob.get, uid)
     assert f.reason == enums.ResultReason.PERMISSION_DENIED
     # bob may read attributes (GET_METADATA) but not key material

@@ -60,11 +60,13 @@ enum kw_err db_kmip_get(struct db *db, const char *uid,
 /*
  * The uids (malloc'd array of malloc'd strings, oldest first, at most
  * max) of the objects of type object_type (0: any) in state (0: any)
- * whose attributes contain the JSON object match (NULL: any).  Free
- * with db_names_free.
+ * whose attributes contain the JSON object match (NULL: any), and in
+ * names each one's first Name (NULL when it has none).  Free both with
+ * db_names_free(_, *n).
  */
 enum kw_err db_kmip_locate(struct db *db, int32_t object_type, int32_t state,
-	    const char *match, int max, char ***uids, size_t *n) WUR;
+	    const char *match, int max, char ***uids, char ***names,
+	    size_t *n) WUR;
 
 /*
  * The background rewrap (server/kekring.c): objects whose material is

@@ -85,15 +85,19 @@ static const struct db_stmt km_stmts[KM_MAX - KM_INSERT] = {
 	    "SELECT " KM_COLS " FROM kmip_objects WHERE uid = $1",
 	    1, t_get },
 	/* Type $1 and state $2 (0: any), attributes containing $3, settled
-	 * rows only when $4, at most $5: one row always, saying whether
-	 * this is a standby and whether a pending row matched. */
+	 * rows only when $4, at most $5, oldest first: uid and first Name (the
+	 * name key ACLs know it by), each row saying whether this is a standby
+	 * and whether a pending row matched; one row of NULLs when none did. */
 	[KM_LOCATE - KM_INSERT] = { "kw_kmip_locate",
-	    "WITH m AS (SELECT uid, pending FROM kmip_objects"
+	    "WITH m AS (SELECT uid, pending, attrs->'name'->>0 AS name,"
+	    " initial_ms FROM kmip_objects"
 	    " WHERE ($1 = 0 OR object_type = $1) AND ($2 = 0 OR state = $2)"
 	    " AND attrs @> $3::jsonb AND (NOT $4 OR NOT pending)"
 	    " ORDER BY initial_ms, uid LIMIT $5)"
-	    " SELECT pg_is_in_recovery(), COALESCE(bool_or(pending), false),"
-	    " COALESCE(array_to_string(array_agg(uid), ' '), '') FROM m",
+	    " SELECT pg_is_in_recovery(),"
+	    " COALESCE((SELECT bool_or(pending) FROM m), false), m.uid, m.name"
+	    " FROM (SELECT 1) AS one LEFT JOIN m ON true"
+	    " ORDER BY m.initial_ms, m.uid",
 	    5, t_locate },
 	/* Up to $2 objects wrapped under another KEK than $1. */
 	[KM_RW_FETCH - KM_INSERT] = { "kw_kmip_rewrap_fetch",
@@ -408,8 +412,19 @@ db_kmip_get(struct db *db, const char *uid, struct db_kmip_obj *out)
 struct locate_arg {
 	enum rd_mode	 mode;
 	const char	*vals[5];
-	char		*list;		/* out: uids, space-separated */
+	char		**uids;		/* out */
+	char		**names;	/* out: first Names, NULL when none */
+	size_t		 n;
 };
+
+static void
+locate_clear(struct locate_arg *a)
+{
+	db_names_free(a->uids, a->n);
+	db_names_free(a->names, a->n);
+	a->uids = a->names = NULL;
+	a->n = 0;
+}
 
 static enum kw_err
 locate_fn(struct pconn *pc, void *arg)
@@ -417,20 +432,40 @@ locate_fn(struct pconn *pc, void *arg)
 	struct locate_arg *a = arg;
 	PGresult *r;
 	enum kw_err rc;
+	int i, rows;
 
+	locate_clear(a);	/* a retry starts over */
 	a->vals[3] = a->mode == RD_SETTLED ? "t" : "f";
 	if ((r = km_run(pc, KM_LOCATE, a->vals, NULL, NULL, 0)) == NULL)
 		return KW_EDB;
-	if (!pc_res_ok(r) || PQntuples(r) != 1) {
+	if (!pc_res_ok(r) || (rows = PQntuples(r)) < 1) {
 		rc = key_res_err(pc, "kmip locate", NULL, r);
 		goto out;
 	}
 	if ((rc = km_judge(a->mode, key_get_bool(r, 0, 0),
 	    key_get_bool(r, 0, 1))) != KW_OK)
 		goto out;
-	free(a->list);
-	if ((a->list = strdup(PQgetvalue(r, 0, 2))) == NULL)
+	if ((a->uids = calloc((size_t)rows, sizeof(*a->uids))) == NULL ||
+	    (a->names = calloc((size_t)rows, sizeof(*a->names))) == NULL) {
 		rc = KW_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < rows; i++) {
+		if (PQgetisnull(r, i, 2))	/* none matched */
+			continue;
+		if (PQgetlength(r, i, 2) > DB_KMIP_UID_MAX) {
+			rc = KW_EDB;
+			break;
+		}
+		if ((a->uids[a->n] = strdup(PQgetvalue(r, i, 2))) == NULL ||
+		    (!PQgetisnull(r, i, 3) && (a->names[a->n] =
+		    strdup(PQgetvalue(r, i, 3))) == NULL)) {
+			a->n++;
+			rc = KW_ENOMEM;
+			break;
+		}
+		a->n++;
+	}
 out:
 	PQclear(r);
 	return rc;
@@ -438,14 +473,13 @@ out:
 
 enum kw_err
 db_kmip_locate(struct db *db, int32_t object_type, int32_t state,
-    const char *match, int max, char ***uids, size_t *n)
+    const char *match, int max, char ***uids, char ***names, size_t *n)
 {
 	struct locate_arg a;
-	char ty[16], st[16], mx[16], *p, *tok, *save = NULL;
-	size_t cap;
+	char ty[16], st[16], mx[16];
 	enum kw_err rc;
 
-	*uids = NULL;
+	*uids = *names = NULL;
 	*n = 0;
 	memset(&a, 0, sizeof(a));
 	snprintf(ty, sizeof(ty), "%d", object_type);
@@ -455,29 +489,14 @@ db_kmip_locate(struct db *db, int32_t object_type, int32_t state,
 	a.vals[1] = st;
 	a.vals[2] = match != NULL ? match : "{}";
 	a.vals[4] = mx;
-	if ((rc = db_read_settled(db, locate_fn, &a, &a.mode)) != KW_OK)
-		goto out;
-	cap = (size_t)(max > 0 ? max : 1);
-	if ((*uids = calloc(cap, sizeof(**uids))) == NULL) {
-		rc = KW_ENOMEM;
-		goto out;
+	if ((rc = db_read_settled(db, locate_fn, &a, &a.mode)) != KW_OK) {
+		locate_clear(&a);
+		return rc;
 	}
-	for (p = a.list; (tok = strtok_r(p, " ", &save)) != NULL && *n < cap;
-	    p = NULL) {
-		if (((*uids)[*n] = strdup(tok)) == NULL) {
-			rc = KW_ENOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	if (rc != KW_OK) {
-		db_names_free(*uids, *n);
-		*uids = NULL;
-		*n = 0;
-	}
-out:
-	free(a.list);
-	return rc;
+	*uids = a.uids;
+	*names = a.names;
+	*n = a.n;
+	return KW_OK;
 }
 
 /* ------------------------------------------------------------ rewrap */

@@ -26,7 +26,9 @@
  * GET_METADATA; Locate GET_KEYS; changing attributes or state ROLLOVER;
  * Destroy DELETE; Encrypt GENERATE_EEK and Decrypt DECRYPT_EEK, each
  * with the key ACL of the same kind on the object's first Name (its uid
- * when it has none).
+ * when it has none; for a new object, the first Name it asks for).
+ * Locate shows only the objects the caller holds some key ACL on
+ * (ops_attr.c).
  */
 static const struct {
 	uint32_t	op;
@@ -267,10 +269,11 @@ kc_prepare_new(struct svc_call *c)
 	    "%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4],
 	    r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
 	    r[15]);
-	c->key = k->uid;
-	/* key ACLs see a new object by the Name it asks for, if any */
-	snprintf(k->acl_name, sizeof(k->acl_name), "%s", k->uid);
-	c->acl_name = k->acl_name;
+	/* the Name it asks for named it already (run_item); else its uid */
+	if (c->key == NULL) {
+		snprintf(k->acl_name, sizeof(k->acl_name), "%s", k->uid);
+		c->key = c->acl_name = k->acl_name;
+	}
 	return 0;
 }
 
@@ -385,6 +388,16 @@ run_item(struct kmip_ctx *x, const struct kmip_conn_info *ci,
 			(void)load_named(&k, &c);	/* uid is good */
 		k.preloaded = 1;
 	}
+	/*
+	 * A new object is known to the key ACLs by the Name it asks for (as
+	 * a KMS key is by the name it is created under), so the key ACL is
+	 * checked, and a refusal audited, with that Name; the uid it gets
+	 * names it from then on (exec audits it).
+	 */
+	if ((row->prepare == kc_prepare_new ||
+	    row->prepare == kc_prepare_register) &&
+	    kobj_requested_name(it->payload, k.acl_name, sizeof(k.acl_name)))
+		c.key = c.acl_name = k.acl_name;
 	svc_run(x->svc, row, &c);
 	if (!k.answered)	/* a step that forgot to answer: a bug */
 		kc_fail(&k, KW_ENOMEM, KMIP_REASON_GENERAL_FAILURE,

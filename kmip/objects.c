@@ -19,6 +19,8 @@
 
 #define WRAP_PREFIX	DB_KMIP_WRAP_PREFIX
 
+static const char *child_text(const struct ttlv *s, uint32_t tag);
+
 static void
 wrap_name(const struct kobj *o, char *buf, size_t len)
 {
@@ -70,12 +72,41 @@ kobj_db(struct kmip_ctx *x)
 const char *
 kobj_acl_name(const struct kobj *o)
 {
-	const char *n;
+	return kobj_acl_name_of(json_string_value(json_array_get(
+	    json_object_get(o->attrs, "name"), 0)), o->row.uid);
+}
 
-	n = json_string_value(json_array_get(json_object_get(o->attrs, "name"),
-	    0));
+const char *
+kobj_acl_name_of(const char *first_name, const char *uid)
+{
+	const char *n = first_name;
+
 	return n != NULL && *n != '\0' && strlen(n) <= DB_KMIP_UID_MAX ? n :
-	    o->row.uid;
+	    uid;
+}
+
+int
+kobj_requested_name(const struct ttlv *payload, char *buf, size_t len)
+{
+	struct kmip_attr *attrs = NULL;
+	const char *name = NULL;
+	char err[256];
+	size_t n = 0, i;
+	int found = 0;
+
+	if (kmip_attrs_read(kmip_attrs_container(payload), &attrs, &n, err,
+	    sizeof(err)) != 0)
+		return 0;
+	for (i = 0; i < n && name == NULL; i++)
+		if (attrs[i].tag == KMIP_TAG_NAME)
+			name = child_text(attrs[i].value, KMIP_TAG_NAME_VALUE);
+	if (name != NULL && kobj_acl_name_of(name, "") == name &&
+	    strlen(name) < len) {
+		memcpy(buf, name, strlen(name) + 1);
+		found = 1;
+	}
+	free(attrs);
+	return found;
 }
 
 int

@@ -88,6 +88,14 @@ void	kobj_clear(struct kobj *o);
 struct db *kobj_db(struct kmip_ctx *x);
 /* The name key ACLs know o by: its first Name, else its uid. */
 const char *kobj_acl_name(const struct kobj *o);
+/* The same for an object of first Name first_name (NULL: none) and uid. */
+const char *kobj_acl_name_of(const char *first_name, const char *uid);
+/* The first Name a Create or Register payload asks for, when it can
+ * name the object for the key ACLs (kobj_acl_name_of), into buf: 1, or
+ * 0 when there is none (or the attributes do not parse: exec refuses
+ * them). */
+int	kobj_requested_name(const struct ttlv *payload, char *buf,
+	    size_t len);
 /* Wrap material for o (uid set) under the active KEK: 0 or -1. */
 int	kobj_wrap(struct kmip_ctx *x, struct kobj *o,
 	    const struct secbuf *material) WUR;

@@ -11,6 +11,7 @@
 #include "ops.h"
 
 #define LOCATE_MAX	1000	/* uids one Locate answers at most */
+#define LOCATE_SCAN_MAX	10000	/* matches one Locate looks through */
 
 void
 kop_get_attributes(struct svc_call *c)
@@ -67,12 +68,34 @@ kop_get_attribute_list(struct svc_call *c)
 }
 
 /*
+ * Whether a change that gives the object another first Name (and so
+ * other key ACLs) may stand: the caller needs MANAGEMENT on the new name
+ * as well, or renaming would carry an object out of the ACLs that bind
+ * it, or into another's.  1, or 0 answered.
+ */
+static int
+may_rename(struct svc_call *c)
+{
+	struct kmip_call *k = c->args;
+	const char *now = kobj_acl_name(&k->obj);
+
+	if (strcmp(now, k->acl_name) == 0 ||
+	    svc_holds_key(c, now, KEYOP_MANAGEMENT))
+		return 1;
+	kc_fail(k, KW_EDENIED, KMIP_REASON_PERMISSION_DENIED, "user '%s' is "
+	    "not allowed MANAGEMENT on key '%s', the name the change gives "
+	    "object %s", c->identity, now, k->obj.row.uid);
+	return 0;
+}
+
+/*
  * Apply the attribute node n (how: 0 add, 1 set, 2 delete) and write;
  * answer with the uid and, when echo, the attribute as given.
  */
 static void
-change(struct kmip_call *k, const struct ttlv *n, int how, int echo)
+change(struct svc_call *c, const struct ttlv *n, int how, int echo)
 {
+	struct kmip_call *k = c->args;
 	struct kobj *o = &k->obj;
 	struct kmip_attr a;
 	uint32_t reason;
@@ -95,6 +118,8 @@ change(struct kmip_call *k, const struct ttlv *n, int how, int echo)
 		kc_fail(k, KW_EINVAL, reason, "%s", msg);
 		return;
 	}
+	if (!may_rename(c))
+		return;
 	kop_commit(k, o, 0);
 	/* 1.x echoes the attribute after the uid */
 	if (echo && k->status == KMIP_STATUS_SUCCESS &&
@@ -107,7 +132,7 @@ kop_add_attribute(struct svc_call *c)
 {
 	struct kmip_call *k = c->args;
 
-	change(k, ttlv_find(k->item->payload, kc_v2(k) ?
+	change(c, ttlv_find(k->item->payload, kc_v2(k) ?
 	    KMIP_TAG_NEW_ATTRIBUTE : KMIP_TAG_ATTRIBUTE), 0, !kc_v2(k));
 }
 
@@ -124,10 +149,10 @@ kop_modify_attribute(struct svc_call *c)
 	struct kmip_call *k = c->args;
 
 	if (kc_v2(k))
-		change(k, inner(ttlv_find(k->item->payload,
+		change(c, inner(ttlv_find(k->item->payload,
 		    KMIP_TAG_NEW_ATTRIBUTE)), 1, 0);
 	else
-		change(k, ttlv_find(k->item->payload, KMIP_TAG_ATTRIBUTE), 1,
+		change(c, ttlv_find(k->item->payload, KMIP_TAG_ATTRIBUTE), 1,
 		    1);
 }
 
@@ -136,7 +161,7 @@ kop_set_attribute(struct svc_call *c)
 {
 	struct kmip_call *k = c->args;
 
-	change(k, inner(ttlv_find(k->item->payload, KMIP_TAG_NEW_ATTRIBUTE)),
+	change(c, inner(ttlv_find(k->item->payload, KMIP_TAG_NEW_ATTRIBUTE)),
 	    1, 0);
 }
 
@@ -174,7 +199,7 @@ kop_delete_attribute(struct svc_call *c)
 	}
 	if ((reason = kobj_apply(k, o, &a, 2, msg, sizeof(msg))) != 0)
 		kc_fail(k, KW_EINVAL, reason, "%s", msg);
-	else
+	else if (may_rename(c))
 		kop_commit(k, o, 0);
 	if (k->status == KMIP_STATUS_SUCCESS && !kc_v2(k)) {
 		json_t *after = o->attrs;
@@ -223,6 +248,60 @@ locate_attrs(struct kmip_call *k, struct kmip_attr **out, size_t *n)
 	return 0;
 }
 
+/*
+ * Whether Locate shows the caller an object its key ACLs know as
+ * acl_name: when the caller holds any key ACL on it, so that the uid
+ * is of use to it (a client that may only Encrypt and Decrypt finds its
+ * key by Name too); an object it may do nothing with stays unseen, as
+ * svc_run keeps every operation on it from telling it exists.
+ */
+static int
+visible(const struct svc_call *c, const char *acl_name)
+{
+	int kop;
+
+	for (kop = 0; kop < KEYOP_NKEYOPS; kop++)
+		if (svc_holds_key(c, acl_name, (enum acl_keyop)kop))
+			return 1;
+	return 0;
+}
+
+/*
+ * The matching objects the caller may see, oldest first, at most want
+ * (into *uids, *n; db_names_free them): those of the first want
+ * matches, or when some of those are hidden, of the first
+ * LOCATE_SCAN_MAX.
+ */
+static enum kw_err
+locate_visible(struct svc_call *c, int32_t type, int32_t state,
+    const char *match, size_t want, char ***uids, size_t *n)
+{
+	struct kmip_call *k = c->args;
+	char **names = NULL;
+	size_t got, i;
+	int limit = (int)want;
+	enum kw_err e;
+
+	for (;;) {
+		if ((e = db_kmip_locate(kobj_db(k->ctx), type, state, match,
+		    limit, uids, &names, &got)) != KW_OK)
+			return e;
+		for (*n = i = 0; i < got; i++)
+			if (*n < want && visible(c,
+			    kobj_acl_name_of(names[i], (*uids)[i])))
+				(*uids)[(*n)++] = (*uids)[i];
+			else
+				free((*uids)[i]);
+		db_names_free(names, got);
+		if (*n >= want || got < (size_t)limit ||
+		    limit >= LOCATE_SCAN_MAX)
+			return KW_OK;
+		db_names_free(*uids, *n);	/* some hidden: look further */
+		*uids = NULL;
+		limit = LOCATE_SCAN_MAX;
+	}
+}
+
 void
 kop_locate(struct svc_call *c)
 {
@@ -250,7 +329,7 @@ kop_locate(struct svc_call *c)
 	if (ttlv_get_int(ttlv_find(k->item->payload, KMIP_TAG_OFFSET_ITEMS),
 	    &off) != 0 || off < 0 || off > LOCATE_MAX)
 		off = 0;
-	e = db_kmip_locate(kobj_db(k->ctx), type, state, match, max + off,
+	e = locate_visible(c, type, state, match, (size_t)max + (size_t)off,
 	    &uids, &n);
 	free(match);
 	if (e != KW_OK) {

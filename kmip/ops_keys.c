@@ -135,10 +135,12 @@ symmetric_only(struct kmip_call *k)
 	return 0;
 }
 
-/* Store a new object o with material and answer. */
+/* Store a new object o with material and answer; the audit names it by
+ * its uid from then on. */
 static void
-store_new(struct kmip_call *k, struct kobj *o, const struct secbuf *mat)
+store_new(struct svc_call *c, struct kobj *o, const struct secbuf *mat)
 {
+	struct kmip_call *k = c->args;
 	struct ttlv_buf *b;
 	enum kw_err e;
 
@@ -163,6 +165,7 @@ store_new(struct kmip_call *k, struct kobj *o, const struct secbuf *mat)
 	}
 	log_info("kmip: object %s created (AES-%d)", o->row.uid,
 	    o->row.length);
+	c->key = k->uid;	/* o is gone by the audit */
 	b = kc_ok(k);
 	if (k->item->op == KMIP_OP_CREATE)	/* Register's has no type */
 		ttlv_put_enum(b, KMIP_TAG_OBJECT_TYPE, KMIP_OBJ_SYMMETRIC_KEY);
@@ -202,7 +205,7 @@ kop_create(struct svc_call *c)
 		    "no random numbers");
 		goto out;
 	}
-	store_new(k, &o, mat);
+	store_new(c, &o, mat);
 out:
 	secbuf_free(mat);
 	kobj_clear(&o);
@@ -267,7 +270,7 @@ kop_register(struct svc_call *c)
 	if (symmetric_only(k) != 0 || new_obj(k, &o) != 0)
 		return;
 	if ((mat = key_block(k, &o)) != NULL && new_attrs(k, &o) == 0)
-		store_new(k, &o, mat);
+		store_new(c, &o, mat);
 	else if (mat == NULL && !k->answered)
 		kc_fail(k, KW_ENOMEM, KMIP_REASON_GENERAL_FAILURE,
 		    "out of memory");

@@ -47,6 +47,18 @@ svc_holds(const struct svc_call *c, enum acl_op op)
 	return ok;
 }
 
+int
+svc_holds_key(const struct svc_call *c, const char *acl_name,
+    enum acl_keyop kop)
+{
+	int ok;
+
+	ok = acls_key_allowed(authz_hold(c->svc->authz), c->identity,
+	    acl_name, kop);
+	authz_release(c->svc->authz);
+	return ok;
+}
+
 static int
 deny_op(struct svc_call *c, enum acl_op op)
 {
@@ -66,12 +78,7 @@ static int
 allow_key_as(struct svc_call *c, const char *name, const char *acl_name,
     enum acl_keyop kop)
 {
-	int ok;
-
-	ok = acls_key_allowed(authz_hold(c->svc->authz), c->identity,
-	    acl_name, kop);
-	authz_release(c->svc->authz);
-	return ok ? 1 : deny_key(c, name, kop);
+	return svc_holds_key(c, acl_name, kop) ? 1 : deny_key(c, name, kop);
 }
 
 int

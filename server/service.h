@@ -107,6 +107,11 @@ void	svc_run(struct svc *svc, const struct svc_op *op,
 /* For exec steps.  Whether the caller holds op (no answer: for withholding
  * material from a caller who may act but not read). */
 int	svc_holds(const struct svc_call *call, enum acl_op op);
+/* Whether the caller holds key ACL kop on the key its ACLs know as
+ * acl_name (no answer: for leaving out what a caller may not see; the
+ * caller resolves the ACL name, as svc_allow_key does for KMS keys). */
+int	svc_holds_key(const struct svc_call *call, const char *acl_name,
+	    enum acl_keyop kop);
 /* Key ACL kop on key name, governed by its key.acl.name attribute: 1, or
  * 0 with the refusal answered. */
 int	svc_allow_key(struct svc_call *call, const char *name,

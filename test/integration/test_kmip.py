@@ -40,6 +40,13 @@ hadoop.kms.acl.SET_KEY_MATERIAL = admin
 hadoop.kms.acl.GENERATE_EEK = admin,alice
 hadoop.kms.acl.DECRYPT_EEK = admin,alice
 default.key.acl.ALL = admin,alice,bob
+# test_kmip_locate_by_key_acls: alice's objects, and bob's (admin makes
+# them; bob may only decrypt with them)
+key.acl.locate-alice.MANAGEMENT = alice
+key.acl.locate-alice.READ = alice
+key.acl.locate-bob.MANAGEMENT = admin
+key.acl.locate-bob.READ = admin
+key.acl.locate-bob.DECRYPT_EEK = bob
 """
 
 MAX_MESSAGE = 65536
@@ -393,6 +400,76 @@ def test_kmip_locate(client_of):
     assert len(c.locate(maximum_items=1)) == 1
 
 
+def x_attr(name, value):
+    """A 1.x custom Attribute, raw."""
+    return ttlv(0x420008, 1, ttlv(0x42000A, 7, name) +
+                ttlv(0x42000B, 7, value))
+
+
+def raw_locate(srv, cert, attrs, maximum=None, offset=None):
+    """The uids a 1.2 Locate by raw attributes answers cert (fails the
+    test when it fails)."""
+    payload = b""
+    if maximum is not None:
+        payload += ttlv(0x42004F, 2, maximum)
+    if offset is not None:
+        payload += ttlv(0x4200D4, 2, offset)
+    r = roundtrip(srv.kmip_port, srv.pki, raw_request(0x08, payload + attrs),
+                  cert=cert)
+    assert result_of(r)[0] == 0, result_of(r)
+    return [v.decode() for tag, _t, v in walk(r) if tag == 0x420094]
+
+
+def initial_date(c, uid):
+    return attrs_of(c, uid, ["Initial Date"])["Initial Date"][0].value
+
+
+def oldest_first(c, uids):
+    """uids in the order Locate answers them."""
+    return sorted(uids, key=lambda u: (initial_date(c, u), u))
+
+
+def test_kmip_locate_by_key_acls(client_of, kmip_server):
+    """Locate shows an identity only the objects it holds some key ACL
+    on, and Maximum and Offset Items count what it may see."""
+    tag = "%x" % int(time.time() * 1000)
+    mark = x_attr("x-locate", tag)
+    admin, alice = client_of(V12), client_of(V12, cert="alice")
+    bob = client_of(V12, cert="bob")
+    # oldest first (Initial Date, whole seconds, then uid): alice's two,
+    # then, a second later, bob's two; all marked
+    mine = oldest_first(alice, [create_key(alice, name="locate-alice")
+                                for _ in range(2)])
+    time.sleep(1.05 - time.time() % 1)
+    bobs = oldest_first(admin, [create_key(admin, name="locate-bob")
+                                for _ in range(2)])
+    assert initial_date(alice, mine[-1]) < initial_date(admin, bobs[0])
+    for uid, cert in [(u, "alice") for u in mine] + \
+            [(u, "admin") for u in bobs]:
+        r = roundtrip(kmip_server.kmip_port, kmip_server.pki,
+                      raw_request(0x0D, ttlv(0x420094, 7, uid) + mark),
+                      cert=cert)
+        assert result_of(r)[0] == 0, result_of(r)
+    assert raw_locate(kmip_server, "alice", mark) == mine
+    assert raw_locate(kmip_server, "bob", mark) == bobs
+    assert raw_locate(kmip_server, "admin", mark) == bobs
+    # by Name, and with no attributes at all
+    by_name = AF.create_attribute(enums.AttributeType.NAME, "locate-alice")
+    assert sorted(alice.locate(attributes=[by_name])) == sorted(mine)
+    assert bob.locate(attributes=[by_name]) == []
+    everything = bob.locate()
+    assert set(bobs) <= set(everything) and not set(mine) & set(everything)
+    # bob's first visible object is the third match: Maximum Items and
+    # Offset Items apply after the hidden ones are left out
+    assert raw_locate(kmip_server, "bob", mark, maximum=1) == bobs[:1]
+    assert raw_locate(kmip_server, "bob", mark, maximum=1, offset=1) == \
+        bobs[1:]
+    assert raw_locate(kmip_server, "alice", mark, maximum=1, offset=1) == \
+        mine[1:]
+    f = failure(bob.get_attributes, mine[0])
+    assert f.reason == enums.ResultReason.PERMISSION_DENIED
+
+
 def c_add_attribute(c, uid, attribute):
     """A 1.x AddAttribute through c's connection (raw payload)."""
     from kmip.core.utils import BytearrayStream
@@ -496,13 +573,43 @@ def test_kmip_acl_denials_and_audit(client_of, kmip_server):
     f = failure(create_key, bob)
     assert f.reason == enums.ResultReason.PERMISSION_DENIED
     assert "CREATE" in f.message
+    # a refused Create is audited with the Name it asked for
+    f = failure(create_key, bob, name="bob-wants-this")
+    assert "CREATE" in f.message
+    # a new object's key ACL is the Name's: alice may create under the
+    # default key ACLs, but locate-bob's MANAGEMENT is admin's alone
+    alice = client_of(V12, cert="alice")
+    by_name = [AF.create_attribute(enums.AttributeType.NAME, "locate-bob")]
+    before = admin.locate(attributes=by_name)
+    f = failure(create_key, alice, name="locate-bob")
+    assert f.reason == enums.ResultReason.PERMISSION_DENIED
+    assert "MANAGEMENT" in f.message and "locate-bob" in f.message
+    f = failure(alice.register, pie_objects.SymmetricKey(
+        enums.CryptographicAlgorithm.AES, 128, bytes(16), name="locate-bob"))
+    assert f.reason == enums.ResultReason.PERMISSION_DENIED
+    assert "MANAGEMENT" in f.message
+    assert admin.locate(attributes=by_name) == before
+    # so does renaming an object: a new first Name brings its key ACLs
+    uid_a = create_key(alice, name="alice-renames")
+
+    def rename(uid, to, op=0x0E):
+        name = ttlv(0x420008, 1, ttlv(0x42000A, 7, "Name") + ttlv(
+            0x42000B, 1, ttlv(0x420055, 7, to) + ttlv(0x420054, 5, 1)))
+        return result_of(roundtrip(
+            kmip_server.kmip_port, kmip_server.pki,
+            raw_request(op, ttlv(0x420094, 7, uid) + name), cert="alice"))
+    st, reason, msg = rename(uid_a, "locate-bob")
+    assert (st, reason) == (1, enums.ResultReason.PERMISSION_DENIED.value)
+    assert "MANAGEMENT" in msg and "locate-bob" in msg
+    assert rename(uid_a, "alice-renamed")[0] == 0
+    names = attrs_of(alice, uid_a, ["Name"])["Name"]
+    assert [n.name_value.value for n in names] == ["alice-renamed"]
     f = failure(bob.get, uid)
     assert f.reason == enums.ResultReason.PERMISSION_DENIED
     # bob may read attributes (GET_METADATA) but not key material
     assert attrs_of(bob, uid, ["State"])["State"][0].value == \
         enums.State.PRE_ACTIVE
     # carol is in no ACL at all; alice lacks SET_KEY_MATERIAL (Register)
-    alice = client_of(V12, cert="alice")
     f = failure(alice.register, pie_objects.SymmetricKey(
         enums.CryptographicAlgorithm.AES, 128, bytes(16)))
     assert "SET_KEY_MATERIAL" in f.message
@@ -513,6 +620,15 @@ def test_kmip_acl_denials_and_audit(client_of, kmip_server):
     kmip_server.wait_audit(lambda rs: has(rs, op="KMIP_CREATE",
                                           identity="bob", result="DENIED"),
                            what="bob's denied create")
+    kmip_server.wait_audit(lambda rs: has(rs, op="KMIP_CREATE",
+                                          identity="bob",
+                                          key="bob-wants-this",
+                                          result="DENIED"),
+                           what="bob's denied create, with its Name")
+    kmip_server.wait_audit(lambda rs: has(rs, op="KMIP_CREATE",
+                                          identity="alice", key="locate-bob",
+                                          result="DENIED"),
+                           what="alice's denied create under locate-bob")
     kmip_server.wait_audit(lambda rs: has(rs, op="KMIP_GET", identity="bob",
                                           key=uid, result="DENIED"),
                            what="bob's denied get")

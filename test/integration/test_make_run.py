@@ -118,6 +118,11 @@ class MakeRun:
                 pass
         return pids
 
+    def ps(self):
+        """What is left of the script's group, with what each waits on."""
+        return kwtest.run(["ps", "-o", "pid,stat,wchan:32,args", "-g",
+                           str(self.pgid)], check=False)[1]
+
     def group_alive(self):
         try:
             os.killpg(self.pgid, 0)
@@ -237,8 +242,9 @@ def test_make_run_pair(make_run):
     try:
         rc = r.proc.wait(STOP_WITHIN_S)
     except subprocess.TimeoutExpired:
-        pytest.fail("keyward-run still running %.0f s after SIGTERM:\n%s"
-                    % (STOP_WITHIN_S, r.output()))
+        pytest.fail("keyward-run still running %.0f s after SIGTERM; its "
+                    "group:\n%s\noutput:\n%s" % (STOP_WITHIN_S, r.ps(),
+                                                r.output()))
     out = r.output()
     assert rc == 143, "keyward-run exited %d after SIGTERM:\n%s" % (rc, out)
     assert "keyward-run: stopped" in out, out

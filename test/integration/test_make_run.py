@@ -217,6 +217,55 @@ def kmip_crosses_nodes(r, version, tag):
         b.close()
 
 
+def stop_and_check(r):
+    """SIGTERM to the group, as Ctrl-C signals the terminal's: the script
+    stops both servers and both databases, then exits.  Returns all it
+    printed."""
+    dbs = r.postmaster_pids()
+    assert set(dbs) == {"db-a", "db-b"}, dbs
+    assert all(alive(p) for p in dbs.values()), dbs
+    os.killpg(r.pgid, signal.SIGTERM)
+    try:
+        rc = r.proc.wait(STOP_WITHIN_S)
+    except subprocess.TimeoutExpired:
+        pytest.fail("keyward-run still running %.0f s after SIGTERM; its "
+                    "group:\n%s\noutput:\n%s" % (STOP_WITHIN_S, r.ps(),
+                                                r.output()))
+    out = r.output()
+    assert rc == 143, "keyward-run exited %d after SIGTERM:\n%s" % (rc, out)
+    assert out.rstrip().endswith("keyward-run: stopped"), out
+    # the servers were in the group: nothing of it is left
+    assert not r.group_alive(), "left of keyward-run's group:\n" + r.ps()
+    # the databases run in sessions of their own: gone by PID (a moment
+    # for init to reap them) and with them their pid files
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in dbs.values()) and \
+            time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in dbs.values()), \
+        "PostgreSQL still running: %s\n%s" % (dbs, out)
+    assert r.postmaster_pids() == {}
+    for host in ADDR.values():
+        for port in (r.http_port, r.kmip_port, r.db_port):
+            assert not listening(host, port), (host, port)
+    with open(r.out_path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+def drop_kmip_section(conf):
+    """conf as a run from before KMIP left it: no [kmip] section."""
+    with open(conf) as f:
+        lines = f.read().splitlines(True)
+    kept, skip = [], False
+    for line in lines:
+        if line.startswith("["):
+            skip = line.strip() == "[kmip]"
+        if not skip:
+            kept.append(line)
+    with open(conf, "w") as f:
+        f.write("".join(kept))
+
+
 def test_make_run_pair(make_run):
     r = make_run
     r.start()
@@ -232,39 +281,26 @@ def test_make_run_pair(make_run):
     meta = ok_json(b.metadata("make-run-kms"))
     assert meta["name"] == "make-run-kms" and meta["length"] == 256 \
         and meta["versions"] == 1, meta
+    out = stop_and_check(r)
 
-    # SIGTERM to the group, as Ctrl-C signals the terminal's: the script
-    # stops both servers and both databases, then exits
-    dbs = r.postmaster_pids()
-    assert set(dbs) == {"db-a", "db-b"}, dbs
-    assert all(alive(p) for p in dbs.values()), dbs
-    os.killpg(r.pgid, signal.SIGTERM)
-    try:
-        rc = r.proc.wait(STOP_WITHIN_S)
-    except subprocess.TimeoutExpired:
-        pytest.fail("keyward-run still running %.0f s after SIGTERM; its "
-                    "group:\n%s\noutput:\n%s" % (STOP_WITHIN_S, r.ps(),
-                                                r.output()))
-    out = r.output()
-    assert rc == 143, "keyward-run exited %d after SIGTERM:\n%s" % (rc, out)
-    assert "keyward-run: stopped" in out, out
-    # the servers were in the group: nothing of it is left
-    assert not r.group_alive(), "processes of keyward-run's group remain"
-    # the databases run in sessions of their own: gone by PID (a moment
-    # for init to reap them) and with them their pid files
-    deadline = time.monotonic() + 10
-    while any(alive(p) for p in dbs.values()) and \
-            time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not any(alive(p) for p in dbs.values()), \
-        "PostgreSQL still running: %s\n%s" % (dbs, out)
-    assert r.postmaster_pids() == {}
-    for host in ADDR.values():
-        for port in (r.http_port, r.kmip_port, r.db_port):
-            assert not listening(host, port), (host, port)
-    # and no key material in what the servers and the script printed
-    with open(r.out_path, "rb") as f:
-        out = f.read().decode("utf-8", "replace")
+    # again on the state of a run from before KMIP: the script gives the
+    # nodes [kmip] listen, the key made above is still there
+    for n in ("a", "b"):
+        conf = os.path.join(r.state, "node-" + n, "keyward.conf")
+        drop_kmip_section(conf)
+        assert "kmip" not in kwtest.conf_read(conf), conf
+    r.start()
+    r.wait_healthy()
+    for n in ("a", "b"):
+        conf = os.path.join(r.state, "node-" + n, "keyward.conf")
+        assert kwtest.conf_read(conf)["kmip"]["listen"] == \
+            "%s:%d" % (ADDR[n], r.kmip_port), conf
+    meta = ok_json(r.client("a").metadata("make-run-kms"))
+    assert meta["versions"] == 1, meta
+    secrets.append(kmip_crosses_nodes(r, V12, "again"))
+    out += stop_and_check(r)
+
+    # no key material in what the servers and the script printed
     for key in secrets:
         for form in secret_forms(key):
             assert form not in out, "key material in keyward-run's output"

@@ -562,11 +562,16 @@ out:
 	kmip_ctx_free(kctx);
 	http_plain_stop(msrv);
 	http_stop(srv);
+	/*
+	 * the background threads before what they use: the monitor's drift
+	 * check holds the ACLs (authz_hold), so freeing them first let it
+	 * wait on a freed lock and SIGTERM hang now and then
+	 */
+	rewrap_stop(rw);
+	cluster_stop(cl);
 	tlstrust_free(trust);
 	audit_close(actx.svc.audit);
 	authz_free(actx.svc.authz);
-	rewrap_stop(rw);
-	cluster_stop(cl);
 	drift_free(actx.drift);
 	ks_free(ks);
 	db_free(db);

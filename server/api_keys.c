@@ -3,6 +3,7 @@
  * over, delete, invalidate cache, metadata (one and bulk), names,
  * versions.  Validates bodies, calls the keystore, shapes the JSON.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -435,12 +436,22 @@ out:
 
 /* Names are read from the database this many at a time. */
 #define NAMES_BATCH	1000
+/*
+ * A names answer longer than one batch holds a pooled database
+ * connection until the client has read it all, however slowly: at most
+ * this many at once, so slow readers cannot take the pool from every
+ * other request; past it, 503 and the client tries again.
+ */
+#define NAMES_STREAMS_MAX	2
+
+static atomic_int names_streams;
 
 /* A names answer longer than one batch, made while it is sent. */
 struct names_stream {
 	struct db_names_cursor	*cur;
 	char			**batch;
 	size_t			 n, i;
+	int			 counted;	/* one of names_streams */
 };
 
 static json_t *
@@ -472,6 +483,8 @@ names_stream_free(void *arg)
 
 	db_names_free(s->batch, s->n);
 	db_names_close(s->cur);
+	if (s->counted)
+		atomic_fetch_sub(&names_streams, 1);
 	free(s);
 }
 
@@ -499,6 +512,15 @@ api_names(struct svc_call *c)
 		return;
 	}
 	if (s->n == NAMES_BATCH) {
+		if (atomic_fetch_add(&names_streams, 1) >= NAMES_STREAMS_MAX) {
+			atomic_fetch_sub(&names_streams, 1);
+			names_stream_free(s);
+			resp_error(resp, KW_EUNAVAIL, "%d long key name listings "
+			    "are being sent now; try again shortly",
+			    NAMES_STREAMS_MAX);
+			return;
+		}
+		s->counted = 1;
 		api_send_stream(resp, names_stream_next, names_stream_free, s);
 		return;
 	}

@@ -5,6 +5,7 @@ nodes of a pair, and listing 100,000 names does not grow the server's
 memory by the size of the list."""
 
 import json
+import socket
 import time
 from urllib.parse import quote
 
@@ -109,3 +110,51 @@ def test_listing_100k_names_keeps_memory_flat(pair):
     print("names: peak RSS +%d kB, 3 listings in %.1f s" % (grown, took))
     assert grown < 4096, "server peak RSS grew by %d kB (%.1f s)" % (
         grown, took)
+
+
+def open_slow_listing(client, rcvbuf=4096):
+    """GET keys/names over a socket with a small receive buffer whose
+    reader stops after the status line: the server is left holding the
+    rest.  Returns the TLS socket (close it to let the server go)."""
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    raw.settimeout(30)
+    raw.connect((client.host, client.server.port))
+    s = client.context().wrap_socket(raw, server_hostname=client.host)
+    s.sendall(b"GET /kms/v1/keys/names HTTP/1.1\r\nHost: %s\r\n"
+              b"Accept: application/json\r\n\r\n" % client.host.encode())
+    head = s.recv(64)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return s
+
+
+def test_slow_long_listings_are_capped(pair):
+    """A long names answer holds a database connection until the client
+    has read it: two slow readers at most; a third long listing gets 503
+    at once, while other reads keep being served; once a slow reader goes,
+    a listing is answered again."""
+    n = 60000
+    prefix = "slow-reader-" + "x" * 180 + "-"     # a ~12 MB answer
+    _rc, out, err = pair.a.admin("keys", "import", "--count", str(n),
+                                 "--prefix", prefix, "--versions", "1",
+                                 "--batch", "10000", timeout=300)
+    assert "imported %d" % n in out, out + err
+    c = pair.a.client()
+    slow = [open_slow_listing(c) for _ in range(2)]
+    try:
+        r = c.names()
+        assert r.status == 503, (r.status, r.body[:200])
+        assert b"long key name listings" in r.body, r.body
+        # the pool is not taken: a read that needs the database answers
+        ok_json(c.metadata(prefix + "7"))
+    finally:
+        for s in slow:
+            s.close()
+    deadline = time.monotonic() + 30
+    while True:
+        r = c.names()
+        if r.status == 200:
+            break
+        assert time.monotonic() < deadline, (r.status, r.body[:200])
+        time.sleep(0.2)
+    assert r.body.count(b",") == n - 1

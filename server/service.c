@@ -101,6 +101,19 @@ svc_allow_key(struct svc_call *c, const char *name, enum acl_keyop kop)
 	return allow_key_as(c, name, acl_name, kop);
 }
 
+/*
+ * Key ACL kop on the call's key.  An adapter that knows the key's ACL name
+ * already (KMIP names an object by its uid, its ACLs by its Name) gives it
+ * in acl_name; otherwise the key store says.
+ */
+static int
+allow_call_key(struct svc_call *c, enum acl_keyop kop)
+{
+	if (c->acl_name != NULL)
+		return allow_key_as(c, c->key, c->acl_name, kop);
+	return svc_allow_key(c, c->key, kop);
+}
+
 /* A doAs request: when the proxy rules allow, identity becomes the doAs
  * user and real_user the proxy. */
 static int
@@ -152,12 +165,8 @@ authorize(struct svc_call *c, const struct svc_op *op)
 	authz_release(c->svc->authz);
 	if (!op_ok)
 		return deny_op(c, (enum acl_op)op->acl_op);
-	/* an adapter that knows the key's ACL name already (KMIP names an
-	 * object by its uid, its ACLs by its Name) gives it in acl_name */
-	if (key_ok < 0 && c->acl_name != NULL)
-		return allow_key_as(c, c->key, c->acl_name, (enum acl_keyop)kop);
 	if (key_ok < 0)
-		return svc_allow_key(c, c->key, (enum acl_keyop)kop);
+		return allow_call_key(c, (enum acl_keyop)kop);
 	return key_ok ? 1 : deny_key(c, c->key, (enum acl_keyop)kop);
 }
 
@@ -177,10 +186,7 @@ authorize_args(struct svc_call *c, const struct svc_op *op, int key_known)
 		return refuse(c, KW_EDENIED, "user '%s' is not allowed %s on "
 		    "an unnamed key", c->identity,
 		    acl_keyop_name((enum acl_keyop)op->key_op));
-	if (c->acl_name != NULL)
-		return allow_key_as(c, c->key, c->acl_name,
-		    (enum acl_keyop)op->key_op);
-	return svc_allow_key(c, c->key, (enum acl_keyop)op->key_op);
+	return allow_call_key(c, (enum acl_keyop)op->key_op);
 }
 
 /* Admit a write: 1, or 0 with the refusal answered naming the reason. */
